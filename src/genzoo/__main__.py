@@ -1,0 +1,5 @@
+"""python -m genzoo"""
+
+from .cli.main import entry
+
+entry()

@@ -1,0 +1,52 @@
+"""genzoo encode: latent codes of examples."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+import torch
+
+from .common import check_out, device_option, done, model_inputs, open_model
+
+
+@click.command("encode")
+@click.argument("run", metavar="RUN")
+@click.option(
+    "--out", required=True, help=".npy (codes) or .npz (arrays z, and y when labels exist)"
+)
+@click.option(
+    "--input",
+    "input_path",
+    help="a file or folder of examples [default: a split of the run's data]",
+)
+@click.option(
+    "--split", type=click.Choice(["test", "train", "all"]), default="test", show_default=True
+)
+@device_option
+def command(run, out, input_path, split, device) -> None:
+    """Encode examples into latent codes.
+
+    RUN is a run folder, its model/ folder or a checkpoint folder.
+
+    \b
+    Examples:
+      genzoo encode runs/ae --out codes.npy
+      genzoo encode runs/ae --split all --out codes.npz      # z and labels, for plots
+      genzoo encode runs/ae --input my_digits/ --out codes.npy
+    """
+    from ..errors import GenzooError
+    from ..models.base import Encoder
+
+    path = check_out(out, (".npy", ".npz"))
+    model, run_config = open_model(run, device)
+    if not isinstance(model, Encoder):
+        raise GenzooError(f"model {model.name} has no encoder")
+    x, y = model_inputs(model, run_config, split, input_path)
+    with torch.no_grad():
+        z = torch.cat([model.encode(x[i : i + 500]) for i in range(0, len(x), 500)]).cpu().numpy()
+    if path.suffix == ".npz":
+        arrays = {"z": z} if y is None else {"z": z, "y": y.numpy()}
+        np.savez(path, **arrays)
+    else:
+        np.save(path, z)
+    done(path, f"{len(z)} codes of size {z.shape[1]}")

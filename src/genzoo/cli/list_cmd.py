@@ -1,0 +1,45 @@
+"""genzoo list: what is registered."""
+
+from __future__ import annotations
+
+import click
+
+KINDS = ("models", "datasets", "metrics", "schedules", "formats")
+
+
+@click.command("list")
+@click.argument(
+    "what",
+    required=False,
+    default=None,
+    metavar="[models|datasets|metrics|...]",
+    type=click.Choice(KINDS),
+)
+def command(what: str | None) -> None:
+    """List the registered models, datasets, metrics, schedules and file formats.
+
+    \b
+    Examples:
+      genzoo list
+      genzoo list models
+      genzoo list datasets
+    """
+    from .. import registry
+    from ..data import files  # noqa: F401  (registers the file formats)
+    from ..metrics import basic  # noqa: F401
+    from ..models import autoencoders  # noqa: F401
+    from ..train import schedules  # noqa: F401
+
+    tables = {
+        "models": registry.MODELS,
+        "datasets": registry.DATASETS,
+        "metrics": registry.METRICS,
+        "schedules": registry.SCHEDULES,
+        "formats": registry.FILE_FORMATS,
+    }
+    for kind in [what] if what else KINDS:
+        table = tables[kind]
+        click.echo(f"{kind}:")
+        width = max(len(e.name) for e in table)
+        for entry in table:
+            click.echo(f"  {entry.name:<{width}}  {entry.description}")

@@ -1,0 +1,65 @@
+"""genzoo reconstruct: pass examples through an autoencoder-like model."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+import torch
+
+from .common import check_out, device_option, done, model_inputs, open_model, picture
+
+
+@click.command("reconstruct")
+@click.argument("run", metavar="RUN")
+@click.option(
+    "--out",
+    required=True,
+    help=".png (originals above reconstructions) or .npy "
+    "(reconstructions, in the data's own units)",
+)
+@click.option(
+    "--input", "input_path", help="a file or folder of examples [default: the run's test split]"
+)
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(1),
+    default=16,
+    show_default=True,
+    help="how many examples (all of --input for .npy if larger)",
+)
+@device_option
+def command(run, out, input_path, split, n, device) -> None:
+    """Reconstruct examples with a trained model.
+
+    RUN is a run folder, its model/ folder or a checkpoint folder.
+
+    \b
+    Examples:
+      genzoo reconstruct runs/ae --out recon.png --n 16
+      genzoo reconstruct runs/ae --input my_digits.npz --out recon.npy
+    """
+    from ..errors import GenzooError
+    from ..models.base import Reconstructor
+    from .common import to_raw
+
+    path = check_out(out, (".png", ".npy"))
+    model, run_config = open_model(run, device)
+    if not isinstance(model, Reconstructor):
+        raise GenzooError(f"model {model.name} cannot reconstruct")
+    x, _ = model_inputs(model, run_config, split, input_path)
+    if path.suffix == ".png" or input_path is None:
+        idx = torch.linspace(0, len(x) - 1, min(n, len(x))).long()
+        x = x[idx.to(x.device)]
+    with torch.no_grad():
+        x_hat = torch.cat([model.reconstruct(x[i : i + 500]) for i in range(0, len(x), 500)])
+    if path.suffix == ".npy":
+        np.save(path, to_raw(model, x_hat))
+    else:
+        nrow = min(len(x), 16)
+        rows = []
+        for i in range(0, len(x), nrow):  # a row of originals, then their reconstructions
+            rows += [x[i : i + nrow], x_hat[i : i + nrow]]
+        picture(model, rows if model.info.kind == "image" else [x, x_hat], nrow).save(path)
+    done(path, f"{len(x)} reconstructions")

@@ -1,0 +1,77 @@
+"""genzoo sample: draw new examples from a trained model."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+import torch
+
+from .common import check_out, device_option, done, open_model, picture, to_raw
+
+
+@click.command("sample")
+@click.argument("run", metavar="RUN")
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(1, 100_000),
+    default=64,
+    show_default=True,
+    help="how many samples",
+)
+@click.option(
+    "--out", required=True, help="a .png grid (or plot) or a .npy array in the data's own units"
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--labels", help="class labels for conditional models, e.g. 0,1,2 (repeated to fill --n)"
+)
+@click.option(
+    "--nrow",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="images per row in a .png grid",
+)
+@device_option
+def command(run, n, out, seed, labels, nrow, device) -> None:
+    """Draw new samples from a trained model.
+
+    RUN is a run folder, its model/ folder or a checkpoint folder.
+
+    \b
+    Examples:
+      genzoo sample runs/ae --n 64 --out samples.png
+      genzoo sample runs/ae --n 1000 --out samples.npy --seed 1
+    """
+    from ..errors import GenzooError
+
+    path = check_out(out, (".png", ".npy"))
+    model, _ = open_model(run, device)
+    y = None
+    if labels is not None:
+        num = model.info.num_classes if getattr(model, "conditional", False) else None
+        if not num:
+            raise GenzooError(f"--labels: model {model.name} is not conditional")
+        y = _parse_labels(labels, n, model.info.classes)
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    with torch.no_grad():
+        x = model.sample(n, generator=g, labels=y)
+    if path.suffix == ".npy":
+        np.save(path, to_raw(model, x))
+    else:
+        picture(model, [x], nrow).save(path)
+    done(path, f"{n} samples")
+
+
+def _parse_labels(text: str, n: int, classes: list[str]) -> torch.Tensor:
+    from ..errors import GenzooError
+
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if part in classes:
+            out.append(classes.index(part))
+        else:
+            raise GenzooError(f"--labels: {part!r} is not a class; classes: {', '.join(classes)}")
+    return torch.tensor((out * (n // len(out) + 1))[:n])

@@ -1,0 +1,245 @@
+"""The `Dataset` record, its config, the train/test split and the one mapping to model range.
+
+Every source (bundled, toy 2-D, user files) returns a `RawData`: all examples in their own units
+plus what is known about them. `load_dataset` splits it (stratified when there are labels) and
+wraps it in a `Dataset`. Models never see raw units: `Dataset.transform(target)` builds the single
+documented affine map from raw values to the range a model asks for:
+
+- images:  ``unit`` -> [0, 1] and ``symmetric`` -> [-1, 1], from the dataset's declared value
+  range (0..255 for 8-bit images, 0..16 for `digits`); ``standard`` is the same as ``unit``.
+- points and tables, per feature, with statistics of the *train* split only:
+  ``standard`` -> zero mean and unit variance; ``unit`` / ``symmetric`` -> min..max of the train
+  split onto [0, 1] / [-1, 1] (test values may fall slightly outside).
+
+The transform is saved with every model, so samples can be written back in the data's own units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from ..config import check
+from ..errors import DataError
+
+Kind = Literal["image", "points", "table"]
+Range = Literal["unit", "symmetric", "standard"]
+
+
+@dataclass
+class DataConfig:
+    source: str = (
+        "mnist5k"  # a registered dataset name (genzoo list datasets) or a file/folder path
+    )
+    n: int | None = None  # toy 2-D sets: number of points (default: the set's own)
+    noise: float | None = None  # toy 2-D sets: noise standard deviation (default: the set's own)
+    labels: str | None = None  # IDX image files: the labels file (default: paired by name)
+    label_column: str | None = None  # CSV files: the column that holds class labels
+    test_fraction: float = 0.2  # share of examples held out as the test split
+    split_seed: int = 0  # seed of the (stratified) train/test split
+    seed: int = 0  # seed of generated toy data
+
+    def __post_init__(self) -> None:
+        check(bool(self.source), "source", self.source, "a dataset name or a path")
+        check(self.n is None or self.n >= 10, "n", self.n, "at least 10 points")
+        check(self.noise is None or self.noise >= 0, "noise", self.noise, "a number >= 0")
+        check(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "0 < x < 1")
+
+
+@dataclass
+class RawData:
+    """What a source produces, before the split: x is (N, *shape), in the data's own units."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    kind: Kind
+    value_range: tuple[float, float]
+    classes: list[str] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataInfo:
+    """What a model needs to know about its data; saved with the model."""
+
+    kind: Kind
+    shape: tuple[int, ...]  # one example: (C, H, W) for images, (D,) for points and tables
+    value_range: tuple[float, float]
+    classes: list[str] | None = None
+    source: str = ""
+
+    @property
+    def num_classes(self) -> int | None:
+        return len(self.classes) if self.classes else None
+
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.shape))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "value_range": list(self.value_range),
+            "classes": self.classes,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        return cls(
+            d["kind"],
+            tuple(d["shape"]),
+            tuple(d["value_range"]),
+            d.get("classes"),
+            d.get("source", ""),
+        )
+
+
+@dataclass
+class DataTransform:
+    """model = raw * scale + shift (scalar, or per feature for points and tables)."""
+
+    target: Range
+    scale: np.ndarray
+    shift: np.ndarray
+
+    def forward(self, x: np.ndarray | torch.Tensor) -> Any:
+        return x * self._like(self.scale, x) + self._like(self.shift, x)
+
+    def inverse(self, x: np.ndarray | torch.Tensor) -> Any:
+        return (x - self._like(self.shift, x)) / self._like(self.scale, x)
+
+    @staticmethod
+    def _like(a: np.ndarray, x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            return torch.as_tensor(a, dtype=x.dtype, device=x.device)
+        return a.astype(x.dtype, copy=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "scale": self.scale.tolist(), "shift": self.shift.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataTransform:
+        f32 = np.float32
+        return cls(d["target"], np.asarray(d["scale"], f32), np.asarray(d["shift"], f32))
+
+
+@dataclass
+class Dataset:
+    """A dataset split into train and test, in its own units, with what is known about it."""
+
+    name: str
+    kind: Kind
+    x_train: np.ndarray
+    y_train: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+    value_range: tuple[float, float]
+    classes: list[str] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def num_classes(self) -> int | None:
+        return len(self.classes) if self.classes else None
+
+    def info(self) -> DataInfo:
+        return DataInfo(self.kind, self.shape, self.value_range, self.classes, self.name)
+
+    def split(self, which: str) -> tuple[np.ndarray, np.ndarray | None]:
+        if which == "train":
+            return self.x_train, self.y_train
+        if which == "test":
+            return self.x_test, self.y_test
+        raise DataError(f"split {which!r} does not exist; choose train or test")
+
+    def transform(self, target: Range) -> DataTransform:
+        """The affine map from raw units to the model range `target` (see module docstring)."""
+        f32 = np.float32
+        if self.kind == "image":
+            lo, hi = self.value_range
+            lo_t, hi_t = (-1.0, 1.0) if target == "symmetric" else (0.0, 1.0)
+            scale = (hi_t - lo_t) / (hi - lo)
+            return DataTransform(target, np.asarray(scale, f32), np.asarray(lo_t - lo * scale, f32))
+        x = self.x_train.astype(np.float64)
+        if target == "standard":
+            mean, std = x.mean(0), x.std(0)
+            std = np.where(std > 0, std, 1.0)
+            return DataTransform(target, (1 / std).astype(f32), (-mean / std).astype(f32))
+        lo, hi = x.min(0), x.max(0)
+        width = np.where(hi > lo, hi - lo, 1.0)
+        lo_t, hi_t = (-1.0, 1.0) if target == "symmetric" else (0.0, 1.0)
+        scale = (hi_t - lo_t) / width
+        return DataTransform(target, scale.astype(f32), (lo_t - lo * scale).astype(f32))
+
+
+def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
+    """Deterministic train/test split, stratified by label when labels exist."""
+    from sklearn.model_selection import train_test_split
+
+    n = len(raw.x)
+    n_test = int(round(n * cfg.test_fraction))
+    if n_test < 1 or n - n_test < 1:
+        raise DataError(
+            f"{source}: {n} examples are too few to split with test_fraction {cfg.test_fraction}"
+        )
+    idx = np.arange(n)
+    stratify = raw.y
+    if raw.y is not None:
+        counts = np.bincount(raw.y)
+        present = counts[counts > 0]
+        if present.min() < 2 or n_test < len(present) or n - n_test < len(present):
+            rare = int(np.flatnonzero(counts == present.min())[0])
+            name = raw.classes[rare] if raw.classes else rare
+            raise DataError(
+                f"{source}: class {name!r} has {present.min()} example(s); a stratified split "
+                f"needs at least 2 per class and a test split with one of each of "
+                f"{len(present)} classes"
+            )
+    tr, te = train_test_split(idx, test_size=n_test, random_state=cfg.split_seed, stratify=stratify)
+    tr, te = np.sort(tr), np.sort(te)
+    x = raw.x.astype(np.float32, copy=False)
+    y = raw.y
+    return Dataset(
+        name=source,
+        kind=raw.kind,
+        x_train=x[tr],
+        y_train=None if y is None else y[tr],
+        x_test=x[te],
+        y_test=None if y is None else y[te],
+        value_range=raw.value_range,
+        classes=raw.classes,
+        meta=raw.meta,
+    )
+
+
+def encode_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
+    """Map arbitrary label values to 0..K-1 (sorted; integers numerically)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+            raise DataError(f"{where}: labels must be integers or names, found {values[:5]}...")
+        values = values.astype(np.int64)
+    uniq, inv = np.unique(values, return_inverse=True)
+    return inv.astype(np.int64), [str(u) for u in uniq]
+
+
+def image_range(x: np.ndarray) -> tuple[float, float]:
+    """Declared value range of image data: 8-bit -> 0..255; floats in [0,1] or [-1,1] as such."""
+    if x.dtype == np.uint8:
+        return (0.0, 255.0)
+    lo, hi = float(x.min()), float(x.max())
+    if lo >= 0 and hi <= 1:
+        return (0.0, 1.0)
+    if lo >= -1 and hi <= 1:
+        return (-1.0, 1.0)
+    if np.issubdtype(x.dtype, np.integer) and lo >= 0 and hi <= 255:
+        return (0.0, 255.0)
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)

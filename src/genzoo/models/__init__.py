@@ -1,0 +1,54 @@
+"""Models, registered by family on import; `build_model` builds any of them by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..config import from_dict
+from ..data.dataset import DataInfo
+from ..registry import MODELS
+from . import autoencoders  # noqa: F401  (registers the family)
+from .base import (
+    CAPABILITIES,
+    GenerativeModel,
+    LossOutput,
+    Phase,
+    capabilities,
+    register_model,
+)
+
+__all__ = [
+    "CAPABILITIES",
+    "GenerativeModel",
+    "LossOutput",
+    "Phase",
+    "build_model",
+    "capabilities",
+    "model_config",
+    "register_model",
+]
+
+
+def model_config(name: str, values: dict[str, Any] | None = None):
+    """The config dataclass of model `name`, built strictly from `values`."""
+    return from_dict(MODELS.get(name).Config, values or {}, prefix="model.")
+
+
+def build_model(
+    name: str, info: DataInfo, config: Any = None, seed: int | None = None
+) -> GenerativeModel:
+    """Build registered model `name` for data described by `info`.
+
+    `config` is the model's config dataclass, a dict of its fields, or None for the defaults;
+    with `seed`, initialization is seeded without touching the global generator.
+    """
+    cls = MODELS.get(name)
+    if config is None or isinstance(config, dict):
+        config = model_config(name, config)
+    if seed is None:
+        return cls(config, info)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(config, info)

@@ -1,0 +1,116 @@
+"""The interface every model implements, and what the trainer needs to drive it.
+
+A `GenerativeModel` owns its config and networks and says what to optimize as a list of
+`Phase`s (one for an autoencoder, a discriminator and a generator phase for a GAN). Each phase's
+loss maps a batch ``{"x": (B, *shape), "y": (B,)?}`` to a `LossOutput`. Everything beyond
+training and sampling is a capability a model has or lacks (`encode`, `decode`, `reconstruct`,
+`log_likelihood`), checked with the runtime protocols below, never by model name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor, nn
+
+from ..data.dataset import DataInfo, DataTransform, Range
+from ..registry import MODELS
+
+Batch = dict[str, Tensor]
+
+
+@dataclass
+class LossOutput:
+    """The scalar to minimize plus named terms (detached floats are taken for logging)."""
+
+    loss: Tensor
+    terms: dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class Phase:
+    """One optimization phase: its parameters, its loss, how often it runs, its optimizer."""
+
+    name: str
+    params: list[nn.Parameter]
+    loss: Callable[[Batch], LossOutput]
+    every: int = 1  # run on steps where step % every == 0 (e.g. n_critic for a GAN generator)
+    lr: float | None = None  # overrides train.lr
+    betas: tuple[float, float] | None = None  # overrides train.betas
+
+
+class GenerativeModel(nn.Module):
+    """Base class: a config dataclass, the data it was built for, phases and sampling."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type]
+
+    def __init__(self, config, info: DataInfo):
+        super().__init__()
+        self.config = config
+        self.info = info
+        # raw data units -> model range; set by the trainer and by `load`, saved with the model
+        self.transform: DataTransform | None = None
+
+    def data_range(self) -> Range:
+        """The value range this model wants its inputs in (see genzoo.data.dataset)."""
+        return "unit"
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def sample(
+        self, n: int, *, generator: torch.Generator | None = None, labels: Tensor | None = None
+    ) -> Tensor:
+        """n new examples, (n, *info.shape), in the model's range."""
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    def encode(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    def decode(self, z: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class Reconstructor(Protocol):
+    def reconstruct(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class LikelihoodModel(Protocol):
+    def log_likelihood(self, x: Tensor, k: int = ...) -> Tensor: ...
+
+
+CAPABILITIES = {
+    "encode": Encoder,
+    "decode": Decoder,
+    "reconstruct": Reconstructor,
+    "log_likelihood": LikelihoodModel,
+}
+
+
+def capabilities(model: GenerativeModel) -> list[str]:
+    """The names of the optional capabilities `model` has."""
+    return [name for name, proto in CAPABILITIES.items() if isinstance(model, proto)]
+
+
+def register_model(name: str, description: str):
+    """Class decorator: ``@register_model("ae", "plain autoencoder")``."""
+
+    def deco(cls: type[GenerativeModel]) -> type[GenerativeModel]:
+        cls.name = name
+        return MODELS.register(name, description)(cls)
+
+    return deco

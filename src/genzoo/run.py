@@ -1,0 +1,139 @@
+"""A run: a model, a dataset and training settings, resolved from a file, overrides and flags.
+
+`build_run_config` validates everything before any data is loaded or any folder is made;
+`train` then loads the data, builds the model, and hands both to the one `Trainer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import from_dict, merge, parse_overrides, read_file, to_dict
+from .data import DataConfig, load_dataset
+from .errors import GenzooError
+from .models import build_model
+from .registry import MODELS
+from .train import TrainConfig, Trainer
+from .train.trainer import resolve_device, resolve_precision
+
+SECTIONS = ("model", "data", "train")
+RESUMABLE_CHANGES = {("train", "steps"), ("train", "device")}
+
+
+@dataclass
+class RunConfig:
+    model_name: str
+    model: Any  # the model's own config dataclass
+    data: DataConfig
+    train: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {"name": self.model_name, **to_dict(self.model)},
+            "data": to_dict(self.data),
+            "train": to_dict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        unknown = sorted(set(raw) - set(SECTIONS))
+        if unknown:
+            raise GenzooError(
+                f"unknown config section {unknown[0]!r}; sections: {', '.join(SECTIONS)}"
+            )
+        for section in SECTIONS:
+            if not isinstance(raw.get(section, {}), dict):
+                raise GenzooError(f"config section {section!r} must be a mapping of fields")
+        model_raw = dict(raw.get("model", {}))
+        name = model_raw.pop("name", None)
+        if name is None:
+            raise GenzooError(f"no model given; choose one of: {', '.join(MODELS.names())}")
+        model_cls = MODELS.get(name)
+        return cls(
+            name,
+            from_dict(model_cls.Config, model_raw, prefix="model."),
+            from_dict(DataConfig, raw.get("data"), prefix="data."),
+            from_dict(TrainConfig, raw.get("train"), prefix="train."),
+        )
+
+
+def build_run_config(
+    model: str | None = None,
+    *,
+    config_file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    data: str | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+) -> RunConfig:
+    """Resolve a run's config: file, then `--set` overrides, then explicit flags.
+
+    Raises a `GenzooError` naming the field, value and choices for anything invalid.
+    """
+    raw = read_file(config_file) if config_file else {}
+    raw = merge(raw, parse_overrides(list(overrides)))
+    flags: dict[str, Any] = {}
+    if model is not None:
+        file_model = (
+            raw.get("model", {}).get("name") if isinstance(raw.get("model"), dict) else None
+        )
+        if file_model is not None and file_model != model:
+            raise GenzooError(
+                f"the config file is for model {file_model!r}, the command asks for {model!r}"
+            )
+        flags["model"] = {"name": model}
+    if data is not None:
+        flags["data"] = {"source": data}
+    train = {
+        k: v for k, v in (("steps", steps), ("seed", seed), ("device", device)) if v is not None
+    }
+    if train:
+        flags["train"] = train
+    rc = RunConfig.from_dict(merge(raw, flags))
+    resolve_precision(rc.train.precision, resolve_device(rc.train.device))
+    return rc
+
+
+def check_resumable(saved: dict[str, Any], new: dict[str, Any], run_dir: Path) -> None:
+    """A resumed run must ask for the same thing as the run it continues (steps may grow)."""
+    for section in SECTIONS:
+        old_s, new_s = saved.get(section, {}), new.get(section, {})
+        for key in sorted(set(old_s) | set(new_s)):
+            if (section, key) in RESUMABLE_CHANGES:
+                continue
+            if _norm(old_s.get(key)) != _norm(new_s.get(key)):
+                raise GenzooError(
+                    f"{run_dir} was trained with {section}.{key}={old_s.get(key)!r}, this command "
+                    f"asks for {new_s.get(key)!r}; resume with the same settings or use a new --out"
+                )
+
+
+def _norm(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def train(
+    rc: RunConfig, out: str | Path | None = None, resume: bool = False, console: bool = True
+) -> dict[str, Any]:
+    """Load the data, build the model (seeded) and train it; returns the run summary."""
+    from .config import read_file as read_cfg
+
+    if out is not None:
+        out = Path(out)
+        saved = out / "config.yaml"
+        if saved.exists():
+            if not resume:
+                raise GenzooError(
+                    f"{out} already holds a run; pass --resume auto to continue "
+                    "it, or choose another --out"
+                )
+            check_resumable(read_cfg(saved), rc.to_dict(), out)
+        elif out.exists() and any(out.iterdir()):
+            raise GenzooError(f"{out} exists and is not a genzoo run folder; choose another --out")
+    data = load_dataset(rc.data)
+    model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
+    trainer = Trainer(model, data, rc.train, out=out, run_config=rc.to_dict(), console=console)
+    return trainer.fit(resume=resume)

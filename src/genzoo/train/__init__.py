@@ -1,0 +1,8 @@
+"""Training: the one trainer, its config, checkpoints and loggers."""
+
+from . import schedules  # noqa: F401  (registers the learning-rate schedules)
+from .checkpoint import latest_checkpoint, load
+from .config import TrainConfig
+from .trainer import Trainer
+
+__all__ = ["TrainConfig", "Trainer", "latest_checkpoint", "load"]

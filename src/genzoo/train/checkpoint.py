@@ -1,0 +1,230 @@
+"""Checkpoints and model folders: safetensors weights, tensor-only trainer state, atomic writes.
+
+Layout (DESIGN section 5)::
+
+    checkpoints/step-000500/   config.json  model.safetensors  [ema.safetensors]
+                               trainer_state.pt  COMPLETE
+    checkpoints/latest         the name of the newest complete checkpoint, written last
+    model/                     config.json + model.safetensors: the final model
+
+A checkpoint is written into a temporary folder, every file fsynced, `COMPLETE` last, then the
+folder is renamed into place and `latest` replaced atomically: a crash at any moment leaves the
+previous checkpoint intact and `latest` pointing at a complete one. Weights are never pickled, and
+trainer state is read with ``torch.load(weights_only=True)``, which refuses to run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..errors import CheckpointError
+
+MODEL_FORMAT = "genzoo-model/1"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_synced(tmp: Path, path: Path) -> None:
+    with tmp.open("rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    _replace_synced(tmp, path)
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
+    """Write a safetensors file atomically (copies to contiguous CPU tensors first)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    save_file(flat, str(tmp), metadata=meta)
+    _replace_synced(tmp, path)
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(state, tmp)
+    _replace_synced(tmp, path)
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """Trainer state: tensors and plain values only; anything that would run code is refused."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
+        raise CheckpointError(
+            f"{path}: refused: it holds more than tensors and plain values "
+            f"and loading it could run code ({first})"
+        ) from None
+    except (RuntimeError, OSError, EOFError, ValueError) as e:
+        raise CheckpointError(f"{path}: damaged trainer state ({e})") from None
+
+
+def model_meta(model) -> dict[str, Any]:
+    from .. import __version__
+    from ..config import to_dict
+
+    return {
+        "format": MODEL_FORMAT,
+        "model": model.name,
+        "config": to_dict(model.config),
+        "data": model.info.to_dict(),
+        "transform": model.transform.to_dict() if model.transform is not None else None,
+        "genzoo_version": __version__,
+    }
+
+
+def save_model_folder(folder: Path, model, state: dict[str, torch.Tensor] | None = None) -> None:
+    """config.json + model.safetensors, enough for `load` to rebuild the model alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_tensors(
+        folder / "model.safetensors",
+        state if state is not None else model.state_dict(),
+        {"format": MODEL_FORMAT, "model": model.name},
+    )
+    atomic_write_text(folder / "config.json", json.dumps(model_meta(model), indent=2))
+
+
+def write_checkpoint(run_dir: Path, step: int, model, ema_model, state: dict[str, Any]) -> Path:
+    """Write checkpoints/step-NNNNNN atomically, then point `latest` at it."""
+    root = run_dir / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:06d}"
+    final = root / name
+    tmp = root / f".{name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save_model_folder(tmp, model)
+    if ema_model is not None:
+        save_tensors(tmp / "ema.safetensors", ema_model.state_dict())
+    save_state(tmp / "trainer_state.pt", state)
+    atomic_write_text(tmp / "COMPLETE", f"{step}\n")
+    fsync_dir(tmp)
+    if final.exists():  # a re-run of the same step after a resume
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    fsync_dir(root)
+    atomic_write_text(root / "latest", name + "\n")
+    return final
+
+
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    root = run_dir / "checkpoints"
+    if not root.is_dir():
+        return []
+    found = [p for p in root.glob("step-*") if p.is_dir() and (p / "COMPLETE").is_file()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint `latest` names if complete, else the newest complete one, else None."""
+    pointer = run_dir / "checkpoints" / "latest"
+    if pointer.is_file():
+        named = run_dir / "checkpoints" / pointer.read_text().strip()
+        if (named / "COMPLETE").is_file():
+            return named
+    found = complete_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the `keep` newest complete checkpoints, and stale temporary folders."""
+    latest = latest_checkpoint(run_dir)
+    for old in complete_checkpoints(run_dir)[:-keep]:
+        if old != latest:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in (run_dir / "checkpoints").glob(".step-*.tmp*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def resolve_model_folder(path: str | Path) -> Path:
+    """A run folder, its model/ folder or a checkpoint folder -> the folder with config.json."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run or model folder")
+    for candidate in (path, path / "model"):
+        if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
+            return candidate
+    ckpt = latest_checkpoint(path)
+    if ckpt is not None:
+        return ckpt
+    raise CheckpointError(
+        f"{path}: not a model folder (no config.json + model.safetensors), "
+        "not a finished run (no model/) and holds no complete checkpoint"
+    )
+
+
+def load(path: str | Path, *, weights: str = "model", device: str | torch.device = "cpu"):
+    """Rebuild a model from its folder alone, strictly, through the registry.
+
+    `path` is a run folder (its final model/, else its newest checkpoint), a model folder or a
+    checkpoint folder. `weights="ema"` loads a checkpoint's EMA weights.
+    """
+    from ..config import from_dict
+    from ..data.dataset import DataInfo, DataTransform
+    from ..registry import MODELS
+
+    folder = resolve_model_folder(path)
+    try:
+        meta = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{folder / 'config.json'}: unreadable ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise CheckpointError(
+            f"{folder / 'config.json'}: not a genzoo model config (expected format {MODEL_FORMAT})"
+        )
+    try:
+        cls = MODELS.get(meta["model"])
+        config = from_dict(cls.Config, meta["config"], prefix="model.")
+        model = cls(config, DataInfo.from_dict(meta["data"]))
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"{folder / 'config.json'}: incomplete ({e})") from None
+    if meta.get("transform"):
+        model.transform = DataTransform.from_dict(meta["transform"])
+    file = folder / ("ema.safetensors" if weights == "ema" else "model.safetensors")
+    state = load_tensors(file)
+    missing = sorted(set(model.state_dict()) - set(state))
+    extra = sorted(set(state) - set(model.state_dict()))
+    if missing or extra:
+        raise CheckpointError(
+            f"{file}: does not match model {meta['model']!r}: missing tensors "
+            f"{missing[:5]}, unexpected tensors {extra[:5]}"
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"{file}: tensor shapes do not match the config ({str(e).splitlines()[-1].strip()})"
+        ) from None
+    return model.to(device).eval()

@@ -1,0 +1,64 @@
+"""Training settings shared by every family."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ..config import check
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000  # optimizer steps (each runs every phase whose `every` divides the step)
+    batch_size: int = 128
+    optimizer: Literal["adam", "adamw"] = "adam"
+    lr: float = 1e-3  # base learning rate; a phase may override it
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's (beta1, beta2); a phase may override them
+    weight_decay: float = 0.0  # L2 for adam, decoupled for adamw
+    schedule: Literal["constant", "cosine", "linear"] = "constant"  # decay after warm-up
+    warmup_steps: int = 0  # linear warm-up from 0 to lr
+    grad_clip: float | None = None  # max global gradient norm per phase; none = no clipping
+    ema: bool = False  # keep an exponential moving average of the weights (used for sampling)
+    ema_decay: float = 0.999
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    seed: int = 0  # seeds initialization, batches and every random draw in training
+    log_every: int = 50  # steps between log lines / metrics.jsonl records (0 = never)
+    eval_every: int = 500  # steps between test-split evaluations (0 = only at the end)
+    sample_every: int = 500  # steps between sample/reconstruction grids (0 = only at the end)
+    checkpoint_every: int = 500  # steps between checkpoints (0 = only at the end)
+    keep_checkpoints: int = 3  # how many recent checkpoints to keep
+    tensorboard: bool = True  # also write TensorBoard event files under tb/
+
+    def __post_init__(self) -> None:
+        check(self.steps >= 1, "steps", self.steps, "an integer >= 1")
+        check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
+        check(self.lr > 0, "lr", self.lr, "a number > 0")
+        check(
+            len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),
+            "betas",
+            self.betas,
+            "two numbers in [0, 1)",
+        )
+        check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "a number >= 0")
+        check(self.warmup_steps >= 0, "warmup_steps", self.warmup_steps, "an integer >= 0")
+        check(
+            self.grad_clip is None or self.grad_clip > 0,
+            "grad_clip",
+            self.grad_clip,
+            "a number > 0, or none",
+        )
+        check(0 < self.ema_decay < 1, "ema_decay", self.ema_decay, "0 < decay < 1")
+        check(
+            bool(re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device)),
+            "device",
+            self.device,
+            "auto, cpu, cuda or cuda:N",
+        )
+        for name in ("log_every", "eval_every", "sample_every", "checkpoint_every"):
+            check(getattr(self, name) >= 0, name, getattr(self, name), "an integer >= 0")
+        check(
+            self.keep_checkpoints >= 1, "keep_checkpoints", self.keep_checkpoints, "an integer >= 1"
+        )

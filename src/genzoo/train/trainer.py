@@ -1,0 +1,481 @@
+"""The one training loop: it runs a model's phases and never asks what kind of model it is.
+
+Each step (1) draws a minibatch, (2) runs every phase whose `every` divides the step: loss,
+finite check, backward, optional clipping, optimizer and schedule step, then (3) updates the
+EMA weights, and (4) logs, evaluates, draws previews and checkpoints at their intervals.
+Everything random in training comes from the seeded global generators plus a seeded batch
+stream, all saved in checkpoints, so a resumed run is bit-identical on CPU to one never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import signal
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import to_dict, write_yaml
+from ..data.dataset import Dataset
+from ..errors import ConfigError, GenzooError, NonFiniteLossError, TrainingInterrupted
+from ..models.base import GenerativeModel, LossOutput, Phase
+from ..registry import SCHEDULES
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .ema import EMA
+from .loggers import ConsoleLogger, JsonlLogger, TensorBoardLogger
+from .stream import BatchStream
+
+STATE_FORMAT = 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("train.device", name, "no CUDA device is available here; use cpu")
+    return torch.device(name)
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for plain fp32."""
+    if device.type != "cuda":
+        if name in ("bf16", "fp16"):
+            raise ConfigError(
+                "train.precision",
+                name,
+                "mixed precision runs on CUDA only; use fp32 or auto on the CPU",
+            )
+        return None
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
+
+
+class Trainer:
+    """Train `model` on `data` with `config`, writing a run folder under `out` (if given)."""
+
+    def __init__(
+        self,
+        model: GenerativeModel,
+        data: Dataset,
+        config: TrainConfig | None = None,
+        out: str | Path | None = None,
+        run_config: dict[str, Any] | None = None,
+        console: bool = True,
+    ):
+        self.model, self.data = model, data
+        self.cfg = config or TrainConfig()
+        self.out = Path(out) if out is not None else None
+        self.run_config = run_config
+        self.console_enabled = console
+        # Everything that can be refused is refused here, before any folder is made.
+        self.device = resolve_device(self.cfg.device)
+        self.amp_dtype = resolve_precision(self.cfg.precision, self.device)
+        if self.cfg.batch_size > len(data.x_train):
+            raise ConfigError(
+                "train.batch_size",
+                self.cfg.batch_size,
+                f"at most the {len(data.x_train)} training examples of {data.name}",
+            )
+        self.step = 0
+        self._stop_signal: int | None = None
+
+    # ---------------------------------------------------------------- setup
+    def _setup(self) -> None:
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        random.seed(cfg.seed)
+        model = self.model.to(self.device).train()
+        model.transform = self.data.transform(model.data_range())
+        x = model.transform.forward(self.data.x_train)
+        self.x_train = torch.as_tensor(x, device=self.device)
+        self.y_train = (
+            None
+            if self.data.y_train is None
+            else torch.as_tensor(self.data.y_train, device=self.device)
+        )
+        xt = model.transform.forward(self.data.x_test)
+        self.x_test = torch.as_tensor(xt, device=self.device)
+        self.y_test = (
+            None
+            if self.data.y_test is None
+            else torch.as_tensor(self.data.y_test, device=self.device)
+        )
+        self.phases = model.phases()
+        names = [p.name for p in self.phases]
+        if len(set(names)) != len(names) or any(not p.params for p in self.phases):
+            raise RuntimeError(f"{model.name}: phases need unique names and parameters: {names}")
+        self.optimizers = {p.name: self._optimizer(p) for p in self.phases}
+        self.schedulers = {p.name: self._scheduler(p) for p in self.phases}
+        fp16 = self.amp_dtype == torch.float16
+        self.scalers = {p.name: torch.amp.GradScaler("cuda", enabled=fp16) for p in self.phases}
+        self.ema = EMA(model, cfg.ema_decay) if cfg.ema else None
+        self.stream = BatchStream(len(self.x_train), cfg.batch_size, cfg.seed)
+        self.acc: dict[str, torch.Tensor] = {}  # running sums of logged terms since last log
+        self.acc_count: dict[str, int] = {}
+
+    def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
+        cls = torch.optim.Adam if self.cfg.optimizer == "adam" else torch.optim.AdamW
+        return cls(
+            phase.params,
+            lr=phase.lr or self.cfg.lr,
+            betas=phase.betas or self.cfg.betas,
+            weight_decay=self.cfg.weight_decay,
+        )
+
+    def _scheduler(self, phase: Phase) -> torch.optim.lr_scheduler.LambdaLR:
+        fn = SCHEDULES.get(self.cfg.schedule)
+        total = -(-self.cfg.steps // phase.every)  # this phase's number of updates
+        warmup = self.cfg.warmup_steps
+        return torch.optim.lr_scheduler.LambdaLR(
+            self.optimizers[phase.name], lambda s: fn(s, total, warmup)
+        )
+
+    def batch(self, idx: torch.Tensor, split: str = "train") -> dict[str, torch.Tensor]:
+        x, y = (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
+        idx = idx.to(x.device)
+        out = {"x": x[idx]}
+        if y is not None:
+            out["y"] = y[idx]
+        return out
+
+    # ---------------------------------------------------------------- one step
+    def train_step(self) -> None:
+        batch = self.batch(self.stream.next())  # 1. draw a minibatch
+        for phase in self.phases:  # 2. run the phases due at this step
+            if self.step % phase.every == 0:
+                self._run_phase(phase, batch)
+        if self.ema is not None:  # 3. average the weights
+            self.ema.update(self.model)
+        self.step += 1
+
+    def _run_phase(self, phase: Phase, batch: dict[str, torch.Tensor]) -> None:
+        opt, scaler = self.optimizers[phase.name], self.scalers[phase.name]
+        opt.zero_grad(set_to_none=True)
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.amp_dtype)
+            if self.amp_dtype is not None
+            else nullcontext()
+        )
+        with autocast:
+            out = phase.loss(batch)
+        self._check_finite(phase, out)
+        scaler.scale(out.loss).backward()
+        if self.cfg.grad_clip is not None:
+            scaler.unscale_(opt)
+            norm = torch.nn.utils.clip_grad_norm_(phase.params, self.cfg.grad_clip)
+            self._accumulate({f"{phase.name}/grad_norm": norm})
+        scaler.step(opt)
+        scaler.update()
+        self.schedulers[phase.name].step()
+        terms = {f"{phase.name}/{k}": v for k, v in out.terms.items()}
+        terms[f"{phase.name}/loss"] = out.loss
+        self._accumulate(terms)
+
+    def _check_finite(self, phase: Phase, out: LossOutput) -> None:
+        values = {"loss": out.loss, **out.terms}
+        stacked = torch.stack([v.detach().float().reshape(()) for v in values.values()])
+        if bool(torch.isfinite(stacked).all()):
+            return
+        name, value = next(
+            (k, float(v)) for k, v in values.items() if not torch.isfinite(v.detach()).all()
+        )
+        last = ckpt.latest_checkpoint(self.out) if self.out is not None else None
+        keep = f"the last good checkpoint is {last}" if last else "no checkpoint was written"
+        raise NonFiniteLossError(
+            f"step {self.step}: loss term {phase.name}/{name} is {value}; training stopped "
+            f"before the update, {keep} (try a lower train.lr or set train.grad_clip)"
+        )
+
+    def _accumulate(self, terms: dict[str, torch.Tensor]) -> None:
+        """Sum terms on the device (no sync per step); averaged when the next line is logged."""
+        for k, v in terms.items():
+            v = v.detach().float().reshape(())
+            self.acc[k] = self.acc[k] + v if k in self.acc else v.clone()
+            self.acc_count[k] = self.acc_count.get(k, 0) + 1
+
+    # ---------------------------------------------------------------- evaluation
+    def eval_model(self) -> GenerativeModel:
+        """The weights we ship and sample from: the EMA copy when EMA is on."""
+        return self.ema.model if self.ema is not None else self.model
+
+    @torch.no_grad()
+    def evaluate(self, batch_size: int = 500) -> dict[str, float]:
+        """Every phase's loss terms averaged over the whole test split."""
+        model = self.eval_model()
+        was_training = model.training
+        model.eval()
+        sums: dict[str, float] = {}
+        n = len(self.x_test)
+        with self._forked_rng():
+            torch.manual_seed(self.cfg.seed + 1)
+            for start in range(0, n, batch_size):
+                idx = torch.arange(start, min(start + batch_size, n))
+                batch = self.batch(idx, "test")
+                for phase in model.phases():
+                    out = phase.loss(batch)
+                    for k, v in {"loss": out.loss, **out.terms}.items():
+                        key = f"test/{phase.name}/{k}"
+                        sums[key] = sums.get(key, 0.0) + float(v) * len(idx)
+        model.train(was_training)
+        return {k: v / n for k, v in sums.items()}
+
+    @contextmanager
+    def _forked_rng(self):
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            yield
+
+    def write_preview(self) -> None:
+        from ..viz import preview, save_image
+
+        model = self.eval_model()
+        was_training = model.training
+        model.eval()
+        model.transform = self.model.transform
+        with self._forked_rng():
+            # references spread over the test split (which may be ordered by class)
+            idx = torch.linspace(0, len(self.x_test) - 1, min(64, len(self.x_test))).long()
+            image = preview(model, self.x_test[idx.to(self.device)], seed=self.cfg.seed)
+        model.train(was_training)
+        if image is None:
+            return
+        save_image(image, self.out / "samples" / f"step-{self.step:06d}.png")
+        if self.tb is not None:
+            self.tb.image("samples", image, self.step)
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        np_state = np.random.get_state()
+        rng = {
+            "torch": torch.get_rng_state(),
+            "python": random.getstate(),
+            "numpy": {
+                "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                "pos": int(np_state[2]),
+                "has_gauss": int(np_state[3]),
+                "gauss": float(np_state[4]),
+            },
+        }
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": STATE_FORMAT,
+            "step": self.step,
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
+            "stream": self.stream.state_dict(),
+            "accumulated": {k: v.cpu() for k, v in self.acc.items()},
+            "accumulated_count": dict(self.acc_count),
+            "rng": rng,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise GenzooError(f"trainer state format {state.get('format')} is not supported")
+        self.step = int(state["step"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        for k, s in self.scalers.items():
+            s.load_state_dict(state["scalers"][k])
+        self.stream.load_state_dict(state["stream"])
+        self.acc = {k: v.to(self.device) for k, v in state["accumulated"].items()}
+        self.acc_count = {k: int(v) for k, v in state["accumulated_count"].items()}
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        random.setstate(_as_tuple(rng["python"]))
+        npr = rng["numpy"]
+        np.random.set_state(
+            (
+                "MT19937",
+                npr["keys"].numpy().astype(np.uint32),
+                npr["pos"],
+                npr["has_gauss"],
+                npr["gauss"],
+            )
+        )
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+
+    def save_checkpoint(self) -> Path:
+        ema_model = self.ema.model if self.ema is not None else None
+        if ema_model is not None:
+            ema_model.transform = self.model.transform
+        path = ckpt.write_checkpoint(self.out, self.step, self.model, ema_model, self.state_dict())
+        ckpt.prune_checkpoints(self.out, self.cfg.keep_checkpoints)
+        return path
+
+    def _resume_from(self, path: Path) -> None:
+        weights = ckpt.load_tensors(path / "model.safetensors")
+        self.model.load_state_dict(weights, strict=True)
+        if self.ema is not None:
+            self.ema.model.load_state_dict(ckpt.load_tensors(path / "ema.safetensors"))
+        self.load_state_dict(ckpt.load_state(path / "trainer_state.pt"))
+
+    # ---------------------------------------------------------------- the loop
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        """Train to `config.steps`; with `resume`, continue from the newest checkpoint."""
+        self._setup()
+        start_ckpt = None
+        if resume and self.out is not None:
+            start_ckpt = ckpt.latest_checkpoint(self.out)
+            if start_ckpt is not None:
+                self._resume_from(start_ckpt)
+        self._open_run(resumed=start_ckpt is not None)
+        t0, step0 = time.time(), self.step
+        cfg = self.cfg
+        try:
+            with self._signal_guard():
+                while self.step < cfg.steps:
+                    self.train_step()
+                    self.console.advance()
+                    self._periodic(final=self.step == cfg.steps)
+                    if self._stop_signal is not None:
+                        path = self.save_checkpoint() if self.out is not None else None
+                        raise TrainingInterrupted(self.step, str(path) if path else None)
+            return self._finish(time.time() - t0, self.step - step0, start_ckpt)
+        finally:
+            self._close_run()
+
+    def _due(self, every: int, final: bool) -> bool:
+        return final or (every > 0 and self.step % every == 0)
+
+    def _periodic(self, final: bool) -> None:
+        cfg = self.cfg
+        if cfg.log_every and (final or self.step % cfg.log_every == 0):
+            self._log_train()
+        if self._due(cfg.eval_every, final):
+            self.last_eval = self.evaluate()
+            self._log({"step": self.step, **self.last_eval})
+        if self.out is not None and self._due(cfg.sample_every, final):
+            self.write_preview()
+        if self.out is not None and self._due(cfg.checkpoint_every, final):
+            self.save_checkpoint()
+
+    def _log_train(self) -> None:
+        record: dict[str, Any] = {"step": self.step}
+        for k, v in self.acc.items():
+            record[k] = float(v) / self.acc_count[k]
+        for p in self.phases:
+            record[f"{p.name}/lr"] = self.optimizers[p.name].param_groups[0]["lr"]
+        self.acc, self.acc_count = {}, {}
+        self._log(record)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        record["time"] = round(time.time() - self.t_start, 3)
+        if self.jsonl is not None:
+            self.jsonl.log(record)
+        if self.tb is not None:
+            self.tb.log(record)
+        self.console.log({k: v for k, v in record.items() if not k.endswith("/lr")})
+
+    # ---------------------------------------------------------------- run folder
+    def _open_run(self, resumed: bool) -> None:
+        self.t_start = time.time()
+        self.last_eval: dict[str, float] = {}
+        self.jsonl = self.tb = None
+        resume_step = self.step if resumed else None
+        if self.out is not None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            if not resumed or not (self.out / "config.yaml").exists():
+                write_yaml(self.out / "config.yaml", self.resolved_config())
+            self.jsonl = JsonlLogger(self.out / "metrics.jsonl", resume_step if resumed else 0)
+            if self.cfg.tensorboard:
+                self.tb = TensorBoardLogger(self.out / "tb", resume_step)
+        self.console = (
+            ConsoleLogger(self.cfg.steps, self.step) if self.console_enabled else _Silent()
+        )
+        if resumed:
+            self.console.message(f"resuming {self.out} from step {self.step}")
+
+    def _close_run(self) -> None:
+        for logger in (
+            getattr(self, "jsonl", None),
+            getattr(self, "tb", None),
+            getattr(self, "console", None),
+        ):
+            if logger is not None:
+                logger.close()
+
+    def resolved_config(self) -> dict[str, Any]:
+        if self.run_config is not None:
+            return self.run_config
+        return {
+            "model": {"name": self.model.name, **to_dict(self.model.config)},
+            "data": {"source": self.data.name},
+            "train": to_dict(self.cfg),
+        }
+
+    def _finish(self, seconds: float, steps_run: int, start_ckpt: Path | None) -> dict[str, Any]:
+        from .. import __version__
+
+        final = self.eval_model()
+        final.transform = self.model.transform
+        summary = {
+            "model": self.model.name,
+            "data": self.data.name,
+            "steps": self.step,
+            "seed": self.cfg.seed,
+            "device": str(self.device),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "test": self.last_eval,
+            "train_seconds": round(seconds, 2),
+            "steps_per_second": round(steps_run / seconds, 2) if seconds > 0 else None,
+            "resumed_from": str(start_ckpt) if start_ckpt else None,
+            "versions": {
+                "genzoo": __version__,
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+            },
+        }
+        if self.out is not None:
+            ckpt.save_model_folder(self.out / "model", final)
+            ckpt.atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=2))
+            self.console.message(f"done: {self.out}")
+        return summary
+
+    @contextmanager
+    def _signal_guard(self):
+        """SIGINT/SIGTERM ask the loop to checkpoint and stop; a second SIGINT stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self._stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+class _Silent:
+    def advance(self) -> None: ...
+    def log(self, record) -> None: ...
+    def message(self, text) -> None: ...
+    def close(self) -> None: ...
+
+
+def _as_tuple(value: Any) -> Any:
+    """random.setstate needs tuples; torch.load may give lists back."""
+    if isinstance(value, list):
+        return tuple(_as_tuple(v) for v in value)
+    return value

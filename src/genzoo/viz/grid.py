@@ -1,0 +1,114 @@
+"""Image grids with Pillow, 2-D scatter plots with matplotlib, and the training preview.
+
+Models work in their own range; `to_display` maps a batch back through the data transform to
+the data's own range and then to [0, 1] for display.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..data.dataset import DataInfo, DataTransform
+
+
+def to_display(x: torch.Tensor, info: DataInfo, transform: DataTransform | None) -> np.ndarray:
+    """(N, C, H, W) in model range -> float array in [0, 1] for display."""
+    raw = transform.inverse(x.detach().float().cpu()) if transform is not None else x.float().cpu()
+    lo, hi = info.value_range
+    return ((raw - lo) / (hi - lo)).clamp(0, 1).numpy()
+
+
+def image_grid(x: np.ndarray, nrow: int = 8, pad: int = 2, min_size: int = 28) -> Image.Image:
+    """(N, C, H, W) floats in [0, 1] -> one grid image, small images upscaled (nearest)."""
+    n, c, h, w = x.shape
+    scale = max(1, int(np.ceil(min_size / max(h, w))))
+    ncol = min(nrow, n)
+    rows = int(np.ceil(n / ncol))
+    H, W = h * scale, w * scale
+    canvas = np.full((rows * (H + pad) + pad, ncol * (W + pad) + pad, 3), 255, np.uint8)
+    for i in range(n):
+        img = (x[i].transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        img = np.repeat(np.repeat(img, scale, 0), scale, 1)
+        if c == 1:
+            img = np.repeat(img, 3, 2)
+        r, q = divmod(i, ncol)
+        top, left = pad + r * (H + pad), pad + q * (W + pad)
+        canvas[top : top + H, left : left + W] = img[..., :3]
+    return Image.fromarray(canvas)
+
+
+def points_plot(layers: list[tuple[str, np.ndarray, str]], title: str = "") -> Image.Image:
+    """Scatter plot of 2-D point sets [(label, (N, 2) array, color)] as a PIL image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    for label, pts, color in layers:
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5, c=color, label=label, linewidths=0)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="upper right", markerscale=4)
+    if title:
+        ax.set_title(title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def _stack_vertical(images: list[Image.Image], gap: int = 8) -> Image.Image:
+    width = max(im.width for im in images)
+    height = sum(im.height for im in images) + gap * (len(images) - 1)
+    out = Image.new("RGB", (width, height), "white")
+    top = 0
+    for im in images:
+        out.paste(im, (0, top))
+        top += im.height + gap
+    return out
+
+
+@torch.no_grad()
+def preview(model, x_ref: torch.Tensor, n_samples: int = 32, seed: int = 0) -> Image.Image | None:
+    """What training looks like now: references and reconstructions, then samples.
+
+    Images: a grid (a row of references, a row of their reconstructions, rows of samples).
+    Points and tables (first two columns): a scatter plot of data, reconstructions, samples.
+    """
+    from ..models.base import Reconstructor
+
+    info, transform = model.info, model.transform
+    g = torch.Generator(device=x_ref.device).manual_seed(seed)
+    samples = model.sample(n_samples, generator=g)
+    recon = model.reconstruct(x_ref) if isinstance(model, Reconstructor) else None
+    if info.kind == "image":
+        parts = []
+        if recon is not None:
+            pairs = torch.cat([x_ref[:8], recon[:8]])
+            parts.append(image_grid(to_display(pairs, info, transform), nrow=8))
+        parts.append(image_grid(to_display(samples, info, transform), nrow=8))
+        return _stack_vertical(parts)
+    if info.dim < 2:
+        return None
+
+    def raw(t: torch.Tensor) -> np.ndarray:
+        t = t.float().cpu()
+        return (transform.inverse(t) if transform is not None else t).numpy()[:, :2]
+
+    layers = [("data", raw(x_ref), "0.6")]
+    if recon is not None:
+        layers.append(("reconstructions", raw(recon), "tab:blue"))
+    layers.append(("samples", raw(samples), "tab:red"))
+    return points_plot(layers)
+
+
+def save_image(image: Image.Image, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
