@@ -141,6 +141,7 @@ class Dataset:
     value_range: tuple[float, float]
     classes: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    config: DataConfig | None = None  # how it was loaded: load_dataset(config) reproduces it
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -217,6 +218,7 @@ def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
         value_range=raw.value_range,
         classes=raw.classes,
         meta=raw.meta,
+        config=cfg,
     )
 
 

@@ -47,6 +47,7 @@ class GenerativeModel(nn.Module):
 
     name: ClassVar[str] = ""
     Config: ClassVar[type]
+    data_kinds: ClassVar[tuple[str, ...]] = ("image", "points", "table")  # what it can model
 
     def __init__(self, config, info: DataInfo):
         super().__init__()

@@ -182,12 +182,14 @@ class Trainer:
         self._accumulate(terms)
 
     def _check_finite(self, phase: Phase, out: LossOutput) -> None:
-        values = {"loss": out.loss, **out.terms}
+        values = {**out.terms, "loss": out.loss}  # name the culprit term first
         stacked = torch.stack([v.detach().float().reshape(()) for v in values.values()])
         if bool(torch.isfinite(stacked).all()):
             return
         name, value = next(
-            (k, float(v)) for k, v in values.items() if not torch.isfinite(v.detach()).all()
+            (k, float(v.detach()))
+            for k, v in values.items()
+            if not torch.isfinite(v.detach()).all()
         )
         last = ckpt.latest_checkpoint(self.out) if self.out is not None else None
         keep = f"the last good checkpoint is {last}" if last else "no checkpoint was written"
@@ -412,9 +414,10 @@ class Trainer:
     def resolved_config(self) -> dict[str, Any]:
         if self.run_config is not None:
             return self.run_config
+        data = to_dict(self.data.config) if self.data.config else {"source": self.data.name}
         return {
             "model": {"name": self.model.name, **to_dict(self.model.config)},
-            "data": {"source": self.data.name},
+            "data": data,
             "train": to_dict(self.cfg),
         }
 

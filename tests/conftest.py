@@ -1,0 +1,62 @@
+"""Shared fixtures: an isolated cache, tiny model configs, and CLI runners."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+# Small configs for the contract suite; a model without an entry is tested with its defaults.
+TINY: dict[str, dict] = {
+    "ae": {"hidden": [32], "latent_dim": 4},
+}
+
+# Tests must not depend on the number of cores; results within a process are deterministic.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["GENZOO_CACHE"] = str(cache)
+    yield cache
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: int = 300, check: bool = False
+) -> subprocess.CompletedProcess:
+    """Run `python -m genzoo ARGS` in a new process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "genzoo", *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"genzoo {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def run_python(code: str, cwd: Path | None = None, timeout: int = 300):
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

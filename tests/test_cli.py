@@ -1,0 +1,180 @@
+"""The command line, as a user runs it: subprocesses for the main path, in-process for errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genzoo.cli.main import main
+
+from .conftest import run_cli
+
+COMMANDS = ["list", "train", "sample", "eval", "reconstruct", "encode", "info", "demo"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "a"
+    proc = run_cli(
+        "train",
+        "ae",
+        "--data",
+        "digits",
+        "--steps",
+        "120",
+        "--out",
+        str(out),
+        "--set",
+        "train.batch_size=64",
+        "--set",
+        "model.latent_dim=6",
+        check=True,
+    )
+    assert "trained ae for 120 steps" in proc.stdout
+    return out
+
+
+def test_sample_png_and_npy_in_data_units(run, tmp_path):
+    run_cli("sample", str(run), "--n", "20", "--out", str(tmp_path / "s.png"), check=True)
+    assert Image.open(tmp_path / "s.png").size[0] > 8 * 8
+    run_cli(
+        "sample", str(run), "--n", "5", "--out", str(tmp_path / "s.npy"), "--seed", "3", check=True
+    )
+    x = np.load(tmp_path / "s.npy")
+    assert x.shape == (5, 1, 8, 8) and x.min() >= 0 and x.max() <= 16 and x.max() > 1
+
+
+def test_reconstruct_encode_eval_info(run, tmp_path):
+    run_cli("reconstruct", str(run), "--out", str(tmp_path / "r.png"), check=True)
+    run_cli("reconstruct", str(run), "--out", str(tmp_path / "r.npy"), "--n", "7", check=True)
+    assert np.load(tmp_path / "r.npy").shape == (7, 1, 8, 8)
+    run_cli("encode", str(run), "--out", str(tmp_path / "z.npz"), "--split", "all", check=True)
+    z = np.load(tmp_path / "z.npz")
+    assert z["z"].shape == (1797, 6) and z["y"].shape == (1797,)
+    proc = run_cli("eval", str(run), "--json", check=True)
+    report = json.loads(proc.stdout)
+    recon = report["metrics"]["recon"]
+    assert report["examples"] == 359 and 0 < recon["mse"] < 0.2 and recon["bce"] > 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert recon["mse"] == pytest.approx(summary["test"]["test/ae/mse"], rel=1e-4)
+    info = json.loads(run_cli("info", str(run), "--json", check=True).stdout)
+    assert info["model"] == "ae" and info["config"]["latent_dim"] == 6
+    assert info["capabilities"] == ["encode", "decode", "reconstruct"]
+
+
+def test_encode_user_file_and_shape_mismatch(run, tmp_path):
+    from genzoo import load_dataset
+
+    ds = load_dataset("digits")
+    np.save(tmp_path / "mine.npy", ds.x_test[:9])
+    run_cli(
+        "encode",
+        str(run),
+        "--input",
+        str(tmp_path / "mine.npy"),
+        "--out",
+        str(tmp_path / "z.npy"),
+        check=True,
+    )
+    assert np.load(tmp_path / "z.npy").shape == (9, 6)
+    np.save(tmp_path / "wrong.npy", np.zeros((4, 1, 9, 9), np.float32))
+    proc = run_cli(
+        "encode",
+        str(run),
+        "--input",
+        str(tmp_path / "wrong.npy"),
+        "--out",
+        str(tmp_path / "z2.npy"),
+    )
+    assert proc.returncode == 2 and "do not fit a model trained on shape (1, 8, 8)" in proc.stderr
+
+
+def test_bad_data_is_one_line_and_exit_2(tmp_path):
+    proc = run_cli("train", "ae", "--data", "no/such/file.npz", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "genzoo: error: no/such/file.npz: no such file or folder, and not a dataset name "
+        "(datasets: circles, digits, grid25, mnist5k, moons, ring8, swissroll)"
+    ]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "ae", "--set", "model.latnt_dim=3"], "unknown config field model.latnt_dim"),
+        (["train", "ae", "--set", "train.lr=-1"], "train.lr=-1.0 is not allowed: a number > 0"),
+        (
+            ["train", "ae", "--set", "model.loss=l2"],
+            "model.loss='l2' is not allowed: choose one of",
+        ),
+        (["train", "nope"], "unknown model 'nope'; choose one of: ae"),
+        (["train", "ae", "--bogus"], "No such option"),
+        (["sample", "nowhere", "--out", "x.png"], "nowhere: no such run or model folder"),
+        (["sample", ".", "--out", "x.gif"], "expected a file ending in .png or .npy"),
+        (["list", "things"], "'things' is not one of"),
+        (
+            ["train", "ae", "--data", "no/such.npz", "--set", "model.latent_dim=0"],
+            "model.latent_dim=0 is not allowed",
+        ),  # config is checked before data is touched
+    ],
+)
+def test_user_errors_in_process(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_existing_run_needs_resume(run, capsys):
+    assert main(["train", "ae", "--data", "digits", "--out", str(run)]) == 2
+    assert "already holds a run; pass --resume auto" in capsys.readouterr().err
+
+
+def test_a_folder_that_is_not_a_run(tmp_path, capsys):
+    (tmp_path / "junk").mkdir()
+    assert main(["info", str(tmp_path / "junk")]) == 2
+    assert "not a model folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Examples:" in out and f"genzoo {command}" in out
+
+
+def test_list_reads_the_registries(capsys):
+    assert main(["list", "datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mnist5k", "digits", "ring8", "grid25", "swissroll", "moons", "circles"):
+        assert f"  {name} " in out
+    assert main(["list", "models"]) == 0
+    assert "ae  plain undercomplete autoencoder" in capsys.readouterr().out
+
+
+def test_print_config_is_a_valid_config_file(tmp_path, capsys):
+    assert main(["train", "ae", "--print-config", "--set", "model.latent_dim=5"]) == 0
+    (tmp_path / "c.yaml").write_text(capsys.readouterr().out)
+    from genzoo import build_run_config
+
+    assert build_run_config("ae", config_file=tmp_path / "c.yaml").model.latent_dim == 5
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--steps", "60", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    run = tmp_path / "demo" / "ae-mnist5k"
+    for f in ("reconstructions.png", "samples.png", "summary.json", "model/model.safetensors"):
+        assert (run / f).is_file()
+    assert "Look at:" in out and "MSE" in out
+    assert main(["demo", "--steps", "10", "--out", str(tmp_path / "demo")]) == 0  # re-runnable
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("user data")
+    assert main(["demo", "--out", str(tmp_path / "mine")]) == 2  # never deletes user folders
+    assert (tmp_path / "mine" / "keep.txt").exists()

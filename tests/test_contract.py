@@ -1,0 +1,142 @@
+"""The contract every registered model keeps (DESIGN section 8), run over the whole registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import genzoo
+from genzoo.models import build_model, capabilities
+from genzoo.train import TrainConfig, Trainer
+from genzoo.train.checkpoint import load, save_model_folder
+
+from .conftest import TINY
+
+MODEL_NAMES = genzoo.MODELS.names()
+KINDS = ["image", "points"]
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    return {"image": genzoo.load_dataset("digits"), "points": genzoo.load_dataset("ring8", n=600)}
+
+
+def cases() -> list:
+    out = []
+    for name in MODEL_NAMES:
+        kinds = genzoo.MODELS.get(name).data_kinds
+        out += [pytest.param(name, kind, id=f"{name}-{kind}") for kind in KINDS if kind in kinds]
+    return out
+
+
+def make(name, ds, seed=0):
+    model = build_model(name, ds.info(), TINY.get(name, {}), seed=seed)
+    model.transform = ds.transform(model.data_range())
+    return model
+
+
+def batch_of(model, ds, n=32):
+    x = torch.as_tensor(model.transform.forward(ds.x_train[:n]))
+    out = {"x": x}
+    if ds.y_train is not None:
+        out["y"] = torch.as_tensor(ds.y_train[:n])
+    return out
+
+
+@pytest.mark.parametrize("name,kind", cases())
+def test_builds_and_every_phase_loss_is_finite(name, kind, datasets):
+    model = make(name, datasets[kind])
+    assert model.name == name and isinstance(model.config, genzoo.MODELS.get(name).Config)
+    batch = batch_of(model, datasets[kind])
+    for phase in model.phases():
+        out = phase.loss(batch)
+        assert out.loss.ndim == 0 and torch.isfinite(out.loss)
+        assert all(torch.isfinite(v) for v in out.terms.values())
+
+
+@pytest.mark.parametrize("name,kind", cases())
+def test_each_phase_reaches_its_own_parameters_and_only_them(name, kind, datasets):
+    model = make(name, datasets[kind])
+    batch = batch_of(model, datasets[kind])
+    for phase in model.phases():
+        model.zero_grad(set_to_none=True)
+        phase.loss(batch).loss.backward()
+        own = {id(p) for p in phase.params}
+        for pname, p in model.named_parameters():
+            if id(p) in own:
+                assert p.grad is not None, f"{phase.name}: no gradient reaches {pname}"
+            else:
+                assert p.grad is None, f"{phase.name}: gradient leaks into {pname}"
+        assert any(p.grad.abs().sum() > 0 for p in phase.params)
+
+
+@pytest.mark.parametrize("name,kind", cases())
+def test_one_trainer_step_changes_every_phase(name, kind, datasets):
+    ds = datasets[kind]
+    model = make(name, ds)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    cfg = TrainConfig(steps=1, batch_size=32, log_every=0, tensorboard=False)
+    Trainer(model, ds, cfg, console=False).fit()
+    for phase in model.phases():
+        names = {id(p) for p in phase.params}
+        changed = [
+            not torch.equal(before[n], p) for n, p in model.named_parameters() if id(p) in names
+        ]
+        assert any(changed), f"phase {phase.name} did not change its parameters"
+
+
+@pytest.mark.parametrize("name,kind", cases())
+def test_sample_shape_range_and_seed(name, kind, datasets):
+    ds = datasets[kind]
+    model = make(name, ds).eval()
+    x = model.sample(12, generator=torch.Generator().manual_seed(3))
+    assert x.shape == (12, *ds.shape) and torch.isfinite(x).all()
+    lo, hi = {"unit": (0, 1), "symmetric": (-1, 1)}.get(model.data_range(), (None, None))
+    if lo is not None:
+        assert x.min() >= lo and x.max() <= hi
+    again = model.sample(12, generator=torch.Generator().manual_seed(3))
+    other = model.sample(12, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(x, again) and not torch.equal(x, other)
+
+
+@pytest.mark.parametrize("name,kind", cases())
+def test_save_and_load_round_trip_exactly(name, kind, datasets, tmp_path):
+    ds = datasets[kind]
+    model = make(name, ds, seed=5)
+    save_model_folder(tmp_path / "m", model)
+    loaded = load(tmp_path / "m")
+    assert type(loaded) is type(model) and loaded.config == model.config
+    for (k, a), (k2, b) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
+        assert k == k2 and torch.equal(a, b)
+    np_t = model.transform
+    assert loaded.transform.target == np_t.target
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert torch.equal(model.eval().sample(4, generator=g()), loaded.sample(4, generator=g()))
+
+
+@pytest.mark.parametrize("name,kind", cases())
+def test_declared_capabilities_work(name, kind, datasets):
+    ds = datasets[kind]
+    model = make(name, ds).eval()
+    x = batch_of(model, ds, 10)["x"]
+    caps = capabilities(model)
+    with torch.no_grad():
+        if "encode" in caps:
+            z = model.encode(x)
+            assert z.shape[0] == 10 and torch.isfinite(z).all()
+            if "decode" in caps:
+                assert model.decode(z).shape == x.shape
+        if "reconstruct" in caps:
+            assert model.reconstruct(x).shape == x.shape
+        if "log_likelihood" in caps:
+            ll = model.log_likelihood(x)
+            assert ll.shape == (10,) and torch.isfinite(ll).all()
+
+
+def test_registry_descriptions_and_unknown_names():
+    for entry in genzoo.MODELS:
+        assert entry.description, f"model {entry.name} has no description"
+    with pytest.raises(genzoo.GenzooError, match="unknown model 'nope'; choose one of: ae"):
+        genzoo.MODELS.get("nope")

@@ -1,0 +1,352 @@
+"""The trainer: exact resume in a new process, atomic checkpoints, refusing unsafe state,
+non-finite losses, TensorBoard output, schedules and EMA."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import genzoo
+from genzoo.errors import CheckpointError, NonFiniteLossError
+from genzoo.registry import SCHEDULES
+from genzoo.train import TrainConfig, Trainer, checkpoint
+from genzoo.train.ema import EMA
+
+from .conftest import run_cli, run_python
+
+TRAIN = [
+    "train",
+    "ae",
+    "--data",
+    "digits",
+    "--steps",
+    "90",
+    "--set",
+    "train.batch_size=64",
+    "--set",
+    "train.checkpoint_every=30",
+    "--set",
+    "train.log_every=10",
+    "--set",
+    "train.eval_every=30",
+    "--set",
+    "train.sample_every=45",
+    "--set",
+    "model.hidden=[64]",
+    "--set",
+    "model.latent_dim=8",
+    "--set",
+    "train.schedule=cosine",
+    "--set",
+    "train.warmup_steps=10",
+    "--set",
+    "train.ema=true",
+    "--set",
+    "train.grad_clip=1.0",
+]
+
+KILL_AT = """
+import os, signal, sys
+from genzoo.train.trainer import Trainer
+step = Trainer.train_step
+def killing_step(self):
+    step(self)
+    if self.step == {k}:
+        os.kill(os.getpid(), signal.{sig})
+Trainer.train_step = killing_step
+from genzoo.cli.main import main
+sys.exit(main({args!r}))
+"""
+
+
+def records(run: Path) -> list[dict]:
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    for f in ("model/model.safetensors", "checkpoints/step-000090/ema.safetensors"):
+        ta, tb = load_file(a / f), load_file(b / f)
+        assert ta.keys() == tb.keys()
+        for k in ta:
+            assert torch.equal(ta[k], tb[k]), f"{f}:{k} differs"
+    sa = torch.load(a / "checkpoints/step-000090/trainer_state.pt", weights_only=True)
+    sb = torch.load(b / "checkpoints/step-000090/trainer_state.pt", weights_only=True)
+    assert_equal_nested(sa["optimizers"], sb["optimizers"])
+    assert records(a) == records(b)
+
+
+def assert_equal_nested(a, b) -> None:
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_equal_nested(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_equal_nested(x, y)
+    else:
+        assert a == b
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ref") / "run"
+    run_cli(*TRAIN, "--out", str(out), check=True)
+    return out
+
+
+def test_resume_after_sigkill_is_bit_identical(reference, tmp_path):
+    out = tmp_path / "run"
+    args = [*TRAIN, "--out", str(out)]
+    killed = run_python(KILL_AT.format(k=75, sig="SIGKILL", args=args))
+    assert killed.returncode == -signal.SIGKILL
+    assert (out / "checkpoints" / "latest").read_text().strip() == "step-000060"
+    assert any(r["step"] == 70 for r in records(out))  # logged past the checkpoint
+    resumed = run_cli(*args, "--resume", "auto", check=True)
+    assert "resuming" in resumed.stderr and "from step 60" in resumed.stderr
+    assert_same_run(reference, out)
+
+
+def test_sigterm_checkpoints_exits_130_and_resumes_identically(reference, tmp_path):
+    out = tmp_path / "run"
+    args = [*TRAIN, "--out", str(out)]
+    stopped = run_python(KILL_AT.format(k=55, sig="SIGTERM", args=args))
+    assert stopped.returncode == 130, stopped.stderr
+    assert "interrupted at step 55" in stopped.stderr
+    assert checkpoint.latest_checkpoint(out).name == "step-000055"
+    run_cli(*args, "--resume", "auto", check=True)
+    assert_same_run(reference, out)
+
+
+def test_resume_refuses_changed_settings(reference, tmp_path):
+    proc = run_cli(
+        *TRAIN, "--out", str(reference), "--resume", "auto", "--set", "model.latent_dim=4"
+    )
+    assert proc.returncode == 2
+    assert "trained with model.latent_dim=8, this command asks for 4" in proc.stderr
+
+
+# ---------------------------------------------------------------- in-process trainer tests
+@pytest.fixture(scope="module")
+def digits():
+    return genzoo.load_dataset("digits")
+
+
+def small_model(ds, seed=0):
+    return genzoo.build_model("ae", ds.info(), {"hidden": [32], "latent_dim": 4}, seed=seed)
+
+
+def cfg(**kw) -> TrainConfig:
+    base = dict(
+        steps=30,
+        batch_size=32,
+        log_every=5,
+        eval_every=10,
+        sample_every=0,
+        checkpoint_every=10,
+        tensorboard=False,
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(digits, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    real = checkpoint.save_state
+    calls = {"n": 0}
+
+    def crashing(path, state):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second checkpoint dies halfway: weights written, state not
+            path.write_bytes(b"partial")
+            raise OSError("disk full")
+        real(path, state)
+
+    monkeypatch.setattr(checkpoint, "save_state", crashing)
+    with pytest.raises(OSError, match="disk full"):
+        Trainer(small_model(digits), digits, cfg(), out=out, console=False).fit()
+    monkeypatch.setattr(checkpoint, "save_state", real)
+    latest = checkpoint.latest_checkpoint(out)
+    assert latest.name == "step-000010"
+    assert not (out / "checkpoints" / "step-000020").exists()
+    genzoo.load(latest)  # loadable
+    summary = Trainer(small_model(digits), digits, cfg(), out=out, console=False).fit(resume=True)
+    assert summary["resumed_from"].endswith("step-000010") and summary["steps"] == 30
+    assert not list((out / "checkpoints").glob(".step-*"))  # temporary leftovers cleaned
+
+
+def test_pruning_keeps_the_last_k(digits, tmp_path):
+    out = tmp_path / "run"
+    Trainer(small_model(digits), digits, cfg(keep_checkpoints=2), out=out, console=False).fit()
+    names = [p.name for p in checkpoint.complete_checkpoints(out)]
+    assert names == ["step-000020", "step-000030"]
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, (f"touch {os.environ['EVIL_MARKER']}",))
+
+
+def test_a_pickle_that_would_run_code_is_refused(digits, tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("EVIL_MARKER", str(marker))
+    out = tmp_path / "run"
+    Trainer(small_model(digits), digits, cfg(steps=10), out=out, console=False).fit()
+    state_file = out / "checkpoints" / "step-000010" / "trainer_state.pt"
+    torch.save({"step": 10, "payload": Evil()}, state_file)
+    with pytest.raises(CheckpointError, match="refused: it holds more than tensors"):
+        checkpoint.load_state(state_file)
+    assert not marker.exists()
+    # and through the CLI, in a new process: one line, exit 2, the code never ran
+    proc = run_cli(
+        "train",
+        "ae",
+        "--data",
+        "digits",
+        "--steps",
+        "20",
+        "--out",
+        str(out),
+        "--resume",
+        "auto",
+        "--set",
+        "train.batch_size=32",
+        "--set",
+        "model.hidden=[32]",
+        "--set",
+        "model.latent_dim=4",
+        "--set",
+        "train.log_every=5",
+        "--set",
+        "train.eval_every=10",
+        "--set",
+        "train.sample_every=0",
+        "--set",
+        "train.checkpoint_every=10",
+        "--set",
+        "train.tensorboard=false",
+        "--set",
+        "train.steps=20",
+    )
+    assert proc.returncode == 2 and "refused" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not marker.exists()
+
+
+def test_strict_load_refuses_missing_and_extra_tensors(digits, tmp_path):
+    model = small_model(digits)
+    model.transform = digits.transform("unit")
+    checkpoint.save_model_folder(tmp_path / "m", model)
+    state = load_file(tmp_path / "m" / "model.safetensors")
+    state["extra.weight"] = torch.zeros(2)
+    checkpoint.save_tensors(tmp_path / "m" / "model.safetensors", state)
+    with pytest.raises(CheckpointError, match=r"unexpected tensors \['extra.weight'\]"):
+        genzoo.load(tmp_path / "m")
+    del state["extra.weight"], state["z_mean"]
+    checkpoint.save_tensors(tmp_path / "m" / "model.safetensors", state)
+    with pytest.raises(CheckpointError, match=r"missing tensors \['z_mean'\]"):
+        genzoo.load(tmp_path / "m")
+
+
+def test_non_finite_loss_stops_naming_step_and_term(digits, tmp_path, monkeypatch):
+    from genzoo.models.autoencoders.ae import Autoencoder
+
+    real_loss = Autoencoder.loss
+
+    def loss(self, batch):
+        out = real_loss(self, batch)
+        if self.training:  # the 15th training step (step 14) goes wrong
+            if self._calls == 14:
+                out.terms["mse"] = out.terms["mse"] * float("nan")
+                out.loss = out.terms["mse"]
+            self._calls += 1
+        return out
+
+    monkeypatch.setattr(Autoencoder, "loss", loss)
+    model = small_model(digits)
+    model._calls = 0
+    out = tmp_path / "run"
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r"step 14: loss term ae/mse is nan.*"
+        r"last good checkpoint is .*step-000010",
+    ):
+        Trainer(model, digits, cfg(), out=out, console=False).fit()
+    good = checkpoint.latest_checkpoint(out)
+    assert good.name == "step-000010"
+    weights = load_file(good / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_tensorboard_events_read_back(digits, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    Trainer(
+        small_model(digits), digits, cfg(tensorboard=True, sample_every=30), out=out, console=False
+    ).fit()
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    tags = acc.Tags()
+    assert {"ae/loss", "ae/mse", "test/ae/mse"} <= set(tags["scalars"])
+    steps = [e.step for e in acc.Scalars("ae/loss")]
+    assert steps == [5, 10, 15, 20, 25, 30]
+    logged = [r for r in records(out) if "ae/loss" in r]
+    values = [e.value for e in acc.Scalars("ae/loss")]
+    assert values == pytest.approx([r["ae/loss"] for r in logged], rel=1e-6)
+    assert "samples" in tags["images"]
+
+
+def test_run_folder_layout(digits, tmp_path):
+    out = tmp_path / "run"
+    Trainer(small_model(digits), digits, cfg(sample_every=10), out=out, console=False).fit()
+    for f in (
+        "config.yaml",
+        "metrics.jsonl",
+        "summary.json",
+        "model/config.json",
+        "model/model.safetensors",
+        "samples/step-000010.png",
+        "samples/step-000030.png",
+        "checkpoints/latest",
+        "checkpoints/step-000030/COMPLETE",
+    ):
+        assert (out / f).is_file(), f
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 30 and "test/ae/mse" in summary["test"]
+    assert summary["versions"]["torch"] == torch.__version__
+
+
+def test_batch_size_larger_than_data_is_refused(digits):
+    with pytest.raises(genzoo.ConfigError, match="train.batch_size=5000"):
+        Trainer(small_model(digits), digits, cfg(batch_size=5000))
+
+
+@pytest.mark.parametrize("name", ["constant", "cosine", "linear"])
+def test_schedules_warm_up_then_decay(name):
+    fn = SCHEDULES.get(name)
+    assert fn(0, 100, 10) == pytest.approx(0.1) and fn(9, 100, 10) == pytest.approx(1.0)
+    assert fn(10, 100, 10) == pytest.approx(1.0)
+    end = fn(100, 100, 10)
+    assert end == pytest.approx({"constant": 1.0, "cosine": 0.0, "linear": 0.0}[name])
+    if name == "cosine":
+        assert fn(55, 100, 10) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.5)))
+
+
+def test_ema_follows_its_formula():
+    net = torch.nn.Linear(2, 1)
+    ema = EMA(net, decay=0.9)
+    start = net.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    ema.update(net)
+    expected = 0.9 * start + 0.1 * (start + 1.0)
+    assert torch.allclose(ema.model.weight, expected)
