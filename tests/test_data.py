@@ -88,6 +88,19 @@ def test_split_is_deterministic_and_seeded():
     assert abs(len(d.x_test) - 1797 / 2) <= 1
 
 
+def test_stratified_split_gives_each_class_its_share():
+    from genzoo.data.dataset import stratified_split
+
+    y = np.repeat(np.arange(4), [50, 30, 15, 5])
+    tr, te = stratified_split(len(y), y, 25, seed=3)
+    assert len(te) == 25 and len(tr) == 75
+    assert sorted(np.concatenate([tr, te]).tolist()) == list(range(100))
+    np.testing.assert_allclose(np.bincount(y[te], minlength=4), [12.5, 7.5, 3.75, 1.25], atol=1)
+    tr2, te2 = stratified_split(len(y), y, 25, seed=3)
+    assert np.array_equal(te, te2)
+    assert not np.array_equal(np.sort(te), np.sort(stratified_split(len(y), y, 25, seed=4)[1]))
+
+
 def test_points_transforms_use_train_statistics():
     ds = load_dataset("grid25", n=2000)
     t = ds.transform("standard")

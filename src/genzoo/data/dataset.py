@@ -183,16 +183,12 @@ class Dataset:
 
 def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
     """Deterministic train/test split, stratified by label when labels exist."""
-    from sklearn.model_selection import train_test_split
-
     n = len(raw.x)
     n_test = int(round(n * cfg.test_fraction))
     if n_test < 1 or n - n_test < 1:
         raise DataError(
             f"{source}: {n} examples are too few to split with test_fraction {cfg.test_fraction}"
         )
-    idx = np.arange(n)
-    stratify = raw.y
     if raw.y is not None:
         counts = np.bincount(raw.y)
         present = counts[counts > 0]
@@ -204,7 +200,7 @@ def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
                 f"needs at least 2 per class and a test split with one of each of "
                 f"{len(present)} classes"
             )
-    tr, te = train_test_split(idx, test_size=n_test, random_state=cfg.split_seed, stratify=stratify)
+    tr, te = stratified_split(n, raw.y, n_test, cfg.split_seed)
     tr, te = np.sort(tr), np.sort(te)
     x = raw.x.astype(np.float32, copy=False)
     y = raw.y
@@ -220,6 +216,30 @@ def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
         meta=raw.meta,
         config=cfg,
     )
+
+
+def stratified_split(n: int, y: np.ndarray | None, n_test: int, seed: int):
+    """(train, test) index arrays; each class gets its share of the test split.
+
+    Shares are n_test * n_k / n rounded by largest remainder, so they sum to n_test exactly.
+    (Written here rather than taken from scikit-learn, whose import costs more than a cached
+    load of mnist5k.)
+    """
+    rng = np.random.default_rng(seed)
+    if y is None:
+        perm = rng.permutation(n)
+        return perm[n_test:], perm[:n_test]
+    counts = np.bincount(y)
+    exact = n_test * counts / len(y)
+    share = np.floor(exact).astype(int)
+    remainder = n_test - share.sum()
+    share[np.argsort(-(exact - share), kind="stable")[:remainder]] += 1
+    share = np.minimum(share, np.maximum(counts - 1, 0))  # every class keeps a train example
+    test = [rng.permutation(np.flatnonzero(y == k))[: share[k]] for k in range(len(counts))]
+    test_idx = np.concatenate(test)
+    mask = np.ones(len(y), bool)
+    mask[test_idx] = False
+    return np.flatnonzero(mask), test_idx
 
 
 def encode_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
