@@ -178,3 +178,21 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     (tmp_path / "mine" / "keep.txt").write_text("user data")
     assert main(["demo", "--out", str(tmp_path / "mine")]) == 2  # never deletes user folders
     assert (tmp_path / "mine" / "keep.txt").exists()
+
+
+def test_non_finite_loss_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    from genzoo.models.autoencoders.ae import Autoencoder
+
+    real = Autoencoder.loss
+
+    def broken(self, batch):
+        out = real(self, batch)
+        out.terms["mse"] = out.terms["mse"] + float("inf")
+        out.loss = out.terms["mse"]
+        return out
+
+    monkeypatch.setattr(Autoencoder, "loss", broken)
+    code = main(["train", "ae", "--data", "digits", "--steps", "5", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("genzoo: error: step 0: loss term ae/mse is inf")

@@ -350,3 +350,27 @@ def test_ema_follows_its_formula():
     ema.update(net)
     expected = 0.9 * start + 0.1 * (start + 1.0)
     assert torch.allclose(ema.model.weight, expected)
+
+
+class FakeTerminal(__import__("io").StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_shows_a_bar_on_a_terminal_and_plain_lines_elsewhere():
+    import io
+
+    from genzoo.train.loggers import ConsoleLogger
+
+    tty = FakeTerminal()
+    bar = ConsoleLogger(10, 0, stream=tty)
+    for _ in range(3):
+        bar.advance()
+    bar.log({"step": 3, "ae/loss": 0.25})
+    bar.close()
+    assert "3/10" in tty.getvalue() and "ae/loss 0.25" in tty.getvalue()
+    plain = io.StringIO()
+    lines = ConsoleLogger(10, 0, stream=plain)
+    lines.advance()
+    lines.log({"step": 5, "ae/loss": 0.5, "time": 1.0})
+    assert plain.getvalue().startswith("step 5/10  ae/loss 0.5  (") and "\r" not in plain.getvalue()

@@ -143,19 +143,23 @@ def load_idx(path: Path, cfg: DataConfig) -> RawData:
     return _from_array(x, y, classes, path)
 
 
-@FILE_FORMATS.register("npy", "a NumPy .npy array (no labels), loaded without pickle")
-def load_npy(path: Path, cfg: DataConfig) -> RawData:
+def _read_numpy(read, what: str) -> np.ndarray:
+    """Run `read()`, turning NumPy's refusals (pickled objects, damage) into DataErrors."""
     try:
-        x = np.load(path, allow_pickle=False)
+        return read()
     except ValueError as e:
         if "allow_pickle" in str(e):
             raise DataError(
-                f"{path}: holds an object array; genzoo loads numeric arrays only "
-                "and never unpickles"
+                f"{what} is an object array; genzoo loads numeric arrays only and never unpickles"
             ) from None
-        raise DataError(f"{path}: not a valid .npy file ({e})") from None
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: not a valid .npy file ({e})") from None
+        raise DataError(f"{what} could not be read ({e})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{what} could not be read ({e})") from None
+
+
+@FILE_FORMATS.register("npy", "a NumPy .npy array (no labels), loaded without pickle")
+def load_npy(path: Path, cfg: DataConfig) -> RawData:
+    x = _read_numpy(lambda: np.load(path, allow_pickle=False), str(path))
     return _from_array(x, None, None, path)
 
 
@@ -190,17 +194,7 @@ def load_npz(path: Path, cfg: DataConfig) -> RawData:
 
 
 def _npz_array(archive, key: str, path: Path) -> np.ndarray:
-    try:
-        return archive[key]
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise DataError(
-                f"{path}: array {key!r} is an object array; genzoo loads numeric "
-                "arrays only and never unpickles"
-            ) from None
-        raise DataError(f"{path}: array {key!r} could not be read ({e})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path}: array {key!r} could not be read ({e})") from None
+    return _read_numpy(lambda: archive[key], f"{path}: array {key!r}")
 
 
 def _from_array(x: np.ndarray, y, classes, path: Path) -> RawData:

@@ -16,16 +16,16 @@ from typing import Any
 class JsonlLogger:
     """One JSON object per line; on resume, records after the resumed step are dropped."""
 
-    def __init__(self, path: Path, resume_step: int | None):
+    def __init__(self, path: Path, start_step: int):
         self.path = path
-        if resume_step is not None and path.exists():
+        if path.exists():
             kept = []
             for line in path.read_text().splitlines():
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue  # a line cut off by a kill
-                if record.get("step", 0) <= resume_step:
+                if record.get("step", 0) <= start_step:
                     kept.append(line)
             path.write_text("".join(k + "\n" for k in kept))
         self.file = path.open("a")
@@ -39,12 +39,11 @@ class JsonlLogger:
 
 
 class TensorBoardLogger:
-    def __init__(self, log_dir: Path, resume_step: int | None):
+    def __init__(self, log_dir: Path, start_step: int):
         from torch.utils.tensorboard import SummaryWriter
 
-        # purge_step drops events a killed run wrote after the checkpoint we resume from
-        purge = resume_step + 1 if resume_step is not None else None
-        self.writer = SummaryWriter(str(log_dir), purge_step=purge)
+        # purge_step drops events a killed attempt wrote after the step we start from
+        self.writer = SummaryWriter(str(log_dir), purge_step=start_step + 1)
 
     def log(self, record: dict[str, Any]) -> None:
         step = record["step"]

@@ -388,14 +388,15 @@ class Trainer:
         self.t_start = time.time()
         self.last_eval: dict[str, float] = {}
         self.jsonl = self.tb = None
-        resume_step = self.step if resumed else None
+        # Records past the step we start from belong to an attempt that was cut off: drop them.
+        start = self.step
         if self.out is not None:
             self.out.mkdir(parents=True, exist_ok=True)
             if not resumed or not (self.out / "config.yaml").exists():
                 write_yaml(self.out / "config.yaml", self.resolved_config())
-            self.jsonl = JsonlLogger(self.out / "metrics.jsonl", resume_step if resumed else 0)
+            self.jsonl = JsonlLogger(self.out / "metrics.jsonl", start)
             if self.cfg.tensorboard:
-                self.tb = TensorBoardLogger(self.out / "tb", resume_step)
+                self.tb = TensorBoardLogger(self.out / "tb", start)
         self.console = (
             ConsoleLogger(self.cfg.steps, self.step) if self.console_enabled else _Silent()
         )
