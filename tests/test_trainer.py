@@ -374,3 +374,50 @@ def test_console_shows_a_bar_on_a_terminal_and_plain_lines_elsewhere():
     lines.advance()
     lines.log({"step": 5, "ae/loss": 0.5, "time": 1.0})
     assert plain.getvalue().startswith("step 5/10  ae/loss 0.5  (") and "\r" not in plain.getvalue()
+
+
+def test_ctrl_c_from_outside_checkpoints_exits_130_and_resumes(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import cli_env
+
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "ae",
+        "--data",
+        "digits",
+        "--out",
+        str(out),
+        "--steps",
+        "1000000",
+        "--set",
+        "train.log_every=10",
+        "--set",
+        "train.checkpoint_every=0",
+        "--set",
+        "model.hidden=[32]",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genzoo", *args],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
+        assert time.time() < deadline and proc.poll() is None, "training never started"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    step = checkpoint.latest_checkpoint(out)
+    assert step is not None and f"interrupted at step {int(step.name[5:])}" in err
+    target = int(step.name[5:]) + 20
+    args[args.index("--steps") + 1] = str(target)
+    resumed = run_cli(*args, "--resume", "auto")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "summary.json").read_text())["steps"] == target

@@ -16,10 +16,23 @@ from .errors import GenzooError
 from .models import build_model
 from .registry import MODELS
 from .train import TrainConfig, Trainer
-from .train.trainer import resolve_device, resolve_precision
+from .train.runtime import resolve_device, resolve_precision
 
 SECTIONS = ("model", "data", "train")
-RESUMABLE_CHANGES = {("train", "steps"), ("train", "device")}
+# Settings a resumed run may change: none of them alters the optimization trajectory.
+RESUMABLE_CHANGES = {
+    ("train", name)
+    for name in (
+        "steps",
+        "device",
+        "log_every",
+        "eval_every",
+        "sample_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "tensorboard",
+    )
+}
 
 
 @dataclass

@@ -97,18 +97,21 @@ def to_raw(model, x: torch.Tensor) -> np.ndarray:
     return (model.transform.inverse(x) if model.transform is not None else x).numpy()
 
 
-def picture(model, rows: list[torch.Tensor], nrow: int):
-    """Image data: a grid of the rows; points/tables: a scatter plot of the first two columns."""
+def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
+    """Images: one grid of the sets, in order, `nrow` per row.
+
+    Points and tables: a scatter plot of the first two columns, one labelled colour per set.
+    """
     from ..viz import image_grid, points_plot, to_display
 
     if model.info.kind == "image":
-        x = torch.cat(rows)
+        x = torch.cat([t for _, t in sets])
         return image_grid(to_display(x, model.info, model.transform), nrow=nrow)
     if model.info.dim < 2:
         raise GenzooError("a picture needs at least 2 features; write .npy instead")
-    colors = ["tab:red", "tab:blue", "0.5"]
+    colors = {"data": "0.55", "reconstructions": "tab:blue", "samples": "tab:red"}
     return points_plot(
-        [(f"set {i}", to_raw(model, r)[:, :2], colors[i % 3]) for i, r in enumerate(rows)]
+        [(name, to_raw(model, t)[:, :2], colors.get(name, "tab:green")) for name, t in sets]
     )
 
 

@@ -75,9 +75,11 @@ def command(out, steps) -> None:
     results = evaluate(model, x, y)
     idx = torch.linspace(0, len(x) - 1, 16).long()
     with torch.no_grad():
-        picture(model, [x[idx], model.reconstruct(x[idx])], 16).save(run / "reconstructions.png")
+        picture(model, [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))], 16).save(
+            run / "reconstructions.png"
+        )
         g = torch.Generator().manual_seed(0)
-        picture(model, [model.sample(64, generator=g)], 8).save(run / "samples.png")
+        picture(model, [("samples", model.sample(64, generator=g))], 8).save(run / "samples.png")
     recon = results["recon"]
     click.echo("")
     click.echo(

@@ -58,8 +58,10 @@ def command(run, out, input_path, split, n, device) -> None:
         np.save(path, to_raw(model, x_hat))
     else:
         nrow = min(len(x), 16)
-        rows = []
-        for i in range(0, len(x), nrow):  # a row of originals, then their reconstructions
-            rows += [x[i : i + nrow], x_hat[i : i + nrow]]
-        picture(model, rows if model.info.kind == "image" else [x, x_hat], nrow).save(path)
+        sets = [("data", x), ("reconstructions", x_hat)]
+        if model.info.kind == "image":  # a row of originals, then their reconstructions
+            sets = []
+            for i in range(0, len(x), nrow):
+                sets += [("data", x[i : i + nrow]), ("reconstructions", x_hat[i : i + nrow])]
+        picture(model, sets, nrow).save(path)
     done(path, f"{len(x)} reconstructions")

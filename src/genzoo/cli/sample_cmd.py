@@ -60,7 +60,7 @@ def command(run, n, out, seed, labels, nrow, device) -> None:
     if path.suffix == ".npy":
         np.save(path, to_raw(model, x))
     else:
-        picture(model, [x], nrow).save(path)
+        picture(model, [("samples", x)], nrow).save(path)
     done(path, f"{n} samples")
 
 

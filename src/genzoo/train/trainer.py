@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import platform
-import random
-import signal
-import threading
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -30,33 +27,18 @@ from ..registry import SCHEDULES
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .ema import EMA
-from .loggers import ConsoleLogger, JsonlLogger, TensorBoardLogger
+from .loggers import ConsoleLogger, JsonlLogger, NullConsole, TensorBoardLogger
+from .runtime import (
+    resolve_device,
+    resolve_precision,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    stop_signals,
+)
 from .stream import BatchStream
 
 STATE_FORMAT = 1
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("train.device", name, "no CUDA device is available here; use cpu")
-    return torch.device(name)
-
-
-def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for plain fp32."""
-    if device.type != "cuda":
-        if name in ("bf16", "fp16"):
-            raise ConfigError(
-                "train.precision",
-                name,
-                "mixed precision runs on CUDA only; use fp32 or auto on the CPU",
-            )
-        return None
-    if name == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 
 class Trainer:
@@ -91,9 +73,7 @@ class Trainer:
     # ---------------------------------------------------------------- setup
     def _setup(self) -> None:
         cfg = self.cfg
-        torch.manual_seed(cfg.seed)
-        np.random.seed(cfg.seed % 2**32)
-        random.seed(cfg.seed)
+        seed_everything(cfg.seed)
         model = self.model.to(self.device).train()
         model.transform = self.data.transform(model.data_range())
         x = model.transform.forward(self.data.x_train)
@@ -257,19 +237,6 @@ class Trainer:
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
-        np_state = np.random.get_state()
-        rng = {
-            "torch": torch.get_rng_state(),
-            "python": random.getstate(),
-            "numpy": {
-                "keys": torch.from_numpy(np_state[1].astype(np.int64)),
-                "pos": int(np_state[2]),
-                "has_gauss": int(np_state[3]),
-                "gauss": float(np_state[4]),
-            },
-        }
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
             "format": STATE_FORMAT,
             "step": self.step,
@@ -279,7 +246,7 @@ class Trainer:
             "stream": self.stream.state_dict(),
             "accumulated": {k: v.cpu() for k, v in self.acc.items()},
             "accumulated_count": dict(self.acc_count),
-            "rng": rng,
+            "rng": rng_state(self.device),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -295,21 +262,7 @@ class Trainer:
         self.stream.load_state_dict(state["stream"])
         self.acc = {k: v.to(self.device) for k, v in state["accumulated"].items()}
         self.acc_count = {k: int(v) for k, v in state["accumulated_count"].items()}
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        random.setstate(_as_tuple(rng["python"]))
-        npr = rng["numpy"]
-        np.random.set_state(
-            (
-                "MT19937",
-                npr["keys"].numpy().astype(np.uint32),
-                npr["pos"],
-                npr["has_gauss"],
-                npr["gauss"],
-            )
-        )
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        set_rng_state(state["rng"], self.device)
 
     def save_checkpoint(self) -> Path:
         ema_model = self.ema.model if self.ema is not None else None
@@ -339,7 +292,7 @@ class Trainer:
         t0, step0 = time.time(), self.step
         cfg = self.cfg
         try:
-            with self._signal_guard():
+            with stop_signals(self._request_stop):
                 while self.step < cfg.steps:
                     self.train_step()
                     self.console.advance()
@@ -350,6 +303,9 @@ class Trainer:
             return self._finish(time.time() - t0, self.step - step0, start_ckpt)
         finally:
             self._close_run()
+
+    def _request_stop(self, signum: int) -> None:
+        self._stop_signal = signum
 
     def _due(self, every: int, final: bool) -> bool:
         return final or (every > 0 and self.step % every == 0)
@@ -398,7 +354,7 @@ class Trainer:
             if self.cfg.tensorboard:
                 self.tb = TensorBoardLogger(self.out / "tb", start)
         self.console = (
-            ConsoleLogger(self.cfg.steps, self.step) if self.console_enabled else _Silent()
+            ConsoleLogger(self.cfg.steps, self.step) if self.console_enabled else NullConsole()
         )
         if resumed:
             self.console.message(f"resuming {self.out} from step {self.step}")
@@ -450,36 +406,3 @@ class Trainer:
             ckpt.atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=2))
             self.console.message(f"done: {self.out}")
         return summary
-
-    @contextmanager
-    def _signal_guard(self):
-        """SIGINT/SIGTERM ask the loop to checkpoint and stop; a second SIGINT stops at once."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum, frame):
-            if self._stop_signal is not None and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            self._stop_signal = signum
-
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-
-class _Silent:
-    def advance(self) -> None: ...
-    def log(self, record) -> None: ...
-    def message(self, text) -> None: ...
-    def close(self) -> None: ...
-
-
-def _as_tuple(value: Any) -> Any:
-    """random.setstate needs tuples; torch.load may give lists back."""
-    if isinstance(value, list):
-        return tuple(_as_tuple(v) for v in value)
-    return value

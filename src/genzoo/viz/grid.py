@@ -51,7 +51,7 @@ def points_plot(layers: list[tuple[str, np.ndarray, str]], title: str = "") -> I
 
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
     for label, pts, color in layers:
-        ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5, c=color, label=label, linewidths=0)
+        ax.scatter(pts[:, 0], pts[:, 1], s=5, alpha=0.6, c=color, label=label, linewidths=0)
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper right", markerscale=4)
     if title:
