@@ -88,11 +88,18 @@ def command(out, steps) -> None:
         "nats per digit."
     )
     click.echo("Look at:")
-    click.echo(f"  {run / 'reconstructions.png'}   originals (top) and reconstructions (bottom)")
-    click.echo(
-        f"  {run / 'samples.png'}           new digits decoded from a Gaussian fitted to the codes"
-    )
-    click.echo(f"  {run / 'samples'}/                  previews during training")
-    click.echo(f"  {run / 'summary.json'}          final metrics, timings, versions")
+    shown = [
+        (run / "reconstructions.png", "held-out digits (top) and their reconstructions (bottom)"),
+        (
+            run / "samples.png",
+            "new digits, decoded from a Gaussian fitted to the codes "
+            "(rough: a plain autoencoder is not trained to generate)",
+        ),
+        (run / "samples", "previews during training"),
+        (run / "summary.json", "final metrics, timings, versions"),
+    ]
+    width = max(len(str(path)) for path, _ in shown)
+    for path, what in shown:
+        click.echo(f"  {str(path):<{width}}  {what}")
     click.echo(f"  tensorboard --logdir {run / 'tb'}")
     click.echo(f"Try: genzoo sample {run} --n 64 --out my_samples.png")
