@@ -57,10 +57,28 @@ def test_reconstruct_encode_eval_info(run, tmp_path):
     assert z["z"].shape == (1797, 6) and z["y"].shape == (1797,)
     proc = run_cli("eval", str(run), "--json", check=True)
     report = json.loads(proc.stdout)
-    recon = report["metrics"]["recon"]
-    assert report["examples"] == 359 and 0 < recon["mse"] < 0.2 and recon["bce"] > 0
+    metrics = report["metrics"]
+    for name, keys in {
+        "fid": ["fid"],
+        "kid": ["kid"],
+        "precision_recall": ["precision", "recall"],
+        "density_coverage": ["density", "coverage"],
+        "classes": ["classes_covered", "kl_uniform", "inception_score"],
+    }.items():
+        assert set(keys) <= set(metrics[name]["values"]) and set(keys) <= set(
+            metrics[name]["floor"]
+        ), name
+        prov = metrics[name]["provenance"]
+        assert prov["generated"] == prov["reference"] == 359
+        assert prov["features"]["file"] == "digits.safetensors"
+    assert metrics["fid"]["floor"]["fid"] < metrics["fid"]["values"]["fid"]
+    recon = metrics["recon"]["values"]
+    assert 0 < recon["mse"] < 0.2 and recon["bce"] > 0 and 0 < recon["ssim"] <= 1
     summary = json.loads((run / "summary.json").read_text())
     assert recon["mse"] == pytest.approx(summary["test"]["test/ae/mse"], rel=1e-4)
+    assert summary["eval"]["fid"] == metrics["fid"]  # eval writes into the run's summary
+    table = run_cli("eval", str(run), "--metrics", "fid,recon", "--no-save", check=True).stdout
+    assert "fid" in table and "floor (real)" in table and "sha256" in table
     info = json.loads(run_cli("info", str(run), "--json", check=True).stdout)
     assert info["model"] == "ae" and info["config"]["latent_dim"] == 6
     assert info["capabilities"] == ["encode", "decode", "reconstruct"]
@@ -172,7 +190,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     run = tmp_path / "demo" / "ae-mnist5k"
     for f in ("reconstructions.png", "samples.png", "summary.json", "model/model.safetensors"):
         assert (run / f).is_file()
-    assert "Look at:" in out and "MSE" in out
+    assert "Look at:" in out and "fid" in out and "floor (real)" in out
     assert main(["demo", "--steps", "10", "--out", str(tmp_path / "demo")]) == 0  # re-runnable
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "keep.txt").write_text("user data")

@@ -57,7 +57,8 @@ class Registry:
         return name in self._entries
 
     def __iter__(self) -> Iterator[Entry]:
-        return iter(self._entries[n] for n in self.names())
+        """Entries in registration order (related entries are registered together)."""
+        return iter(list(self._entries.values()))
 
     def __len__(self) -> int:
         return len(self._entries)

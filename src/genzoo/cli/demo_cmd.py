@@ -40,8 +40,8 @@ def command(out, steps) -> None:
     from ..errors import GenzooError
     from ..metrics import evaluate
     from ..run import build_run_config, train
-    from ..train.checkpoint import load
-    from .common import model_inputs, picture
+    from .common import open_model, picture, run_dataset
+    from .eval_cmd import format_table
 
     root = Path(out)
     run = root / "ae-mnist5k"
@@ -70,23 +70,22 @@ def command(out, steps) -> None:
         ],
     )
     train(rc, out=run)
-    model = load(run)
-    x, y = model_inputs(model, None, "test", None)
-    results = evaluate(model, x, y)
+    model, run_config = open_model(str(run))
+    ds = run_dataset(model, run_config)
+    results, _ = evaluate(model, ds)
+    x = model.transform.forward(torch.as_tensor(ds.x_test))
     idx = torch.linspace(0, len(x) - 1, 16).long()
     with torch.no_grad():
-        picture(model, [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))], 16).save(
-            run / "reconstructions.png"
-        )
+        pairs = [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))]
+        picture(model, pairs, 16).save(run / "reconstructions.png")
         g = torch.Generator().manual_seed(0)
         picture(model, [("samples", model.sample(64, generator=g))], 8).save(run / "samples.png")
-    recon = results["recon"]
     click.echo("")
     click.echo(
-        f"done in {time.time() - t0:.0f}s. Test reconstruction on {len(x)} held-out "
-        f"digits: MSE {recon['mse']:.4f} per pixel, BCE {recon['bce_per_example']:.1f} "
-        "nats per digit."
+        f"done in {time.time() - t0:.0f}s. Metrics against the {len(x)} held-out digits, "
+        "beside the same metric for real training digits (the floor):"
     )
+    click.echo(format_table(results))
     click.echo("Look at:")
     shown = [
         (run / "reconstructions.png", "held-out digits (top) and their reconstructions (bottom)"),

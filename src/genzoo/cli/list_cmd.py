@@ -26,7 +26,7 @@ def command(what: str | None) -> None:
     """
     from .. import registry
     from ..data import files  # noqa: F401  (registers the file formats)
-    from ..metrics import basic  # noqa: F401
+    from ..metrics import library  # noqa: F401
     from ..models import autoencoders  # noqa: F401
     from ..train import schedules  # noqa: F401
 

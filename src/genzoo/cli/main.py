@@ -15,6 +15,7 @@ from . import (
     demo_cmd,
     encode_cmd,
     eval_cmd,
+    features_cmd,
     info_cmd,
     list_cmd,
     reconstruct_cmd,
@@ -43,10 +44,12 @@ for module in (
     train_cmd,
     sample_cmd,
     eval_cmd,
+    features_cmd,
     reconstruct_cmd,
     encode_cmd,
     info_cmd,
     demo_cmd,
+    features_cmd,
 ):
     cli.add_command(module.command)
 

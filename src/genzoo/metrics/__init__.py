@@ -1,6 +1,9 @@
-"""Metrics, registered by name; each says which capability it needs."""
+"""Metrics: sample quality in feature space, toy 2-D modes, reconstruction and likelihood.
 
-from . import basic  # noqa: F401  (registers the metrics)
-from .basic import Metric, applicable, evaluate
+Each metric is registered by name (`genzoo list metrics`) and run through `evaluate`.
+"""
 
-__all__ = ["Metric", "applicable", "evaluate"]
+from . import library  # noqa: F401  (registers the metrics)
+from .evaluate import EvalContext, Metric, applies, default_metrics, evaluate
+
+__all__ = ["EvalContext", "Metric", "applies", "default_metrics", "evaluate"]

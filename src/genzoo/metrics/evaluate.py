@@ -1,0 +1,191 @@
+"""Evaluation: which metrics apply to a model and its data, and the numbers with provenance.
+
+`evaluate(model, data, ...)` draws samples once, computes features once, and runs every metric
+that applies (or the ones named). Each result is
+``{"values": {...}, "floor": {...} | None, "provenance": {...}}``. The floor is the same
+metric on real data alone: for sample metrics, train-split examples against the test split at
+the same N. It gives each number its "perfect" value beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.dataset import Dataset
+from ..errors import GenzooError
+from ..models.base import CAPABILITIES, GenerativeModel
+from ..registry import METRICS
+
+
+@dataclass(frozen=True)
+class Metric:
+    fn: Callable[[EvalContext], dict[str, Any]]
+    kinds: tuple[str, ...] = ("image", "points", "table")
+    needs: str | None = None  # a capability name from CAPABILITIES
+    uses_features: bool = False
+    default: bool = True  # part of the default set when it applies
+
+
+def metric(name: str, description: str, **kw):
+    def deco(fn):
+        METRICS.register(name, description)(Metric(fn, **kw))
+        return fn
+
+    return deco
+
+
+@dataclass
+class EvalContext:
+    """A model, its data and the evaluation settings; samples and features are cached."""
+
+    model: GenerativeModel
+    data: Dataset
+    n: int | None = None  # generated samples; default: as many as the test split holds
+    seed: int = 0
+    features_path: str | Path | None = None
+    batch_size: int = 500
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.data.kind
+
+    @cached_property
+    def n_ref(self) -> int:
+        return min(self.n or len(self.data.x_test), len(self.data.x_test))
+
+    @cached_property
+    def n_gen(self) -> int:
+        return self.n or self.n_ref
+
+    @cached_property
+    def reference(self) -> torch.Tensor:
+        """n_ref test examples in raw units (all of them by default)."""
+        return torch.as_tensor(self._subset(self.data.x_test, self.n_ref, self.seed))
+
+    @cached_property
+    def floor_set(self) -> torch.Tensor:
+        """n_ref train examples in raw units: the real-vs-real comparison."""
+        return torch.as_tensor(self._subset(self.data.x_train, self.n_ref, self.seed + 1))
+
+    def _subset(self, x: np.ndarray, n: int, seed: int) -> np.ndarray:
+        if n >= len(x):
+            return x
+        return x[np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))]
+
+    def samples(self, n: int | None = None) -> torch.Tensor:
+        """Generated examples in raw units, drawn once per n with a seeded generator."""
+        n = n or self.n_gen
+        cache = self.__dict__.setdefault("_samples", {})
+        if n not in cache:
+            g = torch.Generator(device=self.model.device).manual_seed(self.seed)
+            chunks = []
+            with torch.no_grad():
+                for start in range(0, n, self.batch_size):
+                    size = min(self.batch_size, n - start)
+                    chunks.append(self.model.sample(size, generator=g).float().cpu())
+            cache[n] = self.model.transform.inverse(torch.cat(chunks))
+        return cache[n]
+
+    @cached_property
+    def feature_net(self):
+        from .features import feature_network_for
+
+        return feature_network_for(self.data.info(), self.features_path)
+
+    def unit(self, x_raw: torch.Tensor) -> torch.Tensor:
+        from .features import to_unit
+
+        return to_unit(x_raw, self.data.info())
+
+    def features(self, which: str) -> torch.Tensor:
+        """Features of "fake" (samples), "real" (reference) or "floor" (train subset)."""
+        cache = self.__dict__.setdefault("_features", {})
+        if which not in cache:
+            x = {
+                "fake": self.samples,
+                "real": lambda: self.reference,
+                "floor": lambda: self.floor_set,
+            }[which]()
+            cache[which] = self.feature_net.features(self.unit(x))
+        return cache[which]
+
+    def sample_provenance(self) -> dict[str, Any]:
+        return {
+            "generated": self.n_gen,
+            "reference": self.n_ref,
+            "reference_split": "test",
+            "floor": f"{self.n_ref} train-split examples vs the reference",
+            "features": self.feature_net.provenance(),
+            "seed": self.seed,
+        }
+
+    def has_features(self) -> bool:
+        from .features import shipped
+
+        return self.features_path is not None or shipped(self.data.name) is not None
+
+
+def applies(name: str, ctx: EvalContext) -> bool:
+    m: Metric = METRICS.get(name)
+    if ctx.kind not in m.kinds:
+        return False
+    if m.needs is not None and not isinstance(ctx.model, CAPABILITIES[m.needs]):
+        return False
+    return True
+
+
+def default_metrics(ctx: EvalContext) -> list[str]:
+    names = [e.name for e in METRICS if e.obj.default and applies(e.name, ctx)]
+    if ctx.kind == "image" and not ctx.has_features():
+        skipped = [n for n in names if METRICS.get(n).uses_features]
+        names = [n for n in names if n not in skipped]
+        if skipped:
+            ctx.notes.append(
+                f"skipped {', '.join(skipped)}: no feature network ships for "
+                f"{ctx.data.name}; train one with `genzoo features train` and "
+                "pass --features"
+            )
+    return names
+
+
+def evaluate(
+    model: GenerativeModel,
+    data: Dataset,
+    names: list[str] | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    features: str | Path | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Run metrics `names` (default: all that apply); returns (results, notes)."""
+    from . import library  # noqa: F401  (registers the metrics)
+
+    if model.transform is None:
+        model.transform = data.transform(model.data_range())
+    model.eval()
+    ctx = EvalContext(model, data, n=n, seed=seed, features_path=features)
+    if names is None:
+        names = default_metrics(ctx)
+    results = {}
+    for name in names:
+        if not applies(name, ctx):
+            m = METRICS.get(name)
+            why = (
+                f"{data.kind} data"
+                if data.kind not in m.kinds
+                else f"a model that cannot {m.needs}"
+            )
+            choices = ", ".join(e.name for e in METRICS if applies(e.name, ctx))
+            raise GenzooError(
+                f"metric {name!r} does not apply to {why}; metrics for "
+                f"{model.name} on {data.name}: {choices}"
+            )
+        results[name] = METRICS.get(name).fn(ctx)
+    return results, ctx.notes

@@ -1,0 +1,241 @@
+"""The registered metrics. Each takes an EvalContext and returns values, floor, provenance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import reconstruction as rec
+from . import sample_quality as sq
+from . import toy
+from .evaluate import EvalContext, metric
+
+TOY_SAMPLES = 2500  # the VEEGAN/PacGAN protocol
+
+
+def result(values: dict, floor: dict | None, provenance: dict) -> dict[str, Any]:
+    return {"values": values, "floor": floor, "provenance": provenance}
+
+
+# ---------------------------------------------------------------- images, in feature space
+@metric(
+    "fid",
+    "Frechet distance of feature Gaussians (lower is better)",
+    kinds=("image",),
+    uses_features=True,
+)
+def fid(ctx: EvalContext) -> dict:
+    real = ctx.features("real")
+    return result(
+        {"fid": sq.fid(real, ctx.features("fake"))},
+        {"fid": sq.fid(real, ctx.features("floor"))},
+        ctx.sample_provenance(),
+    )
+
+
+@metric(
+    "kid",
+    "kernel distance, unbiased MMD^2 of features (lower is better)",
+    kinds=("image",),
+    uses_features=True,
+)
+def kid(ctx: EvalContext) -> dict:
+    real = ctx.features("real")
+    mean, std = sq.kid(real, ctx.features("fake"), seed=ctx.seed)
+    floor, _ = sq.kid(real, ctx.features("floor"), seed=ctx.seed)
+    return result({"kid": mean, "kid_std": std}, {"kid": floor}, ctx.sample_provenance())
+
+
+@metric(
+    "precision_recall",
+    "improved precision and recall, k=3 (fidelity, diversity)",
+    kinds=("image",),
+    uses_features=True,
+)
+def precision_recall(ctx: EvalContext) -> dict:
+    real = ctx.features("real")
+    p, r = sq.precision_recall(real, ctx.features("fake"), k=3)
+    fp, fr = sq.precision_recall(real, ctx.features("floor"), k=3)
+    return result(
+        {"precision": p, "recall": r},
+        {"precision": fp, "recall": fr},
+        {**ctx.sample_provenance(), "k": 3},
+    )
+
+
+@metric(
+    "density_coverage",
+    "density and coverage, k=5 (fidelity, diversity)",
+    kinds=("image",),
+    uses_features=True,
+)
+def density_coverage(ctx: EvalContext) -> dict:
+    real = ctx.features("real")
+    d, c = sq.density_coverage(real, ctx.features("fake"), k=5)
+    fd, fc = sq.density_coverage(real, ctx.features("floor"), k=5)
+    return result(
+        {"density": d, "coverage": c},
+        {"density": fd, "coverage": fc},
+        {**ctx.sample_provenance(), "k": 5},
+    )
+
+
+@metric(
+    "classes",
+    "classes covered, KL of class histogram from uniform, Inception Score",
+    kinds=("image",),
+    uses_features=True,
+)
+def classes(ctx: EvalContext) -> dict:
+    fn = ctx.feature_net
+    fake = sq.class_scores(fn.probabilities(ctx.unit(ctx.samples())))
+    floor = sq.class_scores(fn.probabilities(ctx.unit(ctx.reference)))
+    return result(
+        fake,
+        floor,
+        {
+            **ctx.sample_provenance(),
+            "floor": "the reference itself",
+            "classifier": "the feature network's own head",
+        },
+    )
+
+
+# ---------------------------------------------------------------- points and tables
+@metric(
+    "modes",
+    "modes captured, high-quality share, reverse KL (ring8/grid25 protocol)",
+    kinds=("points",),
+)
+def modes(ctx: EvalContext) -> dict:
+    from ..errors import GenzooError
+
+    meta = ctx.data.meta
+    if "means" not in meta:
+        raise GenzooError(
+            f"metric 'modes' needs a mixture with known means (ring8, grid25); "
+            f"{ctx.data.name} has none"
+        )
+    means, std = torch.tensor(meta["means"]), float(meta["std"])
+    fake = toy.mode_metrics(ctx.samples(ctx.n or TOY_SAMPLES), means, std)
+    floor = toy.mode_metrics(torch.as_tensor(ctx.data.x_test), means, std)
+    return result(
+        fake,
+        floor,
+        {
+            "generated": ctx.n or TOY_SAMPLES,
+            "std": std,
+            "n_std": 3,
+            "floor": f"{len(ctx.data.x_test)} test-split points",
+            "seed": ctx.seed,
+        },
+    )
+
+
+@metric("knn_kl", "k-NN estimate of KL(test data || samples), k=5, nats", kinds=("points", "table"))
+def knn_kl(ctx: EvalContext) -> dict:
+    ref = ctx.reference
+    return result(
+        {"knn_kl": toy.knn_kl(ref, ctx.samples(), k=5)},
+        {"knn_kl": toy.knn_kl(ref, ctx.floor_set, k=5)},
+        {
+            "generated": ctx.n_gen,
+            "reference": ctx.n_ref,
+            "reference_split": "test",
+            "k": 5,
+            "seed": ctx.seed,
+        },
+    )
+
+
+@metric("mmd", "MMD^2, Gaussian kernel with the median bandwidth", kinds=("points", "table"))
+def mmd(ctx: EvalContext) -> dict:
+    ref = ctx.reference
+    return result(
+        {"mmd": toy.mmd(ref, ctx.samples())},
+        {"mmd": toy.mmd(ref, ctx.floor_set)},
+        {
+            "generated": ctx.n_gen,
+            "reference": ctx.n_ref,
+            "reference_split": "test",
+            "kernel": "gaussian, median heuristic",
+            "seed": ctx.seed,
+        },
+    )
+
+
+# ---------------------------------------------------------------- reconstruction, likelihood
+@metric("recon", "reconstruction MSE, PSNR, SSIM (images in [0, 1]) and BCE", needs="reconstruct")
+@torch.no_grad()
+def recon(ctx: EvalContext) -> dict:
+    model, x_raw = ctx.model, torch.as_tensor(ctx.data.x_test)
+    x_model = model.transform.forward(x_raw).to(model.device)
+    x_hat = torch.cat(
+        [
+            model.reconstruct(x_model[i : i + ctx.batch_size]).float().cpu()
+            for i in range(0, len(x_model), ctx.batch_size)
+        ]
+    )
+    x_hat_raw = model.transform.inverse(x_hat)
+    if ctx.kind != "image":
+        return result(
+            {"mse": float(((x_hat_raw - x_raw) ** 2).mean())},
+            None,
+            {"examples": len(x_raw), "split": "test", "units": "data"},
+        )
+    x, y = ctx.unit(x_raw), ctx.unit(x_hat_raw)
+    per_dim, per_example = rec.bce(y, x)
+    values = {
+        "mse": float(((y - x) ** 2).mean()),
+        "psnr": rec.psnr(y, x),
+        "ssim": rec.ssim(y, x),
+        "bce": per_dim,
+        "bce_per_example": per_example,
+    }
+    return result(values, None, {"examples": len(x), "split": "test", "units": "[0, 1]"})
+
+
+@metric(
+    "nll",
+    "negative log-likelihood (a bound) in nats and bits per dimension",
+    needs="log_likelihood",
+)
+@torch.no_grad()
+def nll(ctx: EvalContext) -> dict:
+    model = ctx.model
+    x = model.transform.forward(torch.as_tensor(ctx.data.x_test)).to(model.device)
+    log_px = torch.cat(
+        [
+            model.log_likelihood(x[i : i + ctx.batch_size]).cpu()
+            for i in range(0, len(x), ctx.batch_size)
+        ]
+    )
+    return result(
+        rec.likelihood_summary(log_px, ctx.data.info().dim),
+        None,
+        {"examples": len(x), "split": "test", "space": "model range"},
+    )
+
+
+@metric("loss", "each phase's training loss terms, averaged over the test split")
+@torch.no_grad()
+def loss(ctx: EvalContext) -> dict:
+    model = ctx.model
+    x = model.transform.forward(torch.as_tensor(ctx.data.x_test)).to(model.device)
+    y = None if ctx.data.y_test is None else torch.as_tensor(ctx.data.y_test, device=x.device)
+    sums: dict[str, float] = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)
+        for i in range(0, len(x), ctx.batch_size):
+            batch = {"x": x[i : i + ctx.batch_size]}
+            if y is not None:
+                batch["y"] = y[i : i + ctx.batch_size]
+            for phase in model.phases():
+                out = phase.loss(batch)
+                for k, v in {"loss": out.loss, **out.terms}.items():
+                    key = f"{phase.name}/{k}"
+                    sums[key] = sums.get(key, 0.0) + float(v) * len(batch["x"])
+    return result(
+        {k: v / len(x) for k, v in sums.items()}, None, {"examples": len(x), "split": "test"}
+    )
