@@ -31,6 +31,7 @@ RESUMABLE_CHANGES = {
         "checkpoint_every",
         "keep_checkpoints",
         "tensorboard",
+        "final_eval",
     )
 }
 
@@ -149,4 +150,59 @@ def train(
     data = load_dataset(rc.data)
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     trainer = Trainer(model, data, rc.train, out=out, run_config=rc.to_dict(), console=console)
-    return trainer.fit(resume=resume)
+    summary = trainer.fit(resume=resume)
+    if out is not None and rc.train.final_eval:
+        summary = finish_run(out, data, device=str(trainer.device))
+    return summary
+
+
+def finish_run(out: Path, data, device: str = "cpu") -> dict[str, Any]:
+    """Evaluate the saved model with the default metrics, then write report.html."""
+    import json
+
+    from .metrics import evaluate
+    from .train.checkpoint import atomic_write_text, load
+    from .viz.report import write_report
+
+    model = load(out, device=device)
+    results, notes = evaluate(model, data)
+    summary = json.loads((out / "summary.json").read_text())
+    summary["eval"] = results
+    if notes:
+        summary["eval_notes"] = notes
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    write_report([out], out / "report.html")
+    return summary
+
+
+def open_run(run: str | Path, device: str = "cpu"):
+    """Load the model of `run`, strictly; returns (model, the run's config dict or None)."""
+    from .train.checkpoint import load
+
+    model = load(run, device=device)
+    cfg_path = next(
+        (p / "config.yaml" for p in _run_roots(Path(run)) if (p / "config.yaml").is_file()), None
+    )
+    return model, (read_file(cfg_path) if cfg_path else None)
+
+
+def _run_roots(path: Path) -> list[Path]:
+    # run/, run/model/, run/checkpoints/step-N/ all lead back to the run folder
+    return [path, path.parent, path.parent.parent]
+
+
+def run_dataset(model, run_config: dict[str, Any] | None, data: str | None = None):
+    """The dataset a run was trained on (same split), or `data` if given."""
+    if data is not None:
+        cfg = DataConfig(source=data)
+    elif run_config is not None and "data" in run_config:
+        cfg = from_dict(DataConfig, run_config["data"], prefix="data.")
+    else:
+        cfg = DataConfig(source=model.info.source)
+    ds = load_dataset(cfg)
+    if ds.shape != tuple(model.info.shape):
+        raise GenzooError(
+            f"{cfg.source}: examples of shape {ds.shape} do not fit a model "
+            f"trained on shape {tuple(model.info.shape)}"
+        )
+    return ds

@@ -3,50 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 import numpy as np
 import torch
 
 from ..errors import GenzooError
+from ..run import open_run, run_dataset
+from ..viz import picture
 
-
-def open_model(run: str, device: str = "cpu"):
-    """Load the model of `run`, strictly; returns (model, the run's config dict or None)."""
-    from ..config import read_file
-    from ..train.checkpoint import load
-
-    model = load(run, device=device)
-    cfg_path = next(
-        (p / "config.yaml" for p in _run_roots(Path(run)) if (p / "config.yaml").is_file()), None
-    )
-    return model, (read_file(cfg_path) if cfg_path else None)
-
-
-def _run_roots(path: Path) -> list[Path]:
-    # run/, run/model/, run/checkpoints/step-N/ all lead back to the run folder
-    return [path, path.parent, path.parent.parent]
-
-
-def run_dataset(model, run_config: dict[str, Any] | None, data: str | None = None):
-    """The dataset a run was trained on (same split), or `data` if given."""
-    from ..config import from_dict
-    from ..data import DataConfig, load_dataset
-
-    if data is not None:
-        cfg = DataConfig(source=data)
-    elif run_config is not None and "data" in run_config:
-        cfg = from_dict(DataConfig, run_config["data"], prefix="data.")
-    else:
-        cfg = DataConfig(source=model.info.source)
-    ds = load_dataset(cfg)
-    if ds.shape != tuple(model.info.shape):
-        raise GenzooError(
-            f"{cfg.source}: examples of shape {ds.shape} do not fit a model "
-            f"trained on shape {tuple(model.info.shape)}"
-        )
-    return ds
+open_model = open_run  # the commands' name for it
+__all__ = ["open_model", "picture", "run_dataset"]
 
 
 def model_inputs(model, run_config, split: str, input_path: str | None, data: str | None = None):
@@ -95,24 +62,6 @@ def to_raw(model, x: torch.Tensor) -> np.ndarray:
     """Model range -> the data's own units."""
     x = x.detach().float().cpu()
     return (model.transform.inverse(x) if model.transform is not None else x).numpy()
-
-
-def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
-    """Images: one grid of the sets, in order, `nrow` per row.
-
-    Points and tables: a scatter plot of the first two columns, one labelled colour per set.
-    """
-    from ..viz import image_grid, points_plot, to_display
-
-    if model.info.kind == "image":
-        x = torch.cat([t for _, t in sets])
-        return image_grid(to_display(x, model.info, model.transform), nrow=nrow)
-    if model.info.dim < 2:
-        raise GenzooError("a picture needs at least 2 features; write .npy instead")
-    colors = {"data": "0.55", "reconstructions": "tab:blue", "samples": "tab:red"}
-    return points_plot(
-        [(name, to_raw(model, t)[:, :2], colors.get(name, "tab:green")) for name, t in sets]
-    )
 
 
 def done(path: Path, what: str) -> None:

@@ -38,7 +38,6 @@ def command(out, steps) -> None:
     import torch
 
     from ..errors import GenzooError
-    from ..metrics import evaluate
     from ..run import build_run_config, train
     from .common import open_model, picture, run_dataset
     from .eval_cmd import format_table
@@ -69,10 +68,9 @@ def command(out, steps) -> None:
             "train.log_every=200",
         ],
     )
-    train(rc, out=run)
+    results = train(rc, out=run)["eval"]  # training ends with the default metrics
     model, run_config = open_model(str(run))
     ds = run_dataset(model, run_config)
-    results, _ = evaluate(model, ds)
     x = model.transform.forward(torch.as_tensor(ds.x_test))
     idx = torch.linspace(0, len(x) - 1, 16).long()
     with torch.no_grad():
@@ -95,6 +93,7 @@ def command(out, steps) -> None:
             "(rough: a plain autoencoder is not trained to generate)",
         ),
         (run / "samples", "previews during training"),
+        (run / "report.html", "the whole run on one page: metrics, curves, samples, latents"),
         (run / "summary.json", "final metrics, timings, versions"),
     ]
     width = max(len(str(path)) for path, _ in shown)

@@ -19,6 +19,7 @@ from . import (
     info_cmd,
     list_cmd,
     reconstruct_cmd,
+    report_cmd,
     sample_cmd,
     train_cmd,
 )
@@ -50,6 +51,7 @@ for module in (
     info_cmd,
     demo_cmd,
     features_cmd,
+    report_cmd,
 ):
     cli.add_command(module.command)
 

@@ -31,6 +31,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints (0 = only at the end)
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
     tensorboard: bool = True  # also write TensorBoard event files under tb/
+    final_eval: bool = True  # at the end: default metrics into summary.json, and report.html
 
     def __post_init__(self) -> None:
         check(self.steps >= 1, "steps", self.steps, "an integer >= 1")

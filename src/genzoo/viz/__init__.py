@@ -1,5 +1,5 @@
 """Pictures: image grids (Pillow only) and 2-D point plots (matplotlib)."""
 
-from .grid import image_grid, points_plot, preview, save_image, to_display
+from .grid import image_grid, picture, points_plot, preview, save_image, to_display
 
-__all__ = ["image_grid", "points_plot", "preview", "save_image", "to_display"]
+__all__ = ["image_grid", "picture", "points_plot", "preview", "save_image", "to_display"]

@@ -112,3 +112,26 @@ def save_image(image: Image.Image, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
+
+
+def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
+    """Images: one grid of the sets, in order, `nrow` per row.
+
+    Points and tables: a scatter plot of the first two columns, one labelled colour per set.
+    """
+    from ..errors import GenzooError
+
+    if model.info.kind == "image":
+        x = torch.cat([t for _, t in sets])
+        return image_grid(to_display(x, model.info, model.transform), nrow=nrow)
+    if model.info.dim < 2:
+        raise GenzooError("a picture needs at least 2 features; write .npy instead")
+    colors = {"data": "0.55", "reconstructions": "tab:blue", "samples": "tab:red"}
+    return points_plot(
+        [(name, _raw(model, t)[:, :2], colors.get(name, "tab:green")) for name, t in sets]
+    )
+
+
+def _raw(model, x: torch.Tensor) -> np.ndarray:
+    x = x.detach().float().cpu()
+    return (model.transform.inverse(x) if model.transform is not None else x).numpy()

@@ -1,0 +1,296 @@
+"""The HTML run report: one self-contained file (images embedded), readable without a server.
+
+For each run: what was trained, the metrics beside their real-vs-real floors with their
+provenance, loss curves, sample grids over training, reconstructions, and a 2-D map of the
+latent codes where the model has an encoder. Several runs make one report with a comparison
+table on top.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+FEATURES_NOTE = (
+    "Sample-quality metrics (FID, KID, precision/recall, density/coverage, class scores) are "
+    "computed in the feature space of genzoo's own small classifier trained on the data, not "
+    "Inception-v3: compare them only between results that name the same feature network "
+    "(its sha256 is given). The floor is the same metric for real data alone (training "
+    "examples against the test split, same N), the best a model can hope for."
+)
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.3em .7em;
+text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+.note{background:#f6f8fa;border-left:4px solid #888;padding:.6em 1em;font-size:.9em}
+.prov{font-size:.85em;color:#555}figure{display:inline-block;margin:.5em;text-align:center}
+figcaption{font-size:.85em;color:#555}pre{background:#f6f8fa;padding:1em;overflow:auto}
+img{image-rendering:pixelated;max-width:100%}.wide{overflow-x:auto}
+"""
+
+
+def data_uri(image: Image.Image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _img(image: Image.Image, alt: str, caption: str = "") -> str:
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{data_uri(image)}" alt="{html.escape(alt)}">{cap}</figure>'
+
+
+def _fig_to_image(fig) -> Image.Image:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def loss_curves(records: list[dict[str, Any]]) -> Image.Image | None:
+    """Training terms per logged step, and test terms at each evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted(
+        {k for r in records for k in r if k.endswith("/loss") and isinstance(r[k], (int, float))}
+    )
+    if not keys:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for key in keys:
+        pts = [(r["step"], r[key]) for r in records if key in r]
+        style = "o--" if key.startswith("test/") else "-"
+        ax.plot(*zip(*pts, strict=True), style, label=key, markersize=4)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if all(v > 0 for r in records for k, v in r.items() if k in keys):
+        ax.set_yscale("log")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _fig_to_image(fig)
+
+
+def latent_plot(model, data) -> Image.Image | None:
+    """Test-split codes, projected onto their two principal axes if wider than 2."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..models.base import Encoder
+
+    if not isinstance(model, Encoder):
+        return None
+    x = model.transform.forward(torch.as_tensor(data.x_test)).to(model.device)
+    with torch.no_grad():
+        z = torch.cat([model.encode(x[i : i + 500]).float().cpu() for i in range(0, len(x), 500)])
+    title = "latent codes"
+    if z.shape[1] > 2:
+        z = z - z.mean(0)
+        _, _, v = torch.linalg.svd(z, full_matrices=False)
+        z = z @ v[:2].T
+        title = "latent codes, first two principal axes"
+    elif z.shape[1] == 1:
+        z = torch.cat([z, torch.zeros_like(z)], 1)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    y = data.y_test
+    if y is not None:
+        sc = ax.scatter(
+            z[:, 0],
+            z[:, 1],
+            c=y,
+            cmap="tab10" if data.num_classes <= 10 else "viridis",
+            s=6,
+            alpha=0.8,
+        )
+        if data.num_classes <= 10:
+            handles, _ = sc.legend_elements()
+            ax.legend(handles, data.classes, fontsize=7, loc="best", markerscale=0.8)
+    else:
+        ax.scatter(z[:, 0], z[:, 1], s=6, alpha=0.8)
+    ax.set_title(title)
+    return _fig_to_image(fig)
+
+
+def metrics_table(results: dict[str, Any]) -> str:
+    rows, provenance = [], {}
+    for name, res in results.items():
+        floor = res.get("floor") or {}
+        for key, value in res["values"].items():
+            f = floor.get(key)
+            rows.append(
+                f"<tr><td>{html.escape(key)}</td><td>{_fmt(value)}</td>"
+                f"<td>{_fmt(f) if f is not None else ''}</td></tr>"
+            )
+        text = json.dumps(res.get("provenance", {}), sort_keys=True)
+        provenance.setdefault(text, []).append(name)
+    prov = "".join(
+        f"<li><b>{html.escape(', '.join(names))}</b>: "
+        f"{html.escape(_describe(json.loads(text)))}</li>"
+        for text, names in provenance.items()
+    )
+    return (
+        "<table><tr><th>metric</th><th>value</th><th>floor (real vs real)</th></tr>"
+        + "".join(rows)
+        + f"</table><ul class='prov'>{prov}</ul>"
+    )
+
+
+def _fmt(v) -> str:
+    return html.escape(f"{v:.5g}" if isinstance(v, float) else str(v))
+
+
+def _describe(p: dict) -> str:
+    return "; ".join(
+        f"{k}: " + (", ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else str(v))
+        for k, v in p.items()
+    )
+
+
+def run_section(run: Path) -> tuple[str, dict[str, Any]]:
+    """The HTML of one run, and its summary (for the comparison table)."""
+    from ..run import open_run, run_dataset
+    from .grid import picture
+
+    model, run_config = open_run(run)
+    summary_path = run / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    records = []
+    if (run / "metrics.jsonl").is_file():
+        records = [
+            json.loads(line)
+            for line in (run / "metrics.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+    parts = [
+        f"<h2>{html.escape(run.name)}: {html.escape(model.name)} on "
+        f"{html.escape(model.info.source)}</h2>"
+    ]
+    facts = {
+        "model": model.name,
+        "parameters": f"{sum(p.numel() for p in model.parameters()):,}",
+        "data": f"{model.info.source} ({model.info.kind}, shape {tuple(model.info.shape)})",
+        "steps": summary.get("steps"),
+        "training time (s)": summary.get("train_seconds"),
+        "device": summary.get("device"),
+        "seed": summary.get("seed"),
+        "versions": ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items()),
+    }
+    parts.append(
+        "<table>"
+        + "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+            for k, v in facts.items()
+            if v is not None
+        )
+        + "</table>"
+    )
+    parts.append("<h3>Metrics</h3>")
+    if summary.get("eval"):
+        parts.append(metrics_table(summary["eval"]))
+    else:
+        parts.append("<p>No evaluation yet: run <code>genzoo eval</code> on this run.</p>")
+    curves = loss_curves(records)
+    if curves is not None:
+        parts += ["<h3>Loss curves</h3>", _img(curves, "loss curves")]
+    grids = sorted((run / "samples").glob("step-*.png")) if (run / "samples").is_dir() else []
+    if grids:
+        picks = [grids[int(i)] for i in np.unique(np.linspace(0, len(grids) - 1, 6).round())]
+        parts.append("<h3>Samples during training</h3>")
+        parts += [
+            _img(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
+        ]
+    ds = run_dataset(model, run_config)
+    from ..models.base import Reconstructor
+
+    if isinstance(model, Reconstructor):
+        x = model.transform.forward(torch.as_tensor(ds.x_test)).to(model.device)
+        idx = torch.linspace(0, len(x) - 1, 16).long()
+        with torch.no_grad():
+            sets = [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))]
+        parts += [
+            "<h3>Reconstructions</h3>",
+            _img(
+                picture(model, sets, 16),
+                "reconstructions",
+                "test examples (top) and their reconstructions (bottom)"
+                if model.info.kind == "image"
+                else "",
+            ),
+        ]
+    latent = latent_plot(model, ds)
+    if latent is not None:
+        parts += ["<h3>Latent space</h3>", _img(latent, "latent plot")]
+    if run_config:
+        import yaml
+
+        parts += [
+            "<h3>Config</h3>",
+            f"<pre>{html.escape(yaml.safe_dump(run_config, sort_keys=False))}</pre>",
+        ]
+    return "\n".join(parts), summary
+
+
+def comparison_table(summaries: list[tuple[str, dict[str, Any]]]) -> str:
+    keys: list[str] = []
+    for _, s in summaries:
+        for res in s.get("eval", {}).values():
+            keys += [k for k in res["values"] if k not in keys]
+    if not keys:
+        return ""
+    head = "<th>data</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    rows = []
+    for name, s in summaries:
+        values = {k: v for res in s.get("eval", {}).values() for k, v in res["values"].items()}
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td>"
+            + "".join(f"<td>{_fmt(values[k]) if k in values else ''}</td>" for k in keys)
+            + "</tr>"
+        )
+    return (
+        f"<h2>Comparison</h2><div class='wide'><table><tr><th>run</th>{head}</tr>"
+        f"{''.join(rows)}</table></div>"
+    )
+
+
+def render_report(runs: list[Path]) -> str:
+    sections = [run_section(Path(r)) for r in runs]
+    title = "genzoo report: " + ", ".join(Path(r).name for r in runs)
+    compare = comparison_table(
+        [(Path(r).name, s) for r, (_, s) in zip(runs, sections, strict=True)]
+    )
+    body = "\n".join(h for h, _ in sections)
+    # The policy makes the browser refuse anything not embedded: the file stays self-contained.
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(FEATURES_NOTE)}</p>"
+        f"{compare if len(runs) > 1 else ''}{body}</body></html>"
+    )
+
+
+def write_report(runs: list[Path], out: Path) -> Path:
+    from ..train.checkpoint import atomic_write_text
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, render_report(runs))
+    return out
