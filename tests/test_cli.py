@@ -214,3 +214,62 @@ def test_non_finite_loss_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("genzoo: error: step 0: loss term ae/mse is inf")
+
+
+def test_features_train_on_user_images_then_eval_with_them(tmp_path, capsys):
+    from genzoo import load_dataset
+
+    ds = load_dataset("digits")
+    folder = tmp_path / "imgs"
+    for i, (x, y) in enumerate(zip(ds.x_train[:300], ds.y_train[:300], strict=True)):
+        (folder / f"c{y}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray((x[0] * 255 / 16).astype(np.uint8)).save(folder / f"c{y}" / f"{i}.png")
+    out = tmp_path / "f.safetensors"
+    assert (
+        main(
+            [
+                "features",
+                "train",
+                "--data",
+                str(folder),
+                "--out",
+                str(out),
+                "--epochs",
+                "3",
+                "--set",
+                "width=8",
+            ]
+        )
+        == 0
+    )
+    assert "held-out accuracy" in capsys.readouterr().out
+    assert main(["features", "info", str(out)]) == 0
+    assert "trained on   " + str(folder) in capsys.readouterr().out
+    assert main(["features", "train", "--data", "ring8", "--out", str(out)]) == 2
+    assert "needs labelled images" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "ae",
+                "--data",
+                str(folder),
+                "--steps",
+                "20",
+                "--out",
+                str(run),
+                "--set",
+                "train.batch_size=32",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((run / "summary.json").read_text())
+    assert "fid" not in summary["eval"] and "genzoo features train" in summary["eval_notes"][0]
+    capsys.readouterr()
+    assert (
+        main(["eval", str(run), "--metrics", "fid,classes", "--features", str(out), "--json"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["metrics"]["fid"]["provenance"]["features"]["file"] == "f.safetensors"

@@ -19,6 +19,15 @@ def result(values: dict, floor: dict | None, provenance: dict) -> dict[str, Any]
 
 
 # ---------------------------------------------------------------- images, in feature space
+def feature_metric(ctx: EvalContext, fn, names: tuple[str, ...], **provenance) -> dict:
+    """`fn(real, other)` for the samples and for the floor set, as named values."""
+    real = ctx.features("real")
+    values = fn(real, ctx.features("fake"))
+    floor = fn(real, ctx.features("floor"))
+    as_dict = lambda v: dict(zip(names, v if isinstance(v, tuple) else (v,), strict=False))  # noqa: E731
+    return result(as_dict(values), as_dict(floor), {**ctx.sample_provenance(), **provenance})
+
+
 @metric(
     "fid",
     "Frechet distance of feature Gaussians (lower is better)",
@@ -26,12 +35,7 @@ def result(values: dict, floor: dict | None, provenance: dict) -> dict[str, Any]
     uses_features=True,
 )
 def fid(ctx: EvalContext) -> dict:
-    real = ctx.features("real")
-    return result(
-        {"fid": sq.fid(real, ctx.features("fake"))},
-        {"fid": sq.fid(real, ctx.features("floor"))},
-        ctx.sample_provenance(),
-    )
+    return feature_metric(ctx, sq.fid, ("fid",))
 
 
 @metric(
@@ -41,10 +45,9 @@ def fid(ctx: EvalContext) -> dict:
     uses_features=True,
 )
 def kid(ctx: EvalContext) -> dict:
-    real = ctx.features("real")
-    mean, std = sq.kid(real, ctx.features("fake"), seed=ctx.seed)
-    floor, _ = sq.kid(real, ctx.features("floor"), seed=ctx.seed)
-    return result({"kid": mean, "kid_std": std}, {"kid": floor}, ctx.sample_provenance())
+    out = feature_metric(ctx, lambda a, b: sq.kid(a, b, seed=ctx.seed), ("kid", "kid_std"))
+    del out["floor"]["kid_std"]  # the floor's spread is not reported
+    return out
 
 
 @metric(
@@ -54,14 +57,8 @@ def kid(ctx: EvalContext) -> dict:
     uses_features=True,
 )
 def precision_recall(ctx: EvalContext) -> dict:
-    real = ctx.features("real")
-    p, r = sq.precision_recall(real, ctx.features("fake"), k=3)
-    fp, fr = sq.precision_recall(real, ctx.features("floor"), k=3)
-    return result(
-        {"precision": p, "recall": r},
-        {"precision": fp, "recall": fr},
-        {**ctx.sample_provenance(), "k": 3},
-    )
+    fn = lambda a, b: sq.precision_recall(a, b, k=3)  # noqa: E731
+    return feature_metric(ctx, fn, ("precision", "recall"), k=3)
 
 
 @metric(
@@ -71,14 +68,8 @@ def precision_recall(ctx: EvalContext) -> dict:
     uses_features=True,
 )
 def density_coverage(ctx: EvalContext) -> dict:
-    real = ctx.features("real")
-    d, c = sq.density_coverage(real, ctx.features("fake"), k=5)
-    fd, fc = sq.density_coverage(real, ctx.features("floor"), k=5)
-    return result(
-        {"density": d, "coverage": c},
-        {"density": fd, "coverage": fc},
-        {**ctx.sample_provenance(), "k": 5},
-    )
+    fn = lambda a, b: sq.density_coverage(a, b, k=5)  # noqa: E731
+    return feature_metric(ctx, fn, ("density", "coverage"), k=5)
 
 
 @metric(
