@@ -90,7 +90,8 @@ def preview(model, x_ref: torch.Tensor, n_samples: int = 32, seed: int = 0) -> I
     if info.kind == "image":
         parts = []
         if recon is not None:
-            pairs = torch.cat([x_ref[:8], recon[:8]])
+            pick = torch.linspace(0, len(x_ref) - 1, min(8, len(x_ref))).long().to(x_ref.device)
+            pairs = torch.cat([x_ref[pick], recon[pick]])  # spread over the references
             parts.append(image_grid(to_display(pairs, info, transform), nrow=8))
         parts.append(image_grid(to_display(samples, info, transform), nrow=8))
         return _stack_vertical(parts)
