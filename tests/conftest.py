@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 import torch
 
-# Small configs for the contract suite; a model without an entry is tested with its defaults.
-TINY: dict[str, dict] = {
-    "ae": {"hidden": [32], "latent_dim": 4},
+# Small configs for the contract suite, per data kind ("any" for every kind); a model without
+# an entry is tested with its defaults.
+TINY: dict[str, dict[str, dict]] = {
+    "ae": {"image": {"hidden": [32], "latent_dim": 4}, "points": {"hidden": [16], "latent_dim": 1}},
 }
+
+
+def tiny(name: str, kind: str) -> dict:
+    entry = TINY.get(name, {})
+    return entry.get(kind, entry.get("any", {}))
+
 
 # Tests must not depend on the number of cores; results within a process are deterministic.
 torch.set_num_threads(1)

@@ -173,7 +173,7 @@ def test_list_reads_the_registries(capsys):
     for name in ("mnist5k", "digits", "ring8", "grid25", "swissroll", "moons", "circles"):
         assert f"  {name} " in out
     assert main(["list", "models"]) == 0
-    assert "ae  plain undercomplete autoencoder" in capsys.readouterr().out
+    assert "ae  stacked MLP autoencoder" in capsys.readouterr().out
 
 
 def test_print_config_is_a_valid_config_file(tmp_path, capsys):

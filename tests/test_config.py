@@ -25,10 +25,10 @@ def test_types_are_parsed_from_strings_and_checked():
     [
         ({"latent_dim": "x"}, "model.latent_dim", "expected an integer"),
         ({"latent_dim": 0}, "model.latent_dim", "an integer >= 1"),
-        ({"loss": "l1"}, "model.loss", "choose one of 'mse', 'bce'"),
+        ({"loss": "l1"}, "model.loss", "choose one of 'auto', 'mse', 'bce'"),
         ({"activation": "swish"}, "model.activation", "choose one of 'relu'"),
         ({"hidden": [64, "a"]}, "model.hidden[1]", "expected an integer"),
-        ({"output_activation": "none", "loss": "bce"}, "model.loss", "needs output_activation"),
+        ({"output_activation": "none", "loss": "bce"}, "model.loss", "needs sigmoid outputs"),
     ],
 )
 def test_errors_name_field_value_and_choices(values, field, allowed):

@@ -10,7 +10,7 @@ from genzoo.models import build_model, capabilities
 from genzoo.train import TrainConfig, Trainer
 from genzoo.train.checkpoint import load, save_model_folder
 
-from .conftest import TINY
+from .conftest import tiny
 
 MODEL_NAMES = genzoo.MODELS.names()
 KINDS = ["image", "points"]
@@ -30,7 +30,7 @@ def cases() -> list:
 
 
 def make(name, ds, seed=0):
-    model = build_model(name, ds.info(), TINY.get(name, {}), seed=seed)
+    model = build_model(name, ds.info(), tiny(name, ds.kind), seed=seed)
     model.transform = ds.transform(model.data_range())
     return model
 

@@ -40,6 +40,17 @@ class Phase:
     every: int = 1  # run on steps where step % every == 0 (e.g. n_critic for a GAN generator)
     lr: float | None = None  # overrides train.lr
     betas: tuple[float, float] | None = None  # overrides train.betas
+    start: int = 0  # first step it runs at (greedy stages, growth schedules)
+    stop: int | None = None  # the step it stops before; None = to the end
+
+    def runs_at(self, step: int) -> bool:
+        active = self.start <= step and (self.stop is None or step < self.stop)
+        return active and (step - self.start) % self.every == 0
+
+    def updates(self, total_steps: int) -> int:
+        """How many times this phase runs in a training of `total_steps` steps."""
+        end = total_steps if self.stop is None else min(self.stop, total_steps)
+        return max(0, -(-(end - self.start) // self.every))
 
 
 class GenerativeModel(nn.Module):

@@ -1,6 +1,6 @@
 """The one training loop: it runs a model's phases and never asks what kind of model it is.
 
-Each step (1) draws a minibatch, (2) runs every phase whose `every` divides the step: loss,
+Each step (1) draws a minibatch, (2) runs every phase due at that step: loss,
 finite check, backward, optional clipping, optimizer and schedule step, then (3) updates the
 EMA weights, and (4) logs, evaluates, draws previews and checkpoints at their intervals.
 Everything random in training comes from the seeded global generators plus a seeded batch
@@ -91,6 +91,14 @@ class Trainer:
             else torch.as_tensor(self.data.y_test, device=self.device)
         )
         self.phases = model.phases()
+        for p in self.phases:
+            if p.updates(self.cfg.steps) == 0:
+                raise ConfigError(
+                    "train.steps",
+                    self.cfg.steps,
+                    f"more than {p.start} steps: phase {p.name!r} of "
+                    f"{model.name} only starts at step {p.start}",
+                )
         names = [p.name for p in self.phases]
         if len(set(names)) != len(names) or any(not p.params for p in self.phases):
             raise RuntimeError(f"{model.name}: phases need unique names and parameters: {names}")
@@ -114,7 +122,7 @@ class Trainer:
 
     def _scheduler(self, phase: Phase) -> torch.optim.lr_scheduler.LambdaLR:
         fn = SCHEDULES.get(self.cfg.schedule)
-        total = -(-self.cfg.steps // phase.every)  # this phase's number of updates
+        total = phase.updates(self.cfg.steps)
         warmup = self.cfg.warmup_steps
         return torch.optim.lr_scheduler.LambdaLR(
             self.optimizers[phase.name], lambda s: fn(s, total, warmup)
@@ -132,7 +140,7 @@ class Trainer:
     def train_step(self) -> None:
         batch = self.batch(self.stream.next())  # 1. draw a minibatch
         for phase in self.phases:  # 2. run the phases due at this step
-            if self.step % phase.every == 0:
+            if phase.runs_at(self.step):
                 self._run_phase(phase, batch)
         if self.ema is not None:  # 3. average the weights
             self.ema.update(self.model)

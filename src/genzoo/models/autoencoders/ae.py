@@ -1,24 +1,34 @@
-"""The plain undercomplete autoencoder (Goodfellow et al., Deep Learning, ch. 14.1).
+"""The autoencoder: an encoder f and a decoder g trained to reconstruct, x^ = g(f(x))
+(Goodfellow et al., Deep Learning, ch. 14).
 
-An encoder f maps x to a code z = f(x) smaller than x, a decoder g maps it back, and training
-minimizes a reconstruction loss L(x, g(f(x))): mean squared error, or binary cross-entropy for
-data in [0, 1] (e.g. grey-level digits), with a sigmoid output.
+`Autoencoder` is the stacked (deep) MLP autoencoder, symmetric about the code layer, and the
+base of the family. Its variants change one thing each: `corrupt` (denoising), `penalty`
+(sparse, contractive), or the networks (linear, convolutional). Options here:
 
-A plain autoencoder has no prior over z. So that `sample` is still meaningful, the model keeps a
-running estimate of the mean and covariance of the training codes (buffers updated like batch-norm
-statistics) and decodes draws from that Gaussian.
+- tied weights: decoder layer j uses the transpose of the mirrored encoder layer's weights
+  (own biases), halving the weight count;
+- greedy layer-wise training (Bengio et al. 2007): stage i trains a shallow autoencoder on the
+  codes of the already-trained layers below it, then a last stage fine-tunes the whole stack;
+  each stage is a phase of the one trainer, active for `greedy_steps` steps;
+- output and loss that follow the data ("auto"): sigmoid outputs with binary cross-entropy for
+  images (which arrive in [0, 1]), linear outputs with MSE for points and tables.
+
+A plain autoencoder has no prior over z. So that `sample` means something, the model keeps a
+running estimate of the mean and covariance of the training codes and decodes draws from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from ...config import check
-from ...nn import mlp
+from ...errors import ConfigError
+from ...nn import activation
 from ..base import Batch, GenerativeModel, LossOutput, Phase, register_model
 from .common import bce_with_logits, mse
 
@@ -30,72 +40,186 @@ class AEConfig:
     latent_dim: int = 32  # size of the code z (undercomplete: smaller than the input)
     hidden: tuple[int, ...] = (512, 256)  # encoder widths; the decoder mirrors them
     activation: Activation = "relu"  # between hidden layers
-    output_activation: Literal["sigmoid", "none"] = "sigmoid"  # sigmoid for data in [0, 1]
-    loss: Literal["mse", "bce"] = "mse"  # reconstruction loss
-    prior_momentum: float = 0.01  # momentum of the running code mean/covariance used by sample()
+    code_activation: Literal["none", "relu", "sigmoid"] = "none"  # on the code layer
+    output_activation: Literal["auto", "sigmoid", "none"] = "auto"  # auto: sigmoid for images
+    loss: Literal["auto", "mse", "bce"] = "auto"  # auto: bce with sigmoid outputs, else mse
+    tied: bool = False  # decoder weights are the encoder's transposes
+    greedy_steps: int = 0  # greedy layer-wise stages of this many steps each; 0 = none
+    prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
         check(all(h >= 1 for h in self.hidden), "hidden", self.hidden, "widths >= 1")
+        check(self.greedy_steps >= 0, "greedy_steps", self.greedy_steps, "an integer >= 0")
         check(
-            self.loss != "bce" or self.output_activation == "sigmoid",
+            self.loss != "bce" or self.output_activation != "none",
             "loss",
             self.loss,
-            "'bce' needs output_activation='sigmoid' (outputs in [0, 1]); use 'mse'",
+            "'bce' needs sigmoid outputs in [0, 1]; with output_activation='none' use 'mse'",
         )
         check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
 
 
-@register_model("ae", "plain undercomplete autoencoder: MLP encoder/decoder, MSE or BCE")
+@register_model("ae", "stacked MLP autoencoder; tied weights and greedy layer-wise options")
 class Autoencoder(GenerativeModel):
     Config = AEConfig
+    regularized: ClassVar[bool] = False  # a corruption or penalty makes wide codes usable
 
-    def __init__(self, config: AEConfig, info):
+    def __init__(self, config, info):
         super().__init__(config, info)
-        d, h, k = info.dim, list(config.hidden), config.latent_dim
-        self.encoder = mlp([d, *h, k], config.activation)  # (B, D) -> (B, k)
-        self.decoder = mlp([k, *reversed(h), d], config.activation)  # (B, k) -> (B, D) logits
-        # Running moments of the codes: mean and E[z z^T], for sample().
-        self.register_buffer("z_mean", torch.zeros(k))
+        self.output, self.recon_loss = self._resolve_output()
+        self._check_width()
+        self.build()
+        k = config.latent_dim
+        self.register_buffer("z_mean", torch.zeros(k))  # running code moments, for sample()
         self.register_buffer("z_moment2", torch.eye(k))
 
+    # ---------------------------------------------------------------- construction
+    def _resolve_output(self) -> tuple[str, str]:
+        cfg = self.config
+        output = cfg.output_activation
+        if output == "auto":
+            output = "sigmoid" if self.info.kind == "image" else "none"
+        loss = cfg.loss if cfg.loss != "auto" else ("bce" if output == "sigmoid" else "mse")
+        if loss == "bce" and output != "sigmoid":
+            raise ConfigError(
+                "model.loss",
+                "bce",
+                "binary cross-entropy needs sigmoid outputs "
+                f"in [0, 1]; {self.info.kind} data gets linear outputs, use mse",
+            )
+        return output, loss
+
+    def _check_width(self) -> None:
+        k, d = self.config.latent_dim, self.info.dim
+        if k > d and not self.regularized:
+            raise ConfigError(
+                "model.latent_dim",
+                k,
+                f"at most the input size {d}: an "
+                "overcomplete code can copy its input; use denoising-ae, "
+                "sparse-ae or contractive-ae, whose regularizer prevents that",
+            )
+
+    def build(self) -> None:
+        cfg = self.config
+        sizes = [self.info.dim, *cfg.hidden, cfg.latent_dim]
+        pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+        self.enc = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)  # D -> ... -> k
+        if cfg.tied:
+            self.dec_bias = nn.ParameterList(
+                nn.Parameter(torch.zeros(a)) for a, _ in reversed(pairs)
+            )
+        else:
+            self.dec = nn.ModuleList(nn.Linear(b, a) for a, b in reversed(pairs))  # k -> D
+        self.act = activation(cfg.activation)
+        self.code_act = (
+            nn.Identity() if cfg.code_activation == "none" else activation(cfg.code_activation)
+        )
+
     def data_range(self):
-        return "unit" if self.config.output_activation == "sigmoid" else "standard"
+        return "unit" if self.output == "sigmoid" else "standard"
+
+    # ---------------------------------------------------------------- the networks
+    def enc_layer(self, i: int, h: Tensor) -> Tensor:
+        h = self.enc[i](h)
+        return self.act(h) if i < len(self.enc) - 1 else self.code_act(h)
+
+    def dec_layer(self, j: int, h: Tensor) -> Tensor:
+        """Decoder layer j (0 next to the code), before its activation."""
+        if self.config.tied:
+            return F.linear(h, self.enc[len(self.enc) - 1 - j].weight.t(), self.dec_bias[j])
+        return self.dec[j](h)
 
     def encode(self, x: Tensor) -> Tensor:
-        return self.encoder(x.flatten(1))
+        h = x.flatten(1)  # (B, D)
+        for i in range(len(self.enc)):
+            h = self.enc_layer(i, h)
+        return h  # (B, k)
 
     def decode_logits(self, z: Tensor) -> Tensor:
-        return self.decoder(z).view(-1, *self.info.shape)
+        h = z
+        for j in range(len(self.enc)):
+            h = self.dec_layer(j, h)
+            if j < len(self.enc) - 1:
+                h = self.act(h)
+        return h.view(-1, *self.info.shape)
 
     def decode(self, z: Tensor) -> Tensor:
         out = self.decode_logits(z)
-        return torch.sigmoid(out) if self.config.output_activation == "sigmoid" else out
+        return torch.sigmoid(out) if self.output == "sigmoid" else out
 
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.decode(self.encode(x))
 
+    # ---------------------------------------------------------------- what variants change
+    def corrupt(self, x: Tensor) -> Tensor:
+        """The input the encoder sees in training; the clean x stays the target."""
+        return x
+
+    def penalty(self, x_in: Tensor, z: Tensor) -> dict[str, Tensor]:
+        """Regularization terms Omega, already weighted, added to the loss."""
+        return {}
+
+    # ---------------------------------------------------------------- training
+    def reconstruction_terms(self, logits: Tensor, x: Tensor) -> dict[str, Tensor]:
+        x_hat = torch.sigmoid(logits) if self.output == "sigmoid" else logits
+        terms = {"mse": mse(x_hat, x)}
+        if self.output == "sigmoid":
+            terms["bce"] = bce_with_logits(logits, x)
+        terms["recon"] = terms[self.recon_loss]
+        return terms
+
     def loss(self, batch: Batch) -> LossOutput:
         x = batch["x"]
-        z = self.encode(x)
-        out = self.decode_logits(z)
-        sigmoid = self.config.output_activation == "sigmoid"
-        x_hat = torch.sigmoid(out) if sigmoid else out
-        terms = {"mse": mse(x_hat, x)}
-        if sigmoid:
-            terms["bce"] = bce_with_logits(out, x)
+        x_in = self.corrupt(x)
+        z = self.encode(x_in)
+        terms = self.reconstruction_terms(self.decode_logits(z), x)
+        penalties = self.penalty(x_in, z)
         if self.training:
             self._track_codes(z.detach())
-        return LossOutput(terms[self.config.loss], terms)
+        total = terms["recon"] + sum(penalties.values())
+        return LossOutput(total, {**terms, **penalties})
+
+    def greedy_loss(self, i: int, batch: Batch) -> LossOutput:
+        """Stage i: a shallow autoencoder on the (fixed) codes of layers below i."""
+        with torch.no_grad():
+            h = self.corrupt(batch["x"]).flatten(1)
+            for below in range(i):
+                h = self.enc_layer(below, h)
+        out = self.dec_layer(len(self.enc) - 1 - i, self.enc_layer(i, h))
+        if i == 0:  # the bottom stage reconstructs the data itself
+            terms = self.reconstruction_terms(out.view(-1, *self.info.shape), batch["x"])
+            return LossOutput(terms["recon"], terms)
+        target = h  # reconstruct the hidden layer below, through the hidden activation
+        recon = mse(self.act(out), target)
+        return LossOutput(recon, {"recon": recon})
+
+    def phases(self) -> list[Phase]:
+        g = getattr(self.config, "greedy_steps", 0)
+        if not g:
+            return [Phase("ae", list(self.parameters()), self.loss)]
+        stages = []
+        for i in range(len(self.enc)):
+            params = list(self.enc[i].parameters())
+            j = len(self.enc) - 1 - i
+            params += [self.dec_bias[j]] if self.config.tied else list(self.dec[j].parameters())
+            stages.append(
+                Phase(
+                    f"layer{i + 1}",
+                    params,
+                    lambda b, i=i: self.greedy_loss(i, b),
+                    start=i * g,
+                    stop=(i + 1) * g,
+                )
+            )
+        return [*stages, Phase("ae", list(self.parameters()), self.loss, start=len(self.enc) * g)]
 
     @torch.no_grad()
     def _track_codes(self, z: Tensor) -> None:
         m = self.config.prior_momentum
         self.z_mean.lerp_(z.mean(0), m)
         self.z_moment2.lerp_(z.T @ z / len(z), m)
-
-    def phases(self) -> list[Phase]:
-        return [Phase("ae", list(self.parameters()), self.loss)]
 
     @torch.no_grad()
     def sample(self, n: int, *, generator=None, labels=None) -> Tensor:
