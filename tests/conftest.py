@@ -14,6 +14,11 @@ import torch
 # an entry is tested with its defaults.
 TINY: dict[str, dict[str, dict]] = {
     "ae": {"image": {"hidden": [32], "latent_dim": 4}, "points": {"hidden": [16], "latent_dim": 1}},
+    "linear-ae": {"image": {"latent_dim": 4}, "points": {"latent_dim": 1}},
+    "conv-ae": {"any": {"latent_dim": 4, "channels": [4, 8]}},
+    "denoising-ae": {"any": {"hidden": [16], "latent_dim": 4}},
+    "sparse-ae": {"any": {"hidden": [16], "latent_dim": 4}},
+    "contractive-ae": {"image": {"latent_dim": 4}, "points": {"hidden": [8], "latent_dim": 4}},
 }
 
 

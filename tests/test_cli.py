@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +174,9 @@ def test_list_reads_the_registries(capsys):
     for name in ("mnist5k", "digits", "ring8", "grid25", "swissroll", "moons", "circles"):
         assert f"  {name} " in out
     assert main(["list", "models"]) == 0
-    assert "ae  stacked MLP autoencoder" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    for name in ("ae", "linear-ae", "conv-ae", "denoising-ae", "sparse-ae", "contractive-ae"):
+        assert re.search(rf"^  {name} +\S", listing, re.M), name
 
 
 def test_print_config_is_a_valid_config_file(tmp_path, capsys):

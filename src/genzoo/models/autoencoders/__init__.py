@@ -1,3 +1,3 @@
 """The autoencoder family: one file per variant, registered on import."""
 
-from . import ae  # noqa: F401
+from . import ae, contractive, conv, denoising, linear, sparse  # noqa: F401

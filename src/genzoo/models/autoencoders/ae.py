@@ -20,7 +20,7 @@ running estimate of the mean and covariance of the training codes and decodes dr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -63,7 +63,6 @@ class AEConfig:
 @register_model("ae", "stacked MLP autoencoder; tied weights and greedy layer-wise options")
 class Autoencoder(GenerativeModel):
     Config = AEConfig
-    regularized: ClassVar[bool] = False  # a corruption or penalty makes wide codes usable
 
     def __init__(self, config, info):
         super().__init__(config, info)
@@ -92,7 +91,7 @@ class Autoencoder(GenerativeModel):
 
     def _check_width(self) -> None:
         k, d = self.config.latent_dim, self.info.dim
-        if k > d and not self.regularized:
+        if k > d and not self.regularizes():
             raise ConfigError(
                 "model.latent_dim",
                 k,
@@ -117,6 +116,10 @@ class Autoencoder(GenerativeModel):
             nn.Identity() if cfg.code_activation == "none" else activation(cfg.code_activation)
         )
 
+    @property
+    def tied(self) -> bool:
+        return getattr(self.config, "tied", False)
+
     def data_range(self):
         return "unit" if self.output == "sigmoid" else "standard"
 
@@ -127,7 +130,7 @@ class Autoencoder(GenerativeModel):
 
     def dec_layer(self, j: int, h: Tensor) -> Tensor:
         """Decoder layer j (0 next to the code), before its activation."""
-        if self.config.tied:
+        if self.tied:
             return F.linear(h, self.enc[len(self.enc) - 1 - j].weight.t(), self.dec_bias[j])
         return self.dec[j](h)
 
@@ -153,6 +156,10 @@ class Autoencoder(GenerativeModel):
         return self.decode(self.encode(x))
 
     # ---------------------------------------------------------------- what variants change
+    def regularizes(self) -> bool:
+        """Whether a corruption or penalty keeps a code wider than the input from copying."""
+        return False
+
     def corrupt(self, x: Tensor) -> Tensor:
         """The input the encoder sees in training; the clean x stays the target."""
         return x
@@ -203,7 +210,7 @@ class Autoencoder(GenerativeModel):
         for i in range(len(self.enc)):
             params = list(self.enc[i].parameters())
             j = len(self.enc) - 1 - i
-            params += [self.dec_bias[j]] if self.config.tied else list(self.dec[j].parameters())
+            params += [self.dec_bias[j]] if self.tied else list(self.dec[j].parameters())
             stages.append(
                 Phase(
                     f"layer{i + 1}",

@@ -1,0 +1,55 @@
+"""The convolutional autoencoder: the lecture table's encoder (Conv 32 s2 -> Conv 64 s2 ->
+flatten -> dense -> latent) and a mirrored decoder with transposed convolutions or
+nearest/bilinear upsampling followed by convolutions. Any image size and channel count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from torch import Tensor
+
+from ...config import check
+from ...nn import ConvDecoder, ConvEncoder
+from ..base import register_model
+from .ae import Activation, Autoencoder
+
+
+@dataclass
+class ConvAEConfig:
+    latent_dim: int = 32  # size of the code z
+    channels: tuple[int, ...] = (32, 64)  # one stride-2 convolution per entry
+    activation: Activation = "relu"
+    upsample: Literal["transposed", "nearest", "bilinear"] = "transposed"  # decoder stages
+    output_activation: Literal["auto", "sigmoid", "none"] = "auto"  # auto: sigmoid for images
+    loss: Literal["auto", "mse", "bce"] = "auto"  # auto: bce with sigmoid outputs, else mse
+    prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
+
+    def __post_init__(self) -> None:
+        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
+        check(
+            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            "channels",
+            self.channels,
+            "one or more widths >= 1",
+        )
+        check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
+
+
+@register_model("conv-ae", "convolutional autoencoder: strided convs, transposed or upsampling")
+class ConvAutoencoder(Autoencoder):
+    Config = ConvAEConfig
+    data_kinds = ("image",)
+
+    def build(self) -> None:
+        cfg, shape = self.config, self.info.shape
+        self.encoder = ConvEncoder(shape, cfg.latent_dim, cfg.channels, cfg.activation)
+        self.decoder = ConvDecoder(
+            shape, cfg.latent_dim, cfg.channels, cfg.activation, cfg.upsample
+        )
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(x)
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        return self.decoder(z)

@@ -1,0 +1,53 @@
+"""The linear autoencoder: z = W_e x + b_e, x^ = W_d z + b_d, trained with MSE.
+
+Its optimum spans the same subspace as PCA's first k components (Baldi & Hornik 1989), though
+its weights need not be orthonormal or ordered. `principal_directions` recovers the ordered
+principal directions from the trained decoder: an orthonormal basis Q of its column space, then
+the eigenvectors of the data's covariance inside that subspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ...config import check
+from ..base import register_model
+from .ae import Autoencoder
+
+
+@dataclass
+class LinearAEConfig:
+    latent_dim: int = 32  # number of components k
+    prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
+
+    def __post_init__(self) -> None:
+        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
+        check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
+
+
+@register_model("linear-ae", "linear encoder and decoder with MSE: finds PCA's subspace")
+class LinearAutoencoder(Autoencoder):
+    Config = LinearAEConfig
+
+    def _resolve_output(self) -> tuple[str, str]:
+        return "none", "mse"
+
+    def build(self) -> None:
+        d, k = self.info.dim, self.config.latent_dim
+        self.enc = nn.ModuleList([nn.Linear(d, k)])  # (B, D) -> (B, k)
+        self.dec = nn.ModuleList([nn.Linear(k, d)])  # (B, k) -> (B, D)
+        self.act = self.code_act = nn.Identity()
+
+    @torch.no_grad()
+    def principal_directions(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(k, D) unit directions ordered by the variance of `x` (model range) along them,
+        and those variances."""
+        q, _ = torch.linalg.qr(self.dec[0].weight.double())  # (D, k), orthonormal columns
+        xc = x.flatten(1).double() - x.flatten(1).double().mean(0)
+        proj = xc @ q  # (N, k)
+        evals, evecs = torch.linalg.eigh(proj.T @ proj / (len(x) - 1))
+        order = evals.argsort(descending=True)
+        return (q @ evecs[:, order]).T.float(), evals[order].float()
