@@ -37,6 +37,16 @@ def test_errors_name_field_value_and_choices(values, field, allowed):
     assert err.value.field == field and allowed in str(err.value)
 
 
+def test_lists_of_names_stay_strings():
+    from genzoo.data import DataConfig
+
+    assert from_dict(DataConfig, {"classes": "3"}).classes == ("3",)
+    assert from_dict(DataConfig, {"classes": "[3, 5]"}).classes == ("3", "5")
+    assert from_dict(DataConfig, {"classes": ["a", "b"]}).classes == ("a", "b")
+    with pytest.raises(ConfigError, match=r"hidden\[0\]=.a. is not allowed: expected an integer"):
+        from_dict(AEConfig, {"hidden": "a,b"})
+
+
 def test_unknown_fields_are_errors_not_ignored():
     with pytest.raises(
         GenzooError, match="unknown config field model.latnt_dim; fields of model: latent_dim"

@@ -72,7 +72,10 @@ def _type_name(tp: Any) -> str:
     if origin in (Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
     if origin in (tuple, list):
-        return "a list of " + _type_name(typing.get_args(tp)[0]) + "s"
+        item = typing.get_args(tp)[0]
+        return "a list of " + {int: "integers", float: "numbers", str: "strings"}.get(
+            item, _type_name(item)
+        )
     if tp is type(None):
         return "none"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
@@ -106,7 +109,10 @@ def _coerce(tp: Any, value: Any, field: str) -> Any:
     if origin in (tuple, list):
         if isinstance(value, str):
             text = value.strip()
-            value = yaml.safe_load(text if text.startswith("[") else f"[{text}]")
+            if args[0] is str:  # names stay names: "3,5" is ["3", "5"], not numbers
+                value = [t.strip().strip("'\"") for t in text.strip("[]").split(",") if t.strip()]
+            else:
+                value = yaml.safe_load(text if text.startswith("[") else f"[{text}]")
         if not isinstance(value, (list, tuple)):
             raise bad
         items = [_coerce(args[0], v, f"{field}[{i}]") for i, v in enumerate(value)]

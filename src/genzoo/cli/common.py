@@ -19,7 +19,7 @@ __all__ = ["open_model", "picture", "run_dataset"]
 def model_inputs(model, run_config, split: str, input_path: str | None, data: str | None = None):
     """Examples (model range) and labels to feed a model: a split of its data, or a file."""
     if input_path is not None:
-        x, y = read_examples(input_path, model)
+        x, y = read_examples(input_path, model, run_config)
     else:
         ds = run_dataset(model, run_config, data)
         if split == "all":
@@ -31,8 +31,11 @@ def model_inputs(model, run_config, split: str, input_path: str | None, data: st
     return x, (None if y is None else torch.as_tensor(y))
 
 
-def read_examples(path: str, model) -> tuple[np.ndarray, np.ndarray | None]:
-    """All examples of a user file (no split), checked against the model's input shape."""
+def read_examples(path: str, model, run_config: dict | None = None):
+    """All examples of a user file (no split), checked against the model's input shape.
+
+    File settings of the run's data (a CSV's label column, an IDX labels file) carry over.
+    """
     from ..data import DataConfig
     from ..data.files import detect_format
     from ..registry import FILE_FORMATS
@@ -40,7 +43,9 @@ def read_examples(path: str, model) -> tuple[np.ndarray, np.ndarray | None]:
     p = Path(path)
     if not p.exists():
         raise GenzooError(f"{path}: no such file or folder")
-    raw = FILE_FORMATS.get(detect_format(p))(p, DataConfig(source=path))
+    own = (run_config or {}).get("data", {})
+    cfg = DataConfig(source=path, label_column=own.get("label_column"))
+    raw = FILE_FORMATS.get(detect_format(p))(p, cfg)
     if tuple(raw.x.shape[1:]) != tuple(model.info.shape):
         raise GenzooError(
             f"{path}: examples of shape {tuple(raw.x.shape[1:])} do not fit a "

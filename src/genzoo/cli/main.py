@@ -12,6 +12,7 @@ import traceback
 import click
 
 from . import (
+    apps_cmd,
     demo_cmd,
     encode_cmd,
     eval_cmd,
@@ -54,6 +55,14 @@ for module in (
     report_cmd,
 ):
     cli.add_command(module.command)
+for app in (
+    apps_cmd.embed,
+    apps_cmd.denoise,
+    apps_cmd.score,
+    apps_cmd.pretrain,
+    apps_cmd.components,
+):
+    cli.add_command(app)
 
 
 def _one_line(text: str) -> str:

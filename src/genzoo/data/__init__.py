@@ -43,4 +43,22 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
         name = str(path)
     if cfg.labels is not None and source in DATASETS:
         raise DataError("data.labels applies to IDX files only")
+    if cfg.classes is not None:
+        raw = keep_classes(raw, cfg.classes, name)
     return split_data(raw, cfg, name)
+
+
+def keep_classes(raw: RawData, wanted: tuple[str, ...], name: str) -> RawData:
+    """Only the examples of classes `wanted` (labels keep their original numbering)."""
+    import numpy as np
+
+    if raw.y is None or not raw.classes:
+        raise DataError(f"data.classes needs labelled data; {name} has no labels")
+    unknown = [c for c in wanted if c not in raw.classes]
+    if unknown:
+        raise DataError(
+            f"data.classes: {unknown[0]!r} is not a class of {name}; classes: "
+            f"{', '.join(raw.classes)}"
+        )
+    keep = np.isin(raw.y, [raw.classes.index(c) for c in wanted])
+    return RawData(raw.x[keep], raw.y[keep], raw.kind, raw.value_range, raw.classes, raw.meta)

@@ -41,6 +41,7 @@ class DataConfig:
     test_fraction: float = 0.2  # share of examples held out as the test split
     split_seed: int = 0  # seed of the (stratified) train/test split
     seed: int = 0  # seed of generated toy data
+    classes: tuple[str, ...] | None = None  # keep only these classes (e.g. one-class training)
 
     def __post_init__(self) -> None:
         check(bool(self.source), "source", self.source, "a dataset name or a path")
