@@ -285,3 +285,13 @@ def test_class_too_small_to_stratify(tmp_path):
 def test_data_config_validated():
     with pytest.raises(ConfigError, match="data.test_fraction=1.5"):
         from_dict(DataConfig, {"test_fraction": 1.5}, prefix="data.")
+
+
+def test_keeping_classes_never_leaks_into_the_full_test_split():
+    full = load_dataset("digits")
+    three = load_dataset("digits", classes=("3",))
+    assert set(three.y_train) == set(three.y_test) == {3}
+    seen = {x.tobytes() for x in three.x_train}
+    assert not any(x.tobytes() in seen for x in full.x_test)  # the one-class protocol's need
+    with pytest.raises(DataError, match="'11' is not a class of digits"):
+        load_dataset("digits", classes=("11",))

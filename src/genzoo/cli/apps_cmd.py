@@ -271,8 +271,7 @@ def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
     pretrained = error_rate(fit_classifier(model, x_few, y_few, k, cfg), x_test, y_test)
     fresh = build_model(model.name, model.info, model.config, seed=seed + 1).to(model.device)
     fresh.transform = model.transform
-    scratch_cfg = FineTuneConfig(seed=seed, encoder_lr=1e-3)  # from scratch: a full rate
-    scratch = error_rate(fit_classifier(fresh, x_few, y_few, k, scratch_cfg), x_test, y_test)
+    scratch = error_rate(fit_classifier(fresh, x_few, y_few, k, cfg), x_test, y_test)
     logistic = logistic_baseline(
         model.transform.forward(ds.x_train[idx]),
         ds.y_train[idx],

@@ -43,22 +43,32 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
         name = str(path)
     if cfg.labels is not None and source in DATASETS:
         raise DataError("data.labels applies to IDX files only")
-    if cfg.classes is not None:
-        raw = keep_classes(raw, cfg.classes, name)
-    return split_data(raw, cfg, name)
+    ds = split_data(raw, cfg, name)
+    # Filter after the split: a run restricted to some classes then never trains on an
+    # example that the same data's full test split holds (the one-class protocol needs this).
+    return keep_classes(ds, cfg.classes) if cfg.classes is not None else ds
 
 
-def keep_classes(raw: RawData, wanted: tuple[str, ...], name: str) -> RawData:
-    """Only the examples of classes `wanted` (labels keep their original numbering)."""
+def keep_classes(ds: Dataset, wanted: tuple[str, ...]) -> Dataset:
+    """Only the examples of classes `wanted`, in both splits (labels keep their numbering)."""
+    import dataclasses
+
     import numpy as np
 
-    if raw.y is None or not raw.classes:
-        raise DataError(f"data.classes needs labelled data; {name} has no labels")
-    unknown = [c for c in wanted if c not in raw.classes]
+    if ds.y_train is None or not ds.classes:
+        raise DataError(f"data.classes needs labelled data; {ds.name} has no labels")
+    unknown = [c for c in wanted if c not in ds.classes]
     if unknown:
         raise DataError(
-            f"data.classes: {unknown[0]!r} is not a class of {name}; classes: "
-            f"{', '.join(raw.classes)}"
+            f"data.classes: {unknown[0]!r} is not a class of {ds.name}; classes: "
+            f"{', '.join(ds.classes)}"
         )
-    keep = np.isin(raw.y, [raw.classes.index(c) for c in wanted])
-    return RawData(raw.x[keep], raw.y[keep], raw.kind, raw.value_range, raw.classes, raw.meta)
+    ids = [ds.classes.index(c) for c in wanted]
+    tr, te = np.isin(ds.y_train, ids), np.isin(ds.y_test, ids)
+    return dataclasses.replace(
+        ds,
+        x_train=ds.x_train[tr],
+        y_train=ds.y_train[tr],
+        x_test=ds.x_test[te],
+        y_test=ds.y_test[te],
+    )

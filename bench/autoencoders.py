@@ -1,0 +1,144 @@
+"""Benchmark of the autoencoder family on mnist5k: four tables, written to
+results/autoencoders.json and printed as Markdown for RESULTS.md.
+
+    python bench/autoencoders.py                  # all four (about 10 minutes on 2 cores)
+    python bench/autoencoders.py pca oneclass     # some of them
+
+- pca: linear-ae test MSE / scikit-learn PCA test MSE, k in {2, 8, 32}, and the largest
+  principal angle between the decoder's column space and PCA's subspace.
+- denoise: PSNR on the test split at three Gaussian noise levels, before and after a
+  denoising-ae trained at that level, against a 3x3 median filter and a Gaussian blur.
+- oneclass: train on one digit's train split, score the whole test split (reconstruction
+  error), AUROC per digit.
+- fewlabel: 10 labels per class; test error of the pretrained encoder fine-tuned, the same
+  classifier from scratch, and logistic regression on raw pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import genzoo
+from genzoo.apps import anomaly, denoise, pretrain
+
+OUT = Path(__file__).parent / "results" / "autoencoders.json"
+
+
+def fit(model_name: str, data, steps: int, config: dict, **train) -> genzoo.GenerativeModel:
+    model = genzoo.build_model(model_name, data.info(), config, seed=0)
+    cfg = genzoo.TrainConfig(steps=steps, log_every=0, eval_every=0, tensorboard=False, **train)
+    genzoo.Trainer(model, data, cfg, console=False).fit()
+    return model.eval()
+
+
+def unit(ds, x):
+    return torch.as_tensor(ds.transform("unit").forward(x))
+
+
+def bench_pca(ds) -> list[dict]:
+    from scipy.linalg import subspace_angles
+    from sklearn.decomposition import PCA
+
+    xtr, xte = unit(ds, ds.x_train).flatten(1).numpy(), unit(ds, ds.x_test)
+    rows = []
+    for k in (2, 8, 32):
+        t0 = time.time()
+        model = fit(
+            "linear-ae", ds, 10000, {"latent_dim": k}, lr=1e-2, schedule="cosine", batch_size=256
+        )
+        with torch.no_grad():
+            ae = float(((model.reconstruct(xte) - xte) ** 2).mean())
+        pca = PCA(k).fit(xtr)
+        flat = xte.flatten(1).numpy()
+        pe = float(((pca.inverse_transform(pca.transform(flat)) - flat) ** 2).mean())
+        w = model.dec[0].weight.detach().double().numpy()
+        angle = float(np.degrees(subspace_angles(w, pca.components_.T)).max())
+        rows.append(
+            {
+                "k": k,
+                "ae_mse": ae,
+                "pca_mse": pe,
+                "ratio": ae / pe,
+                "max_angle_deg": angle,
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
+    return rows
+
+
+def bench_denoise(ds) -> list[dict]:
+    x = unit(ds, ds.x_test)
+    rows = []
+    for std in (0.1, 0.3, 0.5):
+        t0 = time.time()
+        model = fit("denoising-ae", ds, 3000, {"latent_dim": 64, "noise_std": std})
+        noisy = denoise.add_gaussian_noise(x, std, seed=1)
+        rows.append(
+            {
+                "noise_std": std,
+                "noisy": denoise.psnr(noisy, x),
+                "median_3x3": denoise.psnr(denoise.median_filter(noisy), x),
+                "gaussian_blur": denoise.psnr(denoise.gaussian_blur(noisy), x),
+                "denoising_ae": denoise.psnr(denoise.denoise(model, noisy), x),
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
+    return rows
+
+
+def bench_oneclass(ds) -> list[dict]:
+    rows = []
+    x_test = unit(ds, ds.x_test)
+    for digit in range(10):
+        t0 = time.time()
+        one = genzoo.load_dataset("mnist5k", classes=(str(digit),))
+        model = fit("ae", one, 1500, {"latent_dim": 16}, batch_size=64)
+        scores, _ = anomaly.anomaly_scores(model, x_test)
+        auc = anomaly.detection_metrics(scores, ds.y_test != digit)["auroc"]
+        rows.append({"digit": digit, "auroc": auc, "seconds": round(time.time() - t0, 1)})
+    return rows
+
+
+def bench_fewlabel(ds) -> dict:
+    t0 = time.time()
+    model = fit("ae", ds, 4000, {"latent_dim": 32})
+    model.transform = ds.transform(model.data_range())
+    idx = pretrain.few_labels(ds.y_train, 10, 0)
+    x, y = unit(ds, ds.x_train[idx]), torch.as_tensor(ds.y_train[idx])
+    xt, yt = unit(ds, ds.x_test), torch.as_tensor(ds.y_test)
+    cfg = pretrain.FineTuneConfig()
+    pre = pretrain.error_rate(pretrain.fit_classifier(model, x, y, 10, cfg), xt, yt)
+    fresh = genzoo.build_model("ae", ds.info(), {"latent_dim": 32}, seed=1)
+    fresh.transform = model.transform
+    scratch = pretrain.error_rate(pretrain.fit_classifier(fresh, x, y, 10, cfg), xt, yt)
+    logistic = pretrain.logistic_baseline(x.numpy(), y.numpy(), xt.numpy(), yt.numpy())
+    return {
+        "labels": len(idx),
+        "pretrained_encoder": pre,
+        "from_scratch": scratch,
+        "logistic_regression_raw": logistic,
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    wanted = sys.argv[1:] or ["pca", "denoise", "oneclass", "fewlabel"]
+    ds = genzoo.load_dataset("mnist5k")
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for name in wanted:
+        t0 = time.time()
+        results[name] = globals()[f"bench_{name}"](ds)
+        print(f"{name}: {time.time() - t0:.0f}s", flush=True)
+        OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
