@@ -7,7 +7,8 @@ results/autoencoders.json and printed as Markdown for RESULTS.md.
 - pca: linear-ae test MSE / scikit-learn PCA test MSE, k in {2, 8, 32}, and the largest
   principal angle between the decoder's column space and PCA's subspace.
 - denoise: PSNR on the test split at three Gaussian noise levels, before and after a
-  denoising-ae trained at that level, against a 3x3 median filter and a Gaussian blur.
+  denoising-ae and a conv-denoising-ae trained at that level, against a 3x3 median filter and
+  a Gaussian blur.
 - oneclass: train on one digit's train split, score the whole test split (reconstruction
   error), AUROC per digit.
 - fewlabel: 10 labels per class; test error of the pretrained encoder fine-tuned, the same
@@ -77,7 +78,8 @@ def bench_denoise(ds) -> list[dict]:
     rows = []
     for std in (0.1, 0.3, 0.5):
         t0 = time.time()
-        model = fit("denoising-ae", ds, 3000, {"latent_dim": 64, "noise_std": std})
+        mlp = fit("denoising-ae", ds, 3000, {"latent_dim": 64, "noise_std": std})
+        conv = fit("conv-denoising-ae", ds, 2000, {"latent_dim": 128, "noise_std": std})
         noisy = denoise.add_gaussian_noise(x, std, seed=1)
         rows.append(
             {
@@ -85,7 +87,8 @@ def bench_denoise(ds) -> list[dict]:
                 "noisy": denoise.psnr(noisy, x),
                 "median_3x3": denoise.psnr(denoise.median_filter(noisy), x),
                 "gaussian_blur": denoise.psnr(denoise.gaussian_blur(noisy), x),
-                "denoising_ae": denoise.psnr(denoise.denoise(model, noisy), x),
+                "denoising_ae": denoise.psnr(denoise.denoise(mlp, noisy), x),
+                "conv_denoising_ae": denoise.psnr(denoise.denoise(conv, noisy), x),
                 "seconds": round(time.time() - t0, 1),
             }
         )

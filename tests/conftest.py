@@ -17,6 +17,7 @@ TINY: dict[str, dict[str, dict]] = {
     "linear-ae": {"image": {"latent_dim": 4}, "points": {"latent_dim": 1}},
     "conv-ae": {"any": {"latent_dim": 4, "channels": [4, 8]}},
     "denoising-ae": {"any": {"hidden": [16], "latent_dim": 4}},
+    "conv-denoising-ae": {"any": {"latent_dim": 4, "channels": [4, 8]}},
     "sparse-ae": {"any": {"hidden": [16], "latent_dim": 4}},
     "contractive-ae": {"image": {"latent_dim": 4}, "points": {"hidden": [8], "latent_dim": 4}},
 }

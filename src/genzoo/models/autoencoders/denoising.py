@@ -1,5 +1,9 @@
-"""The denoising autoencoder (Vincent et al. 2008): reconstruct the clean x from a corrupted
-x~ ~ C(x~ | x), minimizing L(x, g(f(x~))). Gaussian noise, dropout or masking corruption."""
+"""Denoising autoencoders (Vincent et al. 2008): reconstruct the clean x from a corrupted
+x~ ~ C(x~ | x), minimizing L(x, g(f(x~))). Gaussian noise, dropout or masking corruption.
+
+`denoising-ae` is the MLP model; `conv-denoising-ae` the convolutional one, whose
+reconstructions keep more detail (see bench/RESULTS.md).
+"""
 
 from __future__ import annotations
 
@@ -12,23 +16,36 @@ from ...config import check
 from ..base import register_model
 from .ae import AEConfig, Autoencoder
 from .common import dropout_noise, gaussian_noise, masking_noise
+from .conv import ConvAEConfig, ConvAutoencoder
 
 
 @dataclass
-class DenoisingAEConfig(AEConfig):
+class CorruptionConfig:
     corruption: Literal["gaussian", "dropout", "masking"] = "gaussian"
     noise_std: float = 0.3  # gaussian: standard deviation, in the model's range ([0, 1] images)
     drop_prob: float = 0.3  # dropout and masking: probability of zeroing each input
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def check_corruption(self) -> None:
         check(self.noise_std >= 0, "noise_std", self.noise_std, "a number >= 0")
         check(0 <= self.drop_prob < 1, "drop_prob", self.drop_prob, "0 <= p < 1")
 
 
-@register_model("denoising-ae", "denoising autoencoder: gaussian, dropout or masking corruption")
-class DenoisingAutoencoder(Autoencoder):
-    Config = DenoisingAEConfig
+@dataclass
+class DenoisingAEConfig(AEConfig, CorruptionConfig):
+    def __post_init__(self) -> None:
+        AEConfig.__post_init__(self)
+        self.check_corruption()
+
+
+@dataclass
+class ConvDenoisingAEConfig(ConvAEConfig, CorruptionConfig):
+    def __post_init__(self) -> None:
+        ConvAEConfig.__post_init__(self)
+        self.check_corruption()
+
+
+class Denoising:
+    """What makes an autoencoder a denoising one: it corrupts its training input."""
 
     def regularizes(self) -> bool:
         cfg = self.config
@@ -45,3 +62,13 @@ class DenoisingAutoencoder(Autoencoder):
     def denoise(self, x: Tensor) -> Tensor:
         """The clean estimate g(f(x)) of a noisy x."""
         return self.reconstruct(x)
+
+
+@register_model("denoising-ae", "denoising autoencoder: gaussian, dropout or masking corruption")
+class DenoisingAutoencoder(Denoising, Autoencoder):
+    Config = DenoisingAEConfig
+
+
+@register_model("conv-denoising-ae", "convolutional denoising autoencoder, for images")
+class ConvDenoisingAutoencoder(Denoising, ConvAutoencoder):
+    Config = ConvDenoisingAEConfig
