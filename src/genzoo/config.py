@@ -34,9 +34,9 @@ def field_names(cls: type) -> list[str]:
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
     """Build dataclass `cls` from `data`, strictly: unknown keys and bad types are errors."""
-    data = dict(data or {})
-    if not isinstance(data, dict):
+    if data is not None and not isinstance(data, dict):
         raise ConfigError(prefix.rstrip(".") or "config", data, "a mapping of field: value")
+    data = dict(data or {})
     names = field_names(cls)
     unknown = sorted(set(data) - set(names))
     if unknown:

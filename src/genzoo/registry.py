@@ -31,10 +31,7 @@ class Registry:
         def deco(obj: Any) -> Any:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            doc = description or (obj.__doc__ or "").strip().splitlines()[0:1]
-            if isinstance(doc, list):
-                doc = doc[0] if doc else ""
-            self._entries[name] = Entry(name, obj, doc)
+            self._entries[name] = Entry(name, obj, description)
             return obj
 
         return deco

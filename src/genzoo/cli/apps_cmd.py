@@ -12,14 +12,6 @@ import torch
 from .common import check_out, device_option, done, open_model, read_examples, run_dataset
 
 
-def _split_inputs(model, run_config, data, split):
-    """A split of the run's data (or of `data`), raw and in the model's range, with labels."""
-    ds = run_dataset(model, run_config, data)
-    x_raw, y = ds.split(split)
-    x = model.transform.forward(torch.as_tensor(x_raw)).to(model.device)
-    return ds, x_raw, x, y
-
-
 @click.command("embed")
 @click.argument("run", metavar="RUN")
 @click.option("--out", required=True, help="the .png plot to write")
@@ -46,7 +38,9 @@ def embed(run, out, data, split, codes, seed, device) -> None:
     model, run_config = open_model(run, device)
     if not isinstance(model, Encoder):
         raise GenzooError(f"model {model.name} has no encoder")
-    ds, x_raw, x, y = _split_inputs(model, run_config, data, split)
+    ds = run_dataset(model, run_config, data)
+    x_raw, y = ds.split(split)
+    x = model.to_model(x_raw)
     with torch.no_grad():
         z = torch.cat([model.encode(x[i : i + 500]) for i in range(0, len(x), 500)]).cpu().numpy()
     embedding_plot(z, x_raw, y, ds.classes, seed).save(path)
@@ -91,10 +85,10 @@ def denoise(run, input_path, out, add_noise, seed, device) -> None:
         lo, hi = model.info.value_range
         unit = (x_raw - lo) / (hi - lo)
         x_raw = add_gaussian_noise(unit, add_noise, seed) * (hi - lo) + lo
-    x = model.transform.forward(x_raw).to(model.device)
+    x = model.to_model(x_raw)
     clean = run_denoise(model, x)
     if path.suffix == ".npy":
-        np.save(path, model.transform.inverse(clean.float().cpu()).numpy())
+        np.save(path, model.to_data(clean))
     else:
         n = min(16, len(x))
         picture(model, [("data", x[:n]), ("reconstructions", clean[:n])], n).save(path)
@@ -146,7 +140,7 @@ def score(run, data, split, fpr, normal, out, as_json, device) -> None:
 
     model, run_config = open_model(run, device)
     own = run_dataset(model, run_config)
-    train_scores, kind = anomaly_scores(model, _model_range(model, own.x_train))
+    train_scores, kind = anomaly_scores(model, model.to_model(own.x_train))
     threshold = threshold_at_fpr(train_scores, fpr)
     # the run's data settings carry over (a CSV's label column, the split), all classes
     cfg = own.config or DataConfig(source=own.name)
@@ -164,7 +158,7 @@ def score(run, data, split, fpr, normal, out, as_json, device) -> None:
         y = None if target.y_train is None else np.concatenate([target.y_train, target.y_test])
     else:
         x_raw, y = target.split(split)
-    scores, _ = anomaly_scores(model, _model_range(model, x_raw))
+    scores, _ = anomaly_scores(model, model.to_model(x_raw))
     flagged = (scores > threshold).numpy()
     report = {
         "run": run,
@@ -222,10 +216,6 @@ def score(run, data, split, fpr, normal, out, as_json, device) -> None:
         done(Path(out), "the scores")
 
 
-def _model_range(model, x_raw) -> torch.Tensor:
-    return model.transform.forward(torch.as_tensor(np.asarray(x_raw))).to(model.device)
-
-
 @click.command("pretrain")
 @click.argument("run", metavar="RUN")
 @click.option("--labels-per-class", type=click.IntRange(1), default=10, show_default=True)
@@ -262,9 +252,9 @@ def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
     if ds.y_train is None:
         raise GenzooError(f"{ds.name} has no labels to fine-tune with")
     idx = few_labels(ds.y_train, labels_per_class, seed)
-    x_few = _model_range(model, ds.x_train[idx])
+    x_few = model.to_model(ds.x_train[idx])
     y_few = torch.as_tensor(ds.y_train[idx], device=model.device)
-    x_test = _model_range(model, ds.x_test)
+    x_test = model.to_model(ds.x_test)
     y_test = torch.as_tensor(ds.y_test, device=model.device)
     k = ds.num_classes
     cfg = FineTuneConfig(seed=seed)
@@ -273,10 +263,7 @@ def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
     fresh.transform = model.transform
     scratch = error_rate(fit_classifier(fresh, x_few, y_few, k, cfg), x_test, y_test)
     logistic = logistic_baseline(
-        model.transform.forward(ds.x_train[idx]),
-        ds.y_train[idx],
-        model.transform.forward(ds.x_test),
-        ds.y_test,
+        x_few.cpu().numpy(), ds.y_train[idx], x_test.cpu().numpy(), ds.y_test
     )
     report = {
         "run": run,
@@ -325,7 +312,7 @@ def components(run, out, device) -> None:
     if not hasattr(model, "principal_directions"):
         raise GenzooError(f"model {model.name} is not a linear autoencoder (use linear-ae)")
     ds = run_dataset(model, run_config)
-    x = _model_range(model, ds.x_train).cpu()
+    x = model.to_model(ds.x_train).cpu()
     directions, variances = model.principal_directions(x)
     flat = x.flatten(1).numpy()
     pca = PCA(len(variances)).fit(flat)

@@ -27,8 +27,7 @@ def model_inputs(model, run_config, split: str, input_path: str | None, data: st
             y = None if ds.y_train is None else np.concatenate([ds.y_train, ds.y_test])
         else:
             x, y = ds.split(split)
-    x = torch.as_tensor(model.transform.forward(x.astype(np.float32)), device=model.device)
-    return x, (None if y is None else torch.as_tensor(y))
+    return model.to_model(x), (None if y is None else torch.as_tensor(y))
 
 
 def read_examples(path: str, model, run_config: dict | None = None):
@@ -61,12 +60,6 @@ def check_out(path: str, suffixes: tuple[str, ...]) -> Path:
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def to_raw(model, x: torch.Tensor) -> np.ndarray:
-    """Model range -> the data's own units."""
-    x = x.detach().float().cpu()
-    return (model.transform.inverse(x) if model.transform is not None else x).numpy()
 
 
 def done(path: Path, what: str) -> None:

@@ -71,7 +71,7 @@ def command(out, steps) -> None:
     results = train(rc, out=run)["eval"]  # training ends with the default metrics
     model, run_config = open_model(str(run))
     ds = run_dataset(model, run_config)
-    x = model.transform.forward(torch.as_tensor(ds.x_test))
+    x = model.to_model(ds.x_test)
     idx = torch.linspace(0, len(x) - 1, 16).long()
     with torch.no_grad():
         pairs = [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))]

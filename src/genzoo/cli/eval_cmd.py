@@ -73,33 +73,11 @@ def command(run, metrics, n, seed, features, data, as_json, no_save, device) -> 
 
 def format_table(results: dict) -> str:
     """Values beside their real-vs-real floors; then each distinct provenance once."""
+    from ..metrics.evaluate import table
+
+    rows, sources = table(results)
     lines = [f"  {'metric':<18} {'value':>12}  {'floor (real)':>12}"]
-    sources: dict[str, list[str]] = {}
-    for name, res in results.items():
-        floor = res.get("floor") or {}
-        for key, value in res["values"].items():
-            f = floor.get(key)
-            shown = _fmt(f) if f is not None else ""
-            lines.append(f"  {key:<18} {_fmt(value):>12}  {shown:>12}")
-        sources.setdefault(_describe(res["provenance"]), []).append(name)
+    lines += [f"  {key:<18} {value:>12}  {floor:>12}" for key, value, floor in rows]
     lines.append("provenance:")
-    lines += [f"  {', '.join(names)}: {text}" for text, names in sources.items()]
+    lines += [f"  {names}: {text}" for names, text in sources]
     return "\n".join(lines)
-
-
-def _fmt(v) -> str:
-    return f"{v:.5g}" if isinstance(v, float) else str(v)
-
-
-def _describe(p: dict) -> str:
-    """One line: what was compared with what, and with which feature network."""
-    p = dict(p)
-    features = p.pop("features", None)
-    parts = [f"{k}={v}" for k, v in p.items()]
-    if features:
-        parts.append(
-            f"features {features['file']} (sha256 {features['sha256'][:12]}, "
-            f"trained on {features['trained_on']}, "
-            f"{features['test_accuracy']:.1%} held-out accuracy)"
-        )
-    return "; ".join(parts)

@@ -42,7 +42,6 @@ def command(run, out, input_path, split, n, device) -> None:
     """
     from ..errors import GenzooError
     from ..models.base import Reconstructor
-    from .common import to_raw
 
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)
@@ -55,7 +54,7 @@ def command(run, out, input_path, split, n, device) -> None:
     with torch.no_grad():
         x_hat = torch.cat([model.reconstruct(x[i : i + 500]) for i in range(0, len(x), 500)])
     if path.suffix == ".npy":
-        np.save(path, to_raw(model, x_hat))
+        np.save(path, model.to_data(x_hat))
     else:
         nrow = min(len(x), 16)
         sets = [("data", x), ("reconstructions", x_hat)]

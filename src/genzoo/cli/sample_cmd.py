@@ -6,7 +6,7 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, open_model, picture, to_raw
+from .common import check_out, device_option, done, open_model, picture
 
 
 @click.command("sample")
@@ -58,7 +58,7 @@ def command(run, n, out, seed, labels, nrow, device) -> None:
     with torch.no_grad():
         x = model.sample(n, generator=g, labels=y)
     if path.suffix == ".npy":
-        np.save(path, to_raw(model, x))
+        np.save(path, model.to_data(x))
     else:
         picture(model, [("samples", x)], nrow).save(path)
     done(path, f"{n} samples")

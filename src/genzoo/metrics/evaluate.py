@@ -52,6 +52,8 @@ class EvalContext:
     features_path: str | Path | None = None
     batch_size: int = 500
     notes: list[str] = field(default_factory=list)
+    _samples: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)  # by n
+    _features: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)  # by set
 
     @property
     def kind(self) -> str:
@@ -83,7 +85,7 @@ class EvalContext:
     def samples(self, n: int | None = None) -> torch.Tensor:
         """Generated examples in raw units, drawn once per n with a seeded generator."""
         n = n or self.n_gen
-        cache = self.__dict__.setdefault("_samples", {})
+        cache = self._samples
         if n not in cache:
             g = torch.Generator(device=self.model.device).manual_seed(self.seed)
             chunks = []
@@ -91,7 +93,7 @@ class EvalContext:
                 for start in range(0, n, self.batch_size):
                     size = min(self.batch_size, n - start)
                     chunks.append(self.model.sample(size, generator=g).float().cpu())
-            cache[n] = self.model.transform.inverse(torch.cat(chunks))
+            cache[n] = torch.from_numpy(self.model.to_data(torch.cat(chunks)))
         return cache[n]
 
     @cached_property
@@ -107,7 +109,7 @@ class EvalContext:
 
     def features(self, which: str) -> torch.Tensor:
         """Features of "fake" (samples), "real" (reference) or "floor" (train subset)."""
-        cache = self.__dict__.setdefault("_features", {})
+        cache = self._features
         if which not in cache:
             x = {
                 "fake": self.samples,
@@ -189,3 +191,35 @@ def evaluate(
             )
         results[name] = METRICS.get(name).fn(ctx)
     return results, ctx.notes
+
+
+def table(results: dict[str, Any]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Results as rows (name, value, floor or "") and as each distinct provenance once,
+    with the metrics that share it: what the CLI table and the HTML report both show."""
+    rows: list[tuple[str, str, str]] = []
+    sources: dict[str, list[str]] = {}
+    for name, res in results.items():
+        floor = res.get("floor") or {}
+        for key, value in res["values"].items():
+            f = floor.get(key)
+            rows.append((key, format_value(value), format_value(f) if f is not None else ""))
+        sources.setdefault(describe_provenance(res.get("provenance", {})), []).append(name)
+    return rows, [(", ".join(names), text) for text, names in sources.items()]
+
+
+def format_value(v: Any) -> str:
+    return f"{v:.5g}" if isinstance(v, float) else str(v)
+
+
+def describe_provenance(p: dict[str, Any]) -> str:
+    """One line: what was compared with what, and with which feature network."""
+    p = dict(p)
+    features = p.pop("features", None)
+    parts = [f"{k}={v}" for k, v in p.items()]
+    if features:
+        parts.append(
+            f"features {features['file']} (sha256 {features['sha256'][:12]}, "
+            f"trained on {features['trained_on']}, "
+            f"{features['test_accuracy']:.1%} held-out accuracy)"
+        )
+    return "; ".join(parts)

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..models.base import mean_phase_losses
 from . import reconstruction as rec
 from . import sample_quality as sq
 from . import toy
@@ -161,14 +162,14 @@ def mmd(ctx: EvalContext) -> dict:
 @torch.no_grad()
 def recon(ctx: EvalContext) -> dict:
     model, x_raw = ctx.model, torch.as_tensor(ctx.data.x_test)
-    x_model = model.transform.forward(x_raw).to(model.device)
+    x_model = model.to_model(x_raw)
     x_hat = torch.cat(
         [
             model.reconstruct(x_model[i : i + ctx.batch_size]).float().cpu()
             for i in range(0, len(x_model), ctx.batch_size)
         ]
     )
-    x_hat_raw = model.transform.inverse(x_hat)
+    x_hat_raw = torch.from_numpy(model.to_data(x_hat))
     if ctx.kind != "image":
         return result(
             {"mse": float(((x_hat_raw - x_raw) ** 2).mean())},
@@ -195,7 +196,7 @@ def recon(ctx: EvalContext) -> dict:
 @torch.no_grad()
 def nll(ctx: EvalContext) -> dict:
     model = ctx.model
-    x = model.transform.forward(torch.as_tensor(ctx.data.x_test)).to(model.device)
+    x = model.to_model(ctx.data.x_test)
     log_px = torch.cat(
         [
             model.log_likelihood(x[i : i + ctx.batch_size]).cpu()
@@ -210,23 +211,8 @@ def nll(ctx: EvalContext) -> dict:
 
 
 @metric("loss", "each phase's training loss terms, averaged over the test split")
-@torch.no_grad()
 def loss(ctx: EvalContext) -> dict:
-    model = ctx.model
-    x = model.transform.forward(torch.as_tensor(ctx.data.x_test)).to(model.device)
-    y = None if ctx.data.y_test is None else torch.as_tensor(ctx.data.y_test, device=x.device)
-    sums: dict[str, float] = {}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ctx.seed)
-        for i in range(0, len(x), ctx.batch_size):
-            batch = {"x": x[i : i + ctx.batch_size]}
-            if y is not None:
-                batch["y"] = y[i : i + ctx.batch_size]
-            for phase in model.phases():
-                out = phase.loss(batch)
-                for k, v in {"loss": out.loss, **out.terms}.items():
-                    key = f"{phase.name}/{k}"
-                    sums[key] = sums.get(key, 0.0) + float(v) * len(batch["x"])
-    return result(
-        {k: v / len(x) for k, v in sums.items()}, None, {"examples": len(x), "split": "test"}
-    )
+    model, data = ctx.model, ctx.data
+    y = None if data.y_test is None else torch.as_tensor(data.y_test, device=model.device)
+    values = mean_phase_losses(model, model.to_model(data.x_test), y, ctx.batch_size, ctx.seed)
+    return result(values, None, {"examples": len(data.x_test), "split": "test"})

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -71,6 +72,20 @@ class GenerativeModel(nn.Module):
         """The value range this model wants its inputs in (see genzoo.data.dataset)."""
         return "unit"
 
+    def to_model(self, x_raw) -> Tensor:
+        """Examples in the data's own units -> this model's range, on its device."""
+        x = (
+            x_raw.float()
+            if isinstance(x_raw, Tensor)
+            else torch.as_tensor(np.asarray(x_raw, dtype=np.float32))
+        )
+        return (self.transform.forward(x) if self.transform is not None else x).to(self.device)
+
+    def to_data(self, x: Tensor) -> np.ndarray:
+        """This model's range -> the data's own units, as a NumPy array."""
+        x = x.detach().float().cpu()
+        return (self.transform.inverse(x) if self.transform is not None else x).numpy()
+
     def phases(self) -> list[Phase]:
         raise NotImplementedError
 
@@ -83,6 +98,31 @@ class GenerativeModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+
+@torch.no_grad()
+def mean_phase_losses(
+    model: GenerativeModel, x: Tensor, y: Tensor | None = None, batch_size: int = 500, seed: int = 0
+) -> dict[str, float]:
+    """Every phase's loss and terms, {"phase/term": value}, averaged over the examples (x, y),
+    in eval mode. Random draws inside the losses use a seeded generator and leave the
+    caller's random state untouched."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for i in range(0, len(x), batch_size):
+            batch = {"x": x[i : i + batch_size]}
+            if y is not None:
+                batch["y"] = y[i : i + batch_size]
+            for phase in model.phases():
+                out = phase.loss(batch)
+                for k, v in {"loss": out.loss, **out.terms}.items():
+                    key = f"{phase.name}/{k}"
+                    sums[key] = sums.get(key, 0.0) + float(v) * len(batch["x"])
+    model.train(was_training)
+    return {k: v / len(x) for k, v in sums.items()}
 
 
 @runtime_checkable

@@ -22,7 +22,7 @@ import torch
 from ..config import to_dict, write_yaml
 from ..data.dataset import Dataset
 from ..errors import ConfigError, GenzooError, NonFiniteLossError, TrainingInterrupted
-from ..models.base import GenerativeModel, LossOutput, Phase
+from ..models.base import GenerativeModel, LossOutput, Phase, mean_phase_losses
 from ..registry import SCHEDULES
 from . import checkpoint as ckpt
 from .config import TrainConfig
@@ -76,15 +76,13 @@ class Trainer:
         seed_everything(cfg.seed)
         model = self.model.to(self.device).train()
         model.transform = self.data.transform(model.data_range())
-        x = model.transform.forward(self.data.x_train)
-        self.x_train = torch.as_tensor(x, device=self.device)
+        self.x_train = model.to_model(self.data.x_train)
         self.y_train = (
             None
             if self.data.y_train is None
             else torch.as_tensor(self.data.y_train, device=self.device)
         )
-        xt = model.transform.forward(self.data.x_test)
-        self.x_test = torch.as_tensor(xt, device=self.device)
+        self.x_test = model.to_model(self.data.x_test)
         self.y_test = (
             None
             if self.data.y_test is None
@@ -198,26 +196,12 @@ class Trainer:
         """The weights we ship and sample from: the EMA copy when EMA is on."""
         return self.ema.model if self.ema is not None else self.model
 
-    @torch.no_grad()
-    def evaluate(self, batch_size: int = 500) -> dict[str, float]:
+    def evaluate(self) -> dict[str, float]:
         """Every phase's loss terms averaged over the whole test split."""
-        model = self.eval_model()
-        was_training = model.training
-        model.eval()
-        sums: dict[str, float] = {}
-        n = len(self.x_test)
-        with self._forked_rng():
-            torch.manual_seed(self.cfg.seed + 1)
-            for start in range(0, n, batch_size):
-                idx = torch.arange(start, min(start + batch_size, n))
-                batch = self.batch(idx, "test")
-                for phase in model.phases():
-                    out = phase.loss(batch)
-                    for k, v in {"loss": out.loss, **out.terms}.items():
-                        key = f"test/{phase.name}/{k}"
-                        sums[key] = sums.get(key, 0.0) + float(v) * len(idx)
-        model.train(was_training)
-        return {k: v / n for k, v in sums.items()}
+        losses = mean_phase_losses(
+            self.eval_model(), self.x_test, self.y_test, seed=self.cfg.seed + 1
+        )
+        return {f"test/{k}": v for k, v in losses.items()}
 
     @contextmanager
     def _forked_rng(self):
@@ -231,7 +215,6 @@ class Trainer:
         model = self.eval_model()
         was_training = model.training
         model.eval()
-        model.transform = self.model.transform
         with self._forked_rng():
             # references spread over the test split (which may be ordered by class)
             idx = torch.linspace(0, len(self.x_test) - 1, min(64, len(self.x_test))).long()
@@ -274,8 +257,6 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         ema_model = self.ema.model if self.ema is not None else None
-        if ema_model is not None:
-            ema_model.transform = self.model.transform
         path = ckpt.write_checkpoint(self.out, self.step, self.model, ema_model, self.state_dict())
         ckpt.prune_checkpoints(self.out, self.cfg.keep_checkpoints)
         return path
@@ -390,7 +371,6 @@ class Trainer:
         from .. import __version__
 
         final = self.eval_model()
-        final.transform = self.model.transform
         summary = {
             "model": self.model.name,
             "data": self.data.name,

@@ -97,16 +97,8 @@ def preview(model, x_ref: torch.Tensor, n_samples: int = 32, seed: int = 0) -> I
         return _stack_vertical(parts)
     if info.dim < 2:
         return None
-
-    def raw(t: torch.Tensor) -> np.ndarray:
-        t = t.float().cpu()
-        return (transform.inverse(t) if transform is not None else t).numpy()[:, :2]
-
-    layers = [("data", raw(x_ref), "0.6")]
-    if recon is not None:
-        layers.append(("reconstructions", raw(recon), "tab:blue"))
-    layers.append(("samples", raw(samples), "tab:red"))
-    return points_plot(layers)
+    sets = [("data", x_ref)] + ([("reconstructions", recon)] if recon is not None else [])
+    return picture(model, [*sets, ("samples", samples)], 8)
 
 
 def save_image(image: Image.Image, path: str | Path) -> None:
@@ -129,10 +121,5 @@ def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
         raise GenzooError("a picture needs at least 2 features; write .npy instead")
     colors = {"data": "0.55", "reconstructions": "tab:blue", "samples": "tab:red"}
     return points_plot(
-        [(name, _raw(model, t)[:, :2], colors.get(name, "tab:green")) for name, t in sets]
+        [(name, model.to_data(t)[:, :2], colors.get(name, "tab:green")) for name, t in sets]
     )
-
-
-def _raw(model, x: torch.Tensor) -> np.ndarray:
-    x = x.detach().float().cpu()
-    return (model.transform.inverse(x) if model.transform is not None else x).numpy()

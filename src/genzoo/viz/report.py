@@ -98,7 +98,7 @@ def latent_plot(model, data) -> Image.Image | None:
 
     if not isinstance(model, Encoder):
         return None
-    x = model.transform.forward(torch.as_tensor(data.x_test)).to(model.device)
+    x = model.to_model(data.x_test)
     with torch.no_grad():
         z = torch.cat([model.encode(x[i : i + 500]).float().cpu() for i in range(0, len(x), 500)])
     title = "latent codes"
@@ -130,38 +130,26 @@ def latent_plot(model, data) -> Image.Image | None:
 
 
 def metrics_table(results: dict[str, Any]) -> str:
-    rows, provenance = [], {}
-    for name, res in results.items():
-        floor = res.get("floor") or {}
-        for key, value in res["values"].items():
-            f = floor.get(key)
-            rows.append(
-                f"<tr><td>{html.escape(key)}</td><td>{_fmt(value)}</td>"
-                f"<td>{_fmt(f) if f is not None else ''}</td></tr>"
-            )
-        text = json.dumps(res.get("provenance", {}), sort_keys=True)
-        provenance.setdefault(text, []).append(name)
+    from ..metrics.evaluate import table
+
+    rows, sources = table(results)
+    cells = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td><td>{html.escape(f)}</td></tr>"
+        for k, v, f in rows
+    )
     prov = "".join(
-        f"<li><b>{html.escape(', '.join(names))}</b>: "
-        f"{html.escape(_describe(json.loads(text)))}</li>"
-        for text, names in provenance.items()
+        f"<li><b>{html.escape(names)}</b>: {html.escape(text)}</li>" for names, text in sources
     )
     return (
         "<table><tr><th>metric</th><th>value</th><th>floor (real vs real)</th></tr>"
-        + "".join(rows)
-        + f"</table><ul class='prov'>{prov}</ul>"
+        f"{cells}</table><ul class='prov'>{prov}</ul>"
     )
 
 
-def _fmt(v) -> str:
-    return html.escape(f"{v:.5g}" if isinstance(v, float) else str(v))
+def _cell(v) -> str:
+    from ..metrics.evaluate import format_value
 
-
-def _describe(p: dict) -> str:
-    return "; ".join(
-        f"{k}: " + (", ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else str(v))
-        for k, v in p.items()
-    )
+    return "" if v is None else html.escape(format_value(v))
 
 
 def run_section(run: Path) -> tuple[str, dict[str, Any]]:
@@ -221,7 +209,7 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
     from ..models.base import Reconstructor
 
     if isinstance(model, Reconstructor):
-        x = model.transform.forward(torch.as_tensor(ds.x_test)).to(model.device)
+        x = model.to_model(ds.x_test)
         idx = torch.linspace(0, len(x) - 1, 16).long()
         with torch.no_grad():
             sets = [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))]
@@ -261,7 +249,7 @@ def comparison_table(summaries: list[tuple[str, dict[str, Any]]]) -> str:
         values = {k: v for res in s.get("eval", {}).values() for k, v in res["values"].items()}
         rows.append(
             f"<tr><td>{html.escape(name)}</td>"
-            + "".join(f"<td>{_fmt(values[k]) if k in values else ''}</td>" for k in keys)
+            + "".join(f"<td>{_cell(values.get(k))}</td>" for k in keys)
             + "</tr>"
         )
     return (
