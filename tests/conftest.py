@@ -20,6 +20,10 @@ TINY: dict[str, dict[str, dict]] = {
     "conv-denoising-ae": {"any": {"latent_dim": 4, "channels": [4, 8]}},
     "sparse-ae": {"any": {"hidden": [16], "latent_dim": 4}},
     "contractive-ae": {"image": {"latent_dim": 4}, "points": {"hidden": [8], "latent_dim": 4}},
+    "vae": {"any": {"hidden": [16], "latent_dim": 2}},
+    "beta-vae": {"any": {"hidden": [16], "latent_dim": 2, "warmup_steps": 10}},
+    "cvae": {"any": {"hidden": [16], "latent_dim": 2}},
+    "iwae": {"any": {"hidden": [16], "latent_dim": 2, "k": 3}},
 }
 
 

@@ -120,18 +120,21 @@ def test_save_and_load_round_trip_exactly(name, kind, datasets, tmp_path):
 def test_declared_capabilities_work(name, kind, datasets):
     ds = datasets[kind]
     model = make(name, ds).eval()
-    x = batch_of(model, ds, 10)["x"]
+    batch = batch_of(model, ds, 10)
+    x = batch["x"]
+    # a conditional model's capabilities take the examples' labels as well
+    y = {"y": batch["y"]} if getattr(model, "conditional", False) else {}
     caps = capabilities(model)
     with torch.no_grad():
         if "encode" in caps:
-            z = model.encode(x)
+            z = model.encode(x, **y)
             assert z.shape[0] == 10 and torch.isfinite(z).all()
             if "decode" in caps:
-                assert model.decode(z).shape == x.shape
+                assert model.decode(z, **y).shape == x.shape
         if "reconstruct" in caps:
-            assert model.reconstruct(x).shape == x.shape
+            assert model.reconstruct(x, **y).shape == x.shape
         if "log_likelihood" in caps:
-            ll = model.log_likelihood(x)
+            ll = model.log_likelihood(x, **y)
             assert ll.shape == (10,) and torch.isfinite(ll).all()
 
 

@@ -32,7 +32,7 @@ def embed(run, out, data, split, codes, seed, device) -> None:
     """
     from ..apps.embed import embedding_plot
     from ..errors import GenzooError
-    from ..models.base import Encoder
+    from ..models.base import Encoder, in_batches
 
     path = check_out(out, (".png",))
     model, run_config = open_model(run, device)
@@ -42,7 +42,8 @@ def embed(run, out, data, split, codes, seed, device) -> None:
     x_raw, y = ds.split(split)
     x = model.to_model(x_raw)
     with torch.no_grad():
-        z = torch.cat([model.encode(x[i : i + 500]) for i in range(0, len(x), 500)]).cpu().numpy()
+        z = in_batches(model, "encode", x, None if y is None else torch.as_tensor(y))
+    z = z.cpu().numpy()
     embedding_plot(z, x_raw, y, ds.classes, seed).save(path)
     if codes:
         np.save(check_out(codes, (".npy",)), z)

@@ -35,7 +35,7 @@ def command(run, out, input_path, split, device) -> None:
       genzoo encode runs/ae --input my_digits/ --out codes.npy
     """
     from ..errors import GenzooError
-    from ..models.base import Encoder
+    from ..models.base import Encoder, in_batches
 
     path = check_out(out, (".npy", ".npz"))
     model, run_config = open_model(run, device)
@@ -43,7 +43,7 @@ def command(run, out, input_path, split, device) -> None:
         raise GenzooError(f"model {model.name} has no encoder")
     x, y = model_inputs(model, run_config, split, input_path)
     with torch.no_grad():
-        z = torch.cat([model.encode(x[i : i + 500]) for i in range(0, len(x), 500)]).cpu().numpy()
+        z = in_batches(model, "encode", x, y).cpu().numpy()
     if path.suffix == ".npz":
         arrays = {"z": z} if y is None else {"z": z, "y": y.numpy()}
         np.savez(path, **arrays)

@@ -41,18 +41,19 @@ def command(run, out, input_path, split, n, device) -> None:
       genzoo reconstruct runs/ae --input my_digits.npz --out recon.npy
     """
     from ..errors import GenzooError
-    from ..models.base import Reconstructor
+    from ..models.base import Reconstructor, in_batches
 
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)
     if not isinstance(model, Reconstructor):
         raise GenzooError(f"model {model.name} cannot reconstruct")
-    x, _ = model_inputs(model, run_config, split, input_path)
+    x, y = model_inputs(model, run_config, split, input_path)
     if path.suffix == ".png" or input_path is None:
         idx = torch.linspace(0, len(x) - 1, min(n, len(x))).long()
         x = x[idx.to(x.device)]
+        y = None if y is None else y[idx]
     with torch.no_grad():
-        x_hat = torch.cat([model.reconstruct(x[i : i + 500]) for i in range(0, len(x), 500)])
+        x_hat = in_batches(model, "reconstruct", x, y)
     if path.suffix == ".npy":
         np.save(path, model.to_data(x_hat))
     else:

@@ -51,6 +51,7 @@ class EvalContext:
     seed: int = 0
     features_path: str | Path | None = None
     batch_size: int = 500
+    nll_samples: int = 200  # importance samples per example for log-likelihood estimates
     notes: list[str] = field(default_factory=list)
     _samples: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)  # by n
     _features: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)  # by set
@@ -101,6 +102,12 @@ class EvalContext:
         from .features import feature_network_for
 
         return feature_network_for(self.data.info(), self.features_path)
+
+    @cached_property
+    def labels(self) -> torch.Tensor | None:
+        """The test split's labels (which conditional models need), or None."""
+        y = self.data.y_test
+        return None if y is None else torch.as_tensor(y, device=self.model.device)
 
     def unit(self, x_raw: torch.Tensor) -> torch.Tensor:
         from .features import to_unit
@@ -165,6 +172,7 @@ def evaluate(
     n: int | None = None,
     seed: int = 0,
     features: str | Path | None = None,
+    nll_samples: int = 200,
 ) -> tuple[dict[str, Any], list[str]]:
     """Run metrics `names` (default: all that apply); returns (results, notes)."""
     from . import library  # noqa: F401  (registers the metrics)
@@ -172,7 +180,7 @@ def evaluate(
     if model.transform is None:
         model.transform = data.transform(model.data_range())
     model.eval()
-    ctx = EvalContext(model, data, n=n, seed=seed, features_path=features)
+    ctx = EvalContext(model, data, n=n, seed=seed, features_path=features, nll_samples=nll_samples)
     if names is None:
         names = default_metrics(ctx)
     results = {}

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ..models.base import mean_phase_losses
+from ..models.base import in_batches, mean_phase_losses
 from . import reconstruction as rec
 from . import sample_quality as sq
 from . import toy
@@ -163,12 +163,7 @@ def mmd(ctx: EvalContext) -> dict:
 def recon(ctx: EvalContext) -> dict:
     model, x_raw = ctx.model, torch.as_tensor(ctx.data.x_test)
     x_model = model.to_model(x_raw)
-    x_hat = torch.cat(
-        [
-            model.reconstruct(x_model[i : i + ctx.batch_size]).float().cpu()
-            for i in range(0, len(x_model), ctx.batch_size)
-        ]
-    )
+    x_hat = in_batches(model, "reconstruct", x_model, ctx.labels, ctx.batch_size).float().cpu()
     x_hat_raw = torch.from_numpy(model.to_data(x_hat))
     if ctx.kind != "image":
         return result(
@@ -190,23 +185,28 @@ def recon(ctx: EvalContext) -> dict:
 
 @metric(
     "nll",
-    "negative log-likelihood (a bound) in nats and bits per dimension",
+    "negative log-likelihood (importance-sampled) in nats and bits per dimension",
     needs="log_likelihood",
 )
 @torch.no_grad()
 def nll(ctx: EvalContext) -> dict:
-    model = ctx.model
+    model, k = ctx.model, ctx.nll_samples
     x = model.to_model(ctx.data.x_test)
-    log_px = torch.cat(
-        [
-            model.log_likelihood(x[i : i + ctx.batch_size]).cpu()
-            for i in range(0, len(x), ctx.batch_size)
-        ]
-    )
+    g = torch.Generator(device=model.device).manual_seed(ctx.seed)
+    # small batches: k samples of each example go through the decoder together
+    log_px = in_batches(model, "log_likelihood", x, ctx.labels, 100, k=k, generator=g).cpu()
+    conditional = getattr(model, "conditional", False)
     return result(
         rec.likelihood_summary(log_px, ctx.data.info().dim),
         None,
-        {"examples": len(x), "split": "test", "space": "model range"},
+        {
+            "examples": len(x),
+            "split": "test",
+            "space": "model range",
+            "importance_samples": k,
+            "density": "log p(x | y)" if conditional else "log p(x)",
+            "binarized": bool(getattr(model.config, "binarize", False)),
+        },
     )
 
 

@@ -32,6 +32,14 @@ class LossOutput:
 
 
 @dataclass
+class Diagnosis:
+    """What a model says about its own health: values to log and warnings by key."""
+
+    values: dict[str, float]
+    warnings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Phase:
     """One optimization phase: its parameters, its loss, how often it runs, its optimizer."""
 
@@ -67,6 +75,9 @@ class GenerativeModel(nn.Module):
         self.info = info
         # raw data units -> model range; set by the trainer and by `load`, saved with the model
         self.transform: DataTransform | None = None
+        # the trainer's step, set before each training step: for schedules inside a loss
+        # (KL warm-up, growth); a plain attribute, not saved with the weights
+        self.step = 0
 
     def data_range(self) -> Range:
         """The value range this model wants its inputs in (see genzoo.data.dataset)."""
@@ -88,6 +99,11 @@ class GenerativeModel(nn.Module):
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
+
+    def diagnose(self, x: Tensor, y: Tensor | None = None) -> Diagnosis | None:
+        """Health checks on held-out examples x (model range), run at each evaluation:
+        values to log (e.g. KL per latent dimension) and warnings (e.g. posterior collapse)."""
+        return None
 
     def sample(
         self, n: int, *, generator: torch.Generator | None = None, labels: Tensor | None = None
@@ -123,6 +139,28 @@ def mean_phase_losses(
                     sums[key] = sums.get(key, 0.0) + float(v) * len(batch["x"])
     model.train(was_training)
     return {k: v / len(x) for k, v in sums.items()}
+
+
+@torch.no_grad()
+def in_batches(
+    model: GenerativeModel, method: str, x: Tensor, y: Tensor | None = None, size: int = 500, **kw
+) -> Tensor:
+    """`model.<method>(x)` (encode, reconstruct, log_likelihood, ...) over x in batches of
+    `size`, concatenated. A conditional model also gets each batch's labels y, which it needs."""
+    from ..errors import GenzooError
+
+    conditional = getattr(model, "conditional", False)
+    if conditional and y is None:
+        raise GenzooError(
+            f"model {model.name} is conditional: {method} needs the examples' labels, "
+            "and these examples have none"
+        )
+    fn = getattr(model, method)
+    out = []
+    for i in range(0, len(x), size):
+        labels = {"y": y[i : i + size].to(x.device)} if conditional else {}
+        out.append(fn(x[i : i + size], **labels, **kw))
+    return torch.cat(out)
 
 
 @runtime_checkable

@@ -108,6 +108,7 @@ class Trainer:
         self.stream = BatchStream(len(self.x_train), cfg.batch_size, cfg.seed)
         self.acc: dict[str, torch.Tensor] = {}  # running sums of logged terms since last log
         self.acc_count: dict[str, int] = {}
+        self.warnings: dict[str, dict[str, Any]] = {}  # key -> first step seen, message
 
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
         cls = torch.optim.Adam if self.cfg.optimizer == "adam" else torch.optim.AdamW
@@ -137,6 +138,7 @@ class Trainer:
     # ---------------------------------------------------------------- one step
     def train_step(self) -> None:
         batch = self.batch(self.stream.next())  # 1. draw a minibatch
+        self.model.step = self.eval_model().step = self.step  # for schedules inside losses
         for phase in self.phases:  # 2. run the phases due at this step
             if phase.runs_at(self.step):
                 self._run_phase(phase, batch)
@@ -203,6 +205,26 @@ class Trainer:
         )
         return {f"test/{k}": v for k, v in losses.items()}
 
+    def diagnose(self) -> dict[str, float]:
+        """The model's own health checks on up to 1,000 test examples; new warnings are
+        printed once and kept for summary.json."""
+        model = self.eval_model()
+        was_training = model.training
+        model.eval()
+        idx = torch.linspace(0, len(self.x_test) - 1, min(1000, len(self.x_test))).long()
+        y = None if self.y_test is None else self.y_test[idx.to(self.device)]
+        with self._forked_rng(), torch.no_grad():
+            torch.manual_seed(self.cfg.seed + 2)
+            found = model.diagnose(self.x_test[idx.to(self.device)], y)
+        model.train(was_training)
+        if found is None:
+            return {}
+        for key, message in found.warnings.items():
+            if key not in self.warnings:
+                self.warnings[key] = {"step": self.step, "message": message}
+                self.console.message(f"warning at step {self.step}: {message}")
+        return {f"diag/{k}": v for k, v in found.values.items()}
+
     @contextmanager
     def _forked_rng(self):
         devices = [self.device] if self.device.type == "cuda" else []
@@ -218,7 +240,9 @@ class Trainer:
         with self._forked_rng():
             # references spread over the test split (which may be ordered by class)
             idx = torch.linspace(0, len(self.x_test) - 1, min(64, len(self.x_test))).long()
-            image = preview(model, self.x_test[idx.to(self.device)], seed=self.cfg.seed)
+            idx = idx.to(self.device)
+            y = None if self.y_test is None else self.y_test[idx]
+            image = preview(model, self.x_test[idx], seed=self.cfg.seed, y_ref=y)
         model.train(was_training)
         if image is None:
             return
@@ -238,6 +262,7 @@ class Trainer:
             "accumulated": {k: v.cpu() for k, v in self.acc.items()},
             "accumulated_count": dict(self.acc_count),
             "rng": rng_state(self.device),
+            "warnings": dict(self.warnings),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -254,6 +279,7 @@ class Trainer:
         self.acc = {k: v.to(self.device) for k, v in state["accumulated"].items()}
         self.acc_count = {k: int(v) for k, v in state["accumulated_count"].items()}
         set_rng_state(state["rng"], self.device)
+        self.warnings = dict(state.get("warnings", {}))
 
     def save_checkpoint(self) -> Path:
         ema_model = self.ema.model if self.ema is not None else None
@@ -305,7 +331,7 @@ class Trainer:
             self._log_train()
         if self._due(cfg.eval_every, final):
             self.last_eval = self.evaluate()
-            self._log({"step": self.step, **self.last_eval})
+            self._log({"step": self.step, **self.last_eval, **self.diagnose()})
         if self.out is not None and self._due(cfg.sample_every, final):
             self.write_preview()
         if self.out is not None and self._due(cfg.checkpoint_every, final):
@@ -326,7 +352,10 @@ class Trainer:
             self.jsonl.log(record)
         if self.tb is not None:
             self.tb.log(record)
-        self.console.log({k: v for k, v in record.items() if not k.endswith("/lr")})
+        # the console skips learning rates and per-dimension details (diag/kl/z03)
+        self.console.log(
+            {k: v for k, v in record.items() if not k.endswith("/lr") and k.count("/") < 2}
+        )
 
     # ---------------------------------------------------------------- run folder
     def _open_run(self, resumed: bool) -> None:
@@ -379,6 +408,7 @@ class Trainer:
             "device": str(self.device),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "test": self.last_eval,
+            "warnings": list(self.warnings.values()),
             "train_seconds": round(seconds, 2),
             "steps_per_second": round(steps_run / seconds, 2) if seconds > 0 else None,
             "resumed_from": str(start_ckpt) if start_ckpt else None,

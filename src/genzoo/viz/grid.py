@@ -75,18 +75,27 @@ def _stack_vertical(images: list[Image.Image], gap: int = 8) -> Image.Image:
 
 
 @torch.no_grad()
-def preview(model, x_ref: torch.Tensor, n_samples: int = 32, seed: int = 0) -> Image.Image | None:
+def preview(
+    model,
+    x_ref: torch.Tensor,
+    n_samples: int = 32,
+    seed: int = 0,
+    y_ref: torch.Tensor | None = None,
+) -> Image.Image | None:
     """What training looks like now: references and reconstructions, then samples.
+    (y_ref: the references' labels, which a conditional model needs to reconstruct.)
 
     Images: a grid (a row of references, a row of their reconstructions, rows of samples).
     Points and tables (first two columns): a scatter plot of data, reconstructions, samples.
     """
-    from ..models.base import Reconstructor
+    from ..models.base import Reconstructor, in_batches
 
     info, transform = model.info, model.transform
     g = torch.Generator(device=x_ref.device).manual_seed(seed)
     samples = model.sample(n_samples, generator=g)
-    recon = model.reconstruct(x_ref) if isinstance(model, Reconstructor) else None
+    recon = None
+    if isinstance(model, Reconstructor):
+        recon = in_batches(model, "reconstruct", x_ref, y_ref)
     if info.kind == "image":
         parts = []
         if recon is not None:

@@ -46,6 +46,10 @@ def data_uri(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _labels(data) -> torch.Tensor | None:
+    return None if data.y_test is None else torch.as_tensor(data.y_test)
+
+
 def _img(image: Image.Image, alt: str, caption: str = "") -> str:
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure><img src="{data_uri(image)}" alt="{html.escape(alt)}">{cap}</figure>'
@@ -94,13 +98,13 @@ def latent_plot(model, data) -> Image.Image | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..models.base import Encoder
+    from ..models.base import Encoder, in_batches
 
     if not isinstance(model, Encoder):
         return None
     x = model.to_model(data.x_test)
     with torch.no_grad():
-        z = torch.cat([model.encode(x[i : i + 500]).float().cpu() for i in range(0, len(x), 500)])
+        z = in_batches(model, "encode", x, _labels(data)).float().cpu()
     title = "latent codes"
     if z.shape[1] > 2:
         z = z - z.mean(0)
@@ -206,13 +210,15 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
             _img(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
         ]
     ds = run_dataset(model, run_config)
-    from ..models.base import Reconstructor
+    from ..models.base import Reconstructor, in_batches
 
     if isinstance(model, Reconstructor):
         x = model.to_model(ds.x_test)
         idx = torch.linspace(0, len(x) - 1, 16).long()
         with torch.no_grad():
-            sets = [("data", x[idx]), ("reconstructions", model.reconstruct(x[idx]))]
+            y = _labels(ds)
+            recon = in_batches(model, "reconstruct", x[idx], None if y is None else y[idx])
+            sets = [("data", x[idx]), ("reconstructions", recon)]
         parts += [
             "<h3>Reconstructions</h3>",
             _img(
