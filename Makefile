@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench-setup clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -n 2 -q -m "not slow"
+
+# the libraries bench/ compares against (pythae for bench/vae.py)
+bench-setup: setup
+	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
 
 lint: setup
 	$(VENV)/bin/ruff check src tests

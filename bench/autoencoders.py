@@ -109,7 +109,8 @@ def bench_oneclass(ds) -> list[dict]:
 
 
 def bench_fewlabel(ds) -> list[dict]:
-    """For each encoder: the mean (and each) test error over three draws of the labels."""
+    """For each encoder and each fine-tuning protocol (with and without image augmentation):
+    the mean (and each) test error over three draws of the labels."""
     xt, yt = unit(ds, ds.x_test), torch.as_tensor(ds.y_test)
     rows = []
     encoders = [
@@ -120,30 +121,33 @@ def bench_fewlabel(ds) -> list[dict]:
         t0 = time.time()
         model = fit(name, ds, 4000, config)
         model.transform = ds.transform(model.data_range())
-        errors: dict[str, list[float]] = {"pretrained": [], "scratch": [], "logistic": []}
-        for seed in range(3):
-            idx = pretrain.few_labels(ds.y_train, 10, seed)
-            x, y = unit(ds, ds.x_train[idx]), torch.as_tensor(ds.y_train[idx])
-            cfg = pretrain.FineTuneConfig(seed=seed)
-            clf = pretrain.fit_classifier(model, x, y, 10, cfg)
-            errors["pretrained"].append(pretrain.error_rate(clf, xt, yt))
-            fresh = genzoo.build_model(name, ds.info(), config, seed=100 + seed)
-            fresh.transform = model.transform
-            clf = pretrain.fit_classifier(fresh, x, y, 10, cfg)
-            errors["scratch"].append(pretrain.error_rate(clf, xt, yt))
-            errors["logistic"].append(
-                pretrain.logistic_baseline(x.numpy(), y.numpy(), xt.numpy(), yt.numpy())
+        for augment in (True, False):
+            errors: dict[str, list[float]] = {"pretrained": [], "scratch": [], "logistic": []}
+            for seed in range(3):
+                idx = pretrain.few_labels(ds.y_train, 10, seed)
+                x, y = unit(ds, ds.x_train[idx]), torch.as_tensor(ds.y_train[idx])
+                cfg = pretrain.FineTuneConfig(seed=seed, augment=augment)
+                clf = pretrain.fit_classifier(model, x, y, 10, cfg)
+                errors["pretrained"].append(pretrain.error_rate(clf, xt, yt))
+                fresh = genzoo.build_model(name, ds.info(), config, seed=100 + seed)
+                fresh.transform = model.transform
+                clf = pretrain.fit_classifier(fresh, x, y, 10, cfg)
+                errors["scratch"].append(pretrain.error_rate(clf, xt, yt))
+                errors["logistic"].append(
+                    pretrain.logistic_baseline(x.numpy(), y.numpy(), xt.numpy(), yt.numpy())
+                )
+            rows.append(
+                {
+                    "encoder": name,
+                    "config": config,
+                    "augment": augment,
+                    "labels_per_class": 10,
+                    **{f"{k}_mean": float(np.mean(v)) for k, v in errors.items()},
+                    "errors": errors,
+                    "seconds": round(time.time() - t0, 1),
+                }
             )
-        rows.append(
-            {
-                "encoder": name,
-                "config": config,
-                "labels_per_class": 10,
-                **{f"{k}_mean": float(np.mean(v)) for k, v in errors.items()},
-                "errors": errors,
-                "seconds": round(time.time() - t0, 1),
-            }
-        )
+            print(rows[-1], flush=True)
     return rows
 
 

@@ -203,3 +203,131 @@ def test_cli_nll_and_labelled_samples(tmp_path):
         check=True,
     )
     assert np.load(tmp_path / "s.npy").shape == (6, 1, 8, 8)
+
+
+# ---------------------------------------------------------------- latent walks and augmentation
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vae-runs")
+    common = ["--data", "digits", "--steps", "150", "--set", "train.final_eval=false"]
+    for name in ("vae", "cvae"):
+        run_cli(
+            "train",
+            name,
+            *common,
+            "--set",
+            "model.hidden=[32]",
+            "--out",
+            str(root / name),
+            check=True,
+        )
+    return root
+
+
+def test_interpolation_ends_are_the_reconstructions_and_slerp_keeps_the_norm(runs, tmp_path):
+    from genzoo.apps.latent import interpolate
+    from genzoo.train.checkpoint import load
+
+    out = tmp_path / "path.npy"
+    run_cli(
+        "interpolate",
+        str(runs / "vae"),
+        "--a",
+        "0",
+        "--b",
+        "5",
+        "--steps",
+        "7",
+        "--out",
+        str(out),
+        check=True,
+    )
+    path = np.load(out)  # (2 modes, 7 steps, 1, 8, 8), data units
+    model = load(runs / "vae" / "model").eval()
+    ds = genzoo.load_dataset("digits")
+    x = model.to_model(ds.x_test[[0, 5]])
+    with torch.no_grad():
+        ends = model.to_data(model.reconstruct(x))
+    assert path.shape == (2, 7, 1, 8, 8)
+    np.testing.assert_allclose(path[:, 0], np.stack([ends[0]] * 2), atol=1e-4)
+    np.testing.assert_allclose(path[:, -1], np.stack([ends[1]] * 2), atol=1e-4)
+    assert not np.allclose(path[0, 3], path[1, 3])  # the two modes take different routes
+    z = model.encode(x).detach()
+    walk = interpolate(model, z[0], z[1], 5, "spherical")
+    assert walk.shape == (5, 1, 8, 8)
+
+
+def test_class_arithmetic_to_the_own_class_is_the_reconstruction(runs):
+    from genzoo.apps.latent import class_means, class_transfer
+    from genzoo.train.checkpoint import load
+
+    model = load(runs / "vae" / "model").eval()
+    ds = genzoo.load_dataset("digits")
+    x, y = model.to_model(ds.x_test), torch.as_tensor(ds.y_test)
+    means = class_means(model, x, y, 10)
+    grid = class_transfer(model, x[:4], y[:4], means)  # (4, 12, 1, 8, 8)
+    assert grid.shape == (4, 12, 1, 8, 8)
+    for i in range(4):
+        assert torch.allclose(grid[i, 2 + int(y[i])], grid[i, 1], atol=1e-5)
+        assert not torch.allclose(grid[i, 2 + (int(y[i]) + 1) % 10], grid[i, 1], atol=1e-3)
+
+
+def test_latent_commands_write_pictures_and_refuse_bad_input(runs, tmp_path):
+    for name in ("vae", "cvae"):
+        run = str(runs / name)
+        run_cli(
+            "interpolate",
+            run,
+            "--a",
+            "class:1",
+            "--b",
+            "class:7",
+            "--out",
+            str(tmp_path / f"{name}-i.png"),
+            check=True,
+        )
+        run_cli("interpolate", run, "--out", str(tmp_path / f"{name}-p.png"), check=True)
+        run_cli(
+            "traverse", run, "--dims", "0,1", "--out", str(tmp_path / f"{name}-t.png"), check=True
+        )
+        run_cli("arithmetic", run, "--n", "3", "--out", str(tmp_path / f"{name}-a.png"), check=True)
+        for png in tmp_path.glob(f"{name}-*.png"):
+            assert png.stat().st_size > 200
+    bad = [
+        ("interpolate", "--a", "99999", "--b", "0", "--out", str(tmp_path / "x.png")),
+        ("interpolate", "--a", "class:eleven", "--out", str(tmp_path / "x.png")),
+        ("traverse", "--dims", "99", "--out", str(tmp_path / "x.png")),
+        ("augment", "--n", "10", "--labels", "3", "--out", str(tmp_path / "x.npz")),
+    ]
+    for cmd, *args in bad:
+        proc = run_cli(cmd, str(runs / "vae"), *args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_augmented_data_reads_back_with_its_labels(runs, tmp_path):
+    run = str(runs / "cvae")
+    run_cli("augment", run, "--n", "100", "--out", str(tmp_path / "syn.npz"), check=True)
+    run_cli(
+        "augment", run, "--n", "20", "--labels", "3,8", "--out", str(tmp_path / "syn"), check=True
+    )
+    ds = genzoo.load_dataset(str(tmp_path / "syn.npz"))
+    y = np.concatenate([ds.y_train, ds.y_test])
+    assert ds.classes == [str(c) for c in range(10)] and np.bincount(y).tolist() == [10] * 10
+    folder = genzoo.load_dataset(str(tmp_path / "syn"))
+    assert folder.classes == ["3", "8"] and len(folder.x_train) + len(folder.x_test) == 20
+    assert folder.shape == (1, 8, 8)
+    # and a model trains on it
+    run_cli(
+        "train",
+        "ae",
+        "--data",
+        str(tmp_path / "syn.npz"),
+        "--steps",
+        "5",
+        "--set",
+        "train.batch_size=16",
+        "--out",
+        str(tmp_path / "r"),
+        check=True,
+    )

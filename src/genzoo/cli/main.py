@@ -18,6 +18,7 @@ from . import (
     eval_cmd,
     features_cmd,
     info_cmd,
+    latent_cmd,
     list_cmd,
     reconstruct_cmd,
     report_cmd,
@@ -61,6 +62,10 @@ for app in (
     apps_cmd.score,
     apps_cmd.pretrain,
     apps_cmd.components,
+    latent_cmd.interpolate,
+    latent_cmd.traverse,
+    latent_cmd.arithmetic,
+    latent_cmd.augment,
 ):
     cli.add_command(app)
 

@@ -46,6 +46,48 @@ def data_uri(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def latent_walks(model, data) -> list[str]:
+    """Interpolations between test examples and a traversal of the most active dimensions,
+    for image models that encode and decode."""
+    from ..apps.latent import active_order, interpolate, traversal
+    from ..models.base import Decoder, Encoder, in_batches
+    from .grid import picture
+
+    if not (isinstance(model, Encoder) and isinstance(model, Decoder)):
+        return []
+    if model.info.kind != "image":
+        return []
+    x, y = model.to_model(data.x_test), _labels(data)
+    y = None if y is None else y.to(model.device)
+    z = in_batches(model, "encode", x, y)
+    prior = hasattr(model, "sample_latent")
+    pairs = torch.linspace(0, len(x) - 1, 8).long().view(4, 2)  # spread over the split
+    rows = []
+    for a, b in pairs.tolist():
+        label = None if y is None else y[a]
+        mode = "spherical" if prior else "linear"
+        rows.append((f"{a}-{b}", interpolate(model, z[a], z[b], 10, mode, label)))
+    dims = active_order(model, x, y)[:8]
+    z0 = torch.zeros_like(z[0]) if prior else z.mean(0)
+    label0 = None if y is None else y[0]
+    grid = traversal(model, z0, dims, 3.0, 9, label0, None if prior else z.std(0))
+    return [
+        "<h3>Interpolations</h3>",
+        _img(
+            picture(model, rows, 10),
+            "interpolations",
+            f"{'spherical' if prior else 'linear'} paths between pairs of test examples' codes",
+        ),
+        "<h3>Latent traversal</h3>",
+        _img(
+            picture(model, [("traversal", grid)], 9),
+            "latent traversal",
+            f"rows: dimensions {', '.join(map(str, dims))} (most active first), each from -3 to "
+            f"+3 {'prior' if prior else 'code'} standard deviations, the others held",
+        ),
+    ]
+
+
 def _labels(data) -> torch.Tensor | None:
     return None if data.y_test is None else torch.as_tensor(data.y_test)
 
@@ -232,6 +274,7 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
     latent = latent_plot(model, ds)
     if latent is not None:
         parts += ["<h3>Latent space</h3>", _img(latent, "latent plot")]
+    parts += latent_walks(model, ds)
     if run_config:
         import yaml
 

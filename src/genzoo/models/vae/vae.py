@@ -197,11 +197,14 @@ class VAE(GenerativeModel):
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.decode(self.encode(x, y), y)
 
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n draws from the prior p(z) = N(0, I), (n, k)."""
+        return torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+
     @torch.no_grad()
     def sample(self, n: int, *, generator=None, labels=None) -> Tensor:
         """Decode z ~ N(0, I): the means E[x|z] (the usual way to show VAE samples)."""
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
-        return self.decode(z, self.default_labels(n, labels))
+        return self.decode(self.sample_latent(n, generator), self.default_labels(n, labels))
 
     def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
         return labels

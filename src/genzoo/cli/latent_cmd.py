@@ -1,0 +1,264 @@
+"""genzoo interpolate | traverse | arithmetic: pictures of a model's latent space."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+import torch
+
+from .common import check_out, device_option, done, open_model, read_examples, run_dataset
+
+SPEC_HELP = (
+    "a test example's index (e.g. 12), a class's mean code (class:7), or a file whose first "
+    "example is used"
+)
+
+
+def _latent_model(run, device, what: str):
+    from ..errors import GenzooError
+    from ..models.base import Decoder, Encoder
+
+    model, run_config = open_model(run, device)
+    if not (isinstance(model, Encoder) and isinstance(model, Decoder)):
+        raise GenzooError(f"{what} needs a model that encodes and decodes; {model.name} does not")
+    return model, run_config
+
+
+def _class_index(text: str, classes: list[str]) -> int:
+    from ..errors import GenzooError
+
+    if text in classes:
+        return classes.index(text)
+    raise GenzooError(f"class {text!r} is not one of: {', '.join(classes)}")
+
+
+class _Codes:
+    """Codes (and labels) of the run's test split, computed once when first needed."""
+
+    def __init__(self, model, run_config):
+        self.model, self.run_config = model, run_config
+        ds = run_dataset(model, run_config)
+        self.x = model.to_model(ds.x_test)
+        self.y = None if ds.y_test is None else torch.as_tensor(ds.y_test, device=model.device)
+        self._means = None
+
+    def means(self) -> torch.Tensor:
+        from ..apps.latent import class_means
+        from ..errors import GenzooError
+
+        if self.y is None:
+            raise GenzooError("class means need labelled data; this run's data has no labels")
+        if self._means is None:
+            self._means = class_means(self.model, self.x, self.y, self.model.info.num_classes)
+        return self._means
+
+    def code(self, spec: str, option: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The code (k,) and label (or None) named by `spec`."""
+        from ..errors import GenzooError
+        from ..models.base import in_batches
+
+        model = self.model
+        if spec.startswith("class:"):
+            c = _class_index(spec[6:], model.info.classes)
+            return self.means()[c], torch.tensor(c, device=model.device)
+        if spec.isdigit():
+            i = int(spec)
+            if i >= len(self.x):
+                raise GenzooError(f"{option} {spec}: the test split has {len(self.x)} examples")
+            x, y = self.x[i : i + 1], None if self.y is None else self.y[i : i + 1]
+        else:
+            raw, labels = read_examples(spec, model, self.run_config)
+            x = model.to_model(raw[:1])
+            y = None if labels is None else torch.as_tensor(labels[:1], device=model.device)
+        z = in_batches(model, "encode", x, y)[0]
+        return z, None if y is None else y[0]
+
+
+@click.command("interpolate")
+@click.argument("run", metavar="RUN")
+@click.option("--a", "a", help=f"the start: {SPEC_HELP} [default: a draw from the prior]")
+@click.option("--b", "b", help="the end, like --a [default: a draw from the prior]")
+@click.option("--steps", type=click.IntRange(2, 64), default=10, show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["linear", "spherical", "both"]),
+    default="both",
+    show_default=True,
+    help="straight line, great circle (slerp), or one row of each",
+)
+@click.option("--out", required=True, help="a .png strip or a .npy array (data units)")
+@click.option("--seed", type=int, default=0, show_default=True, help="for prior draws")
+@device_option
+def interpolate(run, a, b, steps, mode, out, seed, device) -> None:
+    """Decode the path between two codes, as an image strip.
+
+    The ends are test examples, class-mean codes, examples from a file, or draws from the
+    model's prior. A conditional model decodes the whole path with the label of --a.
+
+    \b
+    Examples:
+      genzoo interpolate runs/vae --a 3 --b 250 --out path.png
+      genzoo interpolate runs/vae --a class:1 --b class:7 --mode spherical --out 1to7.png
+      genzoo interpolate runs/vae --out prior.png --seed 2
+    """
+    from ..apps.latent import interpolate as walk
+    from ..errors import GenzooError
+    from .common import picture
+
+    path = check_out(out, (".png", ".npy"))
+    model, run_config = _latent_model(run, device, "interpolate")
+    codes = _Codes(model, run_config) if a is not None or b is not None else None
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    ends, label = [], None
+    for spec, option in ((a, "--a"), (b, "--b")):
+        if spec is None:
+            if not hasattr(model, "sample_latent"):
+                raise GenzooError(f"{option}: model {model.name} has no prior to draw from")
+            ends.append(model.sample_latent(1, generator=g)[0])
+            continue
+        z, y = codes.code(spec, option)
+        ends.append(z)
+        label = y if label is None else label
+    if getattr(model, "conditional", False) and label is None:
+        label = torch.tensor(0, device=model.device)
+    modes = ["linear", "spherical"] if mode == "both" else [mode]
+    rows = [walk(model, ends[0], ends[1], steps, m, label) for m in modes]
+    if path.suffix == ".npy":
+        np.save(path, np.stack([model.to_data(r) for r in rows]))
+    else:
+        picture(model, [(m, r) for m, r in zip(modes, rows, strict=True)], steps).save(path)
+    done(path, f"{' and '.join(modes)} interpolation in {steps} steps")
+
+
+@click.command("traverse")
+@click.argument("run", metavar="RUN")
+@click.option("--input", "spec", help=f"the code to start from: {SPEC_HELP} [default: z = 0]")
+@click.option(
+    "--dims",
+    help="latent dimensions, one row each, e.g. 0,3,5 [default: the 10 most active]",
+)
+@click.option("--span", type=click.FloatRange(0, min_open=True), default=3.0, show_default=True)
+@click.option("--steps", type=click.IntRange(2, 32), default=9, show_default=True)
+@click.option("--out", required=True, help="a .png grid")
+@device_option
+def traverse(run, spec, dims, span, steps, out, device) -> None:
+    """Vary one latent dimension at a time: a grid, one row per dimension.
+
+    Each row sweeps a dimension from -span to +span around the start (in prior standard
+    deviations for a VAE; in standard deviations of the codes for other models), all other
+    dimensions held. Rows are ordered by activity (the variance of the test codes).
+
+    \b
+    Examples:
+      genzoo traverse runs/vae --out traversal.png
+      genzoo traverse runs/beta-vae --dims 0,1,2,3 --span 2 --input 17 --out t.png
+    """
+    from ..apps.latent import active_order, traversal
+    from ..errors import GenzooError
+    from ..models.base import in_batches
+    from .common import picture
+
+    path = check_out(out, (".png",))
+    model, run_config = _latent_model(run, device, "traverse")
+    codes = _Codes(model, run_config)
+    z_all = in_batches(model, "encode", codes.x, codes.y)
+    k = z_all.shape[1]
+    if dims:
+        try:
+            chosen = [int(d) for d in dims.split(",")]
+        except ValueError:
+            raise GenzooError(f"--dims {dims}: expected integers, e.g. 0,3,5") from None
+        bad = [d for d in chosen if not 0 <= d < k]
+        if bad:
+            raise GenzooError(f"--dims: {bad} outside the {k} latent dimensions (0..{k - 1})")
+    else:
+        chosen = active_order(model, codes.x, codes.y)[:10]
+    if spec is not None:
+        z0, label = codes.code(spec, "--input")
+    else:
+        z0, label = torch.zeros(k, device=model.device), None
+        if not hasattr(model, "sample_latent"):  # no unit prior: centre on the codes
+            z0 = z_all.mean(0)
+    if getattr(model, "conditional", False) and label is None:
+        label = torch.tensor(0, device=model.device)
+    scale = None if hasattr(model, "sample_latent") else z_all.std(0)
+    grid = traversal(model, z0, chosen, span, steps, label, scale)
+    rows = [(f"z{d}", grid[i * steps : (i + 1) * steps]) for i, d in enumerate(chosen)]
+    picture(model, rows, steps).save(path)
+    done(path, f"a traversal of dimensions {', '.join(map(str, chosen))}")
+
+
+@click.command("arithmetic")
+@click.argument("run", metavar="RUN")
+@click.option("--n", "n", type=click.IntRange(1, 32), default=6, show_default=True)
+@click.option("--out", required=True, help="a .png grid")
+@device_option
+def arithmetic(run, n, out, device) -> None:
+    """Rewrite test examples as every class by class-mean latent arithmetic.
+
+    Rows: n test examples. Columns: the example, its reconstruction, then the example moved to
+    class c by z - mean(own class) + mean(c). A conditional model keeps the code (the "style")
+    and decodes it with label c instead.
+
+    \b
+    Examples:
+      genzoo arithmetic runs/vae --out classes.png
+      genzoo arithmetic runs/cvae --n 10 --out styles.png
+    """
+    from ..apps.latent import class_transfer
+    from .common import picture
+
+    path = check_out(out, (".png",))
+    model, run_config = _latent_model(run, device, "arithmetic")
+    codes = _Codes(model, run_config)
+    means = codes.means()
+    idx = torch.linspace(0, len(codes.x) - 1, n).long().to(codes.x.device)
+    grid = class_transfer(model, codes.x[idx], codes.y[idx], means)  # (n, 2 + K, *shape)
+    picture(
+        model, [(f"example {int(i)}", row) for i, row in zip(idx, grid, strict=True)], grid.shape[1]
+    ).save(path)
+    done(path, f"{n} examples rewritten as each of {len(means)} classes")
+
+
+@click.command("augment")
+@click.argument("run", metavar="RUN")
+@click.option("--n", "n", type=click.IntRange(1, 1_000_000), required=True, help="how many")
+@click.option(
+    "--out",
+    required=True,
+    help="a folder (images, one sub-folder per class), or a .npz, .npy or .csv file",
+)
+@click.option("--labels", help="classes to draw, e.g. 3,8 [default: all, in equal numbers]")
+@click.option("--seed", type=int, default=0, show_default=True)
+@device_option
+def augment(run, n, out, labels, seed, device) -> None:
+    """Write synthetic (labelled) examples in formats `--data` reads back.
+
+    A conditional model writes the same number of examples of each class, with labels; an
+    unconditional one writes unlabelled examples (.npz, .npy, .csv or a flat folder).
+
+    \b
+    Examples:
+      genzoo augment runs/cvae --n 1000 --out synthetic.npz
+      genzoo augment runs/cvae --n 500 --labels 3,8 --out synthetic/
+      genzoo train ae --data synthetic.npz --steps 1000 --out runs/on-synthetic
+    """
+    from pathlib import Path
+
+    from ..apps.augment import out_format, synthesize, write
+    from ..errors import GenzooError
+
+    target = Path(out)
+    if out_format(target) == "folder" and target.exists() and any(target.iterdir()):
+        raise GenzooError(f"--out {out}: the folder exists and is not empty")
+    model, _ = open_model(run, device)
+    chosen = None
+    if labels is not None:
+        if not getattr(model, "conditional", False):
+            raise GenzooError(f"--labels: model {model.name} is not conditional")
+        chosen = [_class_index(t.strip(), model.info.classes) for t in labels.split(",")]
+    x, y = synthesize(model, n, chosen, seed)
+    if target.suffix and not target.parent.exists():
+        target.parent.mkdir(parents=True)
+    write(target, x, y, model.info)
+    done(target, f"{n} {'labelled ' if y is not None else ''}examples")
