@@ -220,11 +220,17 @@ def score(run, data, split, fpr, normal, out, as_json, device) -> None:
 @click.command("pretrain")
 @click.argument("run", metavar="RUN")
 @click.option("--labels-per-class", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--augment/--no-augment",
+    default=True,
+    show_default=True,
+    help="random rotations, shifts and zooms of the labelled images while fine-tuning (both arms)",
+)
 @click.option("--data", help="labelled data [default: the run's own]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @device_option
-def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
+def pretrain(run, labels_per_class, augment, data, seed, as_json, device) -> None:
     """Reuse a trained encoder in a classifier fine-tuned on a few labels.
 
     Reports test error against the same classifier trained from scratch on the same labels,
@@ -233,6 +239,7 @@ def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
     \b
     Examples:
       genzoo pretrain runs/ae --labels-per-class 10
+      genzoo pretrain runs/denoising-ae --no-augment
       genzoo pretrain runs/ae --data my_labelled/ --labels-per-class 5 --json
     """
     from ..apps.pretrain import (
@@ -258,7 +265,7 @@ def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
     x_test = model.to_model(ds.x_test)
     y_test = torch.as_tensor(ds.y_test, device=model.device)
     k = ds.num_classes
-    cfg = FineTuneConfig(seed=seed)
+    cfg = FineTuneConfig(seed=seed, augment=augment)
     pretrained = error_rate(fit_classifier(model, x_few, y_few, k, cfg), x_test, y_test)
     fresh = build_model(model.name, model.info, model.config, seed=seed + 1).to(model.device)
     fresh.transform = model.transform
@@ -270,6 +277,7 @@ def pretrain(run, labels_per_class, data, seed, as_json, device) -> None:
         "run": run,
         "data": ds.name,
         "labels": len(idx),
+        "augment": augment and ds.kind == "image",
         "test_examples": len(ds.x_test),
         "test_error": {
             "pretrained_encoder": pretrained,
