@@ -17,13 +17,12 @@ results/autoencoders.json and printed as Markdown for RESULTS.md.
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from sections import run_sections
 
 import genzoo
 from genzoo.apps import anomaly, denoise, pretrain
@@ -151,18 +150,13 @@ def bench_fewlabel(ds) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    torch.set_num_threads(2)
-    wanted = sys.argv[1:] or ["pca", "denoise", "oneclass", "fewlabel"]
-    ds = genzoo.load_dataset("mnist5k")
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
-    for name in wanted:
-        t0 = time.time()
-        results[name] = globals()[f"bench_{name}"](ds)
-        print(f"{name}: {time.time() - t0:.0f}s", flush=True)
-        OUT.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-
-
 if __name__ == "__main__":
-    main()
+    run_sections(
+        OUT,
+        {
+            "pca": bench_pca,
+            "denoise": bench_denoise,
+            "oneclass": bench_oneclass,
+            "fewlabel": bench_fewlabel,
+        },
+    )

@@ -17,15 +17,14 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from sections import run_sections
 from torch import nn
 
 import genzoo
@@ -281,18 +280,13 @@ def bench_augment(ds) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    torch.set_num_threads(2)
-    wanted = sys.argv[1:] or ["nll", "pythae", "quality", "augment"]
-    ds = genzoo.load_dataset("mnist5k")
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
-    for name in wanted:
-        t0 = time.time()
-        results[name] = globals()[f"bench_{name}"](ds)
-        results[f"{name}_seconds"] = round(time.time() - t0)
-        print(f"{name}: {time.time() - t0:.0f}s", flush=True)
-        OUT.write_text(json.dumps(results, indent=2) + "\n")
-
-
 if __name__ == "__main__":
-    main()
+    run_sections(
+        OUT,
+        {
+            "nll": bench_nll,
+            "pythae": bench_pythae,
+            "quality": bench_quality,
+            "augment": bench_augment,
+        },
+    )

@@ -20,8 +20,6 @@ import torch
 
 from ..errors import GenzooError
 
-FORMATS = (".npz", ".npy", ".csv", "folder")
-
 
 def out_format(path: Path) -> str:
     return path.suffix.lower() if path.suffix else "folder"

@@ -15,8 +15,6 @@ from torch import Tensor
 from ..models.base import in_batches
 from ..models.vae.common import lerp, slerp
 
-MODES = ("linear", "spherical")
-
 
 def _decode(model, z: Tensor, y: Tensor | None) -> Tensor:
     if getattr(model, "conditional", False):
@@ -37,10 +35,8 @@ def interpolate(
     return _decode(model, path, y)
 
 
-@torch.no_grad()
-def active_order(model, x: Tensor, y: Tensor | None = None) -> list[int]:
-    """Latent dimensions by decreasing variance of their codes over x (most active first)."""
-    z = in_batches(model, "encode", x, y)
+def active_order(z: Tensor) -> list[int]:
+    """Latent dimensions by decreasing variance of the codes z (N, k): most active first."""
     return torch.argsort(z.var(0), descending=True).tolist()
 
 

@@ -172,7 +172,7 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
         if bad:
             raise GenzooError(f"--dims: {bad} outside the {k} latent dimensions (0..{k - 1})")
     else:
-        chosen = active_order(model, codes.x, codes.y)[:10]
+        chosen = active_order(z_all)[:10]
     if spec is not None:
         z0, label = codes.code(spec, "--input")
     else:

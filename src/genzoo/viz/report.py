@@ -67,7 +67,7 @@ def latent_walks(model, data) -> list[str]:
         label = None if y is None else y[a]
         mode = "spherical" if prior else "linear"
         rows.append((f"{a}-{b}", interpolate(model, z[a], z[b], 10, mode, label)))
-    dims = active_order(model, x, y)[:8]
+    dims = active_order(z)[:8]
     z0 = torch.zeros_like(z[0]) if prior else z.mean(0)
     label0 = None if y is None else y[0]
     grid = traversal(model, z0, dims, 3.0, 9, label0, None if prior else z.std(0))

@@ -1,0 +1,32 @@
+"""The runner the mnist5k benchmarks share: named sections, each a function of the dataset,
+run in the order asked for and merged into one JSON results file after each section (so a
+long run that is stopped keeps what it finished)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+import genzoo
+
+
+def run_sections(out: Path, sections: dict[str, Callable]) -> None:
+    """`python bench/X.py [section ...]`: the named sections (default: all)."""
+    torch.set_num_threads(2)
+    wanted = sys.argv[1:] or list(sections)
+    unknown = [w for w in wanted if w not in sections]
+    if unknown:
+        sys.exit(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(sections)}")
+    ds = genzoo.load_dataset("mnist5k")
+    results = json.loads(out.read_text()) if out.exists() else {}
+    for name in wanted:
+        t0 = time.time()
+        results[name] = sections[name](ds)
+        results[f"{name}_seconds"] = round(time.time() - t0)
+        print(f"{name}: {time.time() - t0:.0f}s", flush=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
