@@ -115,6 +115,8 @@ def bench_fewlabel(ds) -> list[dict]:
     encoders = [
         ("ae", {"latent_dim": 32}),
         ("denoising-ae", {"latent_dim": 32, "corruption": "masking", "drop_prob": 0.3}),
+        ("denoising-ae", {"latent_dim": 32, "corruption": "affine"}),
+        ("conv-denoising-ae", {"latent_dim": 32, "corruption": "affine"}),
     ]
     for name, config in encoders:
         t0 = time.time()

@@ -82,6 +82,7 @@ def test_training_reconstructs_about_as_well_as_pca_with_the_same_code_size():
 # ---------------------------------------------------------------- the family
 
 IMG = genzoo.DataInfo("image", (1, 8, 8), (0.0, 16.0))
+PTS = genzoo.DataInfo("points", (2,), (-1.0, 1.0))
 
 
 def test_tied_decoder_uses_the_encoder_transposes():
@@ -179,6 +180,24 @@ def test_corruptions_have_their_statistics():
     masked = common.masking_noise(x, 0.25)
     assert abs(float((masked == 0).float().mean()) - 0.25) < 0.01
     assert set(masked.unique().tolist()) == {0.0, 1.0}  # survivors untouched
+
+
+def test_affine_corruption_moves_the_image_within_its_bounds():
+    from genzoo.data.augment import random_affine
+
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1.0  # a bar in the middle, away from the border
+    g = torch.Generator().manual_seed(0)
+    moved = random_affine(x, rotation=0.0, shift=0.12, scale=0.0, generator=g)
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    centre = lambda im: (im * xs).sum((1, 2, 3)) / im.sum((1, 2, 3))  # noqa: E731
+    dx = centre(moved) - centre(x)
+    assert dx.abs().max() <= 0.12 * 28 + 0.5 and dx.abs().mean() > 1.0  # moved, not too far
+    assert torch.allclose(moved.sum((1, 2, 3)), x.sum((1, 2, 3)), rtol=0.05)  # mass kept
+    still = random_affine(x, 0.0, 0.0, 0.0)
+    assert torch.allclose(still, x, atol=1e-5)  # the identity map at zero strength
+    with pytest.raises(ConfigError, match="model.corruption"):
+        genzoo.build_model("denoising-ae", PTS, {"corruption": "affine"})
 
 
 def test_overcomplete_codes_need_a_regularizer():

@@ -86,9 +86,9 @@ def fit_classifier(
 
 
 def _augment(x: Tensor, g: torch.Generator) -> Tensor:
-    from ..metrics.features import FeatureTrainConfig, augment
+    from ..data.augment import random_affine
 
-    return augment(x.cpu(), FeatureTrainConfig(), g).to(x.device)
+    return random_affine(x.cpu(), generator=g).to(x.device)
 
 
 @torch.no_grad()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check
+from ..data.augment import random_affine
 from ..data.dataset import DataInfo, Dataset
 from ..errors import GenzooError
 from ..train.checkpoint import load_tensors, save_tensors
@@ -88,16 +88,7 @@ class FeatureNet(nn.Module):
 
 def augment(x: Tensor, cfg: FeatureTrainConfig, g: torch.Generator) -> Tensor:
     """Random rotation, zoom and shift of a batch (B, C, H, W), one affine map per image."""
-    b = len(x)
-    u = lambda: torch.rand(b, generator=g) * 2 - 1  # noqa: E731  (uniform in [-1, 1])
-    angle = u() * math.radians(cfg.rotation)
-    s = 1 + u() * cfg.scale
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1] = torch.cos(angle) / s, -torch.sin(angle) / s
-    theta[:, 1, 0], theta[:, 1, 1] = torch.sin(angle) / s, torch.cos(angle) / s
-    theta[:, :, 2] = torch.stack([u(), u()], 1) * 2 * cfg.shift  # grid units span [-1, 1]
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
+    return random_affine(x, cfg.rotation, cfg.shift, cfg.scale, g)
 
 
 def to_unit(x, info: DataInfo) -> Tensor:
