@@ -24,12 +24,39 @@ TINY: dict[str, dict[str, dict]] = {
     "beta-vae": {"any": {"hidden": [16], "latent_dim": 2, "warmup_steps": 10}},
     "cvae": {"any": {"hidden": [16], "latent_dim": 2}},
     "iwae": {"any": {"hidden": [16], "latent_dim": 2, "k": 3}},
+    "gan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
+    "dcgan": {"any": {"channels": [4, 8], "latent_dim": 4}},
+    "cgan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
+    "wgan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
+    "wgan-gp": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
 }
+
+# Options that change what a model computes, each run through the contract suite as a case of
+# its own: "model+option" -> (model, extra config).
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "gan+replay": ("gan", {"replay_size": 64}),
+    "gan+minibatch-disc": ("gan", {"minibatch_disc": 4, "minibatch_disc_dim": 3}),
+    "gan+minibatch-std": ("gan", {"minibatch_std": 4}),
+    "gan+pack": ("gan", {"pack": 2}),
+    "gan+minimax-smoothing": ("gan", {"loss": "minimax", "label_smoothing": 0.1}),
+    "gan+maxout-r1-hinge": ("gan", {"d_unit": "maxout", "r1_weight": 1.0, "loss": "hinge"}),
+    "dcgan+stabilisers": (
+        "dcgan",
+        {"minibatch_std": 4, "minibatch_disc": 4, "pack": 2, "replay_size": 64},
+    ),
+    "cgan+projection": ("cgan", {"conditioning": "projection"}),
+    "cgan+conv": ("cgan", {"architecture": "conv", "channels": [4, 8]}),
+    "wgan-gp+conv": ("wgan-gp", {"architecture": "conv", "channels": [4, 8]}),
+    "denoising-ae+affine": ("denoising-ae", {"corruption": "affine"}),
+}
+IMAGE_ONLY = {"cgan+conv", "wgan-gp+conv", "denoising-ae+affine"}  # variants that need images
 
 
 def tiny(name: str, kind: str) -> dict:
+    """The tiny config of a model (or of a "model+option" variant) for data of `kind`."""
+    name, extra = VARIANTS.get(name, (name, {}))
     entry = TINY.get(name, {})
-    return entry.get(kind, entry.get("any", {}))
+    return {**entry.get(kind, entry.get("any", {})), **extra}
 
 
 # Tests must not depend on the number of cores; results within a process are deterministic.

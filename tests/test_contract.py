@@ -10,7 +10,7 @@ from genzoo.models import build_model, capabilities
 from genzoo.train import TrainConfig, Trainer
 from genzoo.train.checkpoint import load, save_model_folder
 
-from .conftest import tiny
+from .conftest import IMAGE_ONLY, VARIANTS, tiny
 
 MODEL_NAMES = genzoo.MODELS.names()
 KINDS = ["image", "points"]
@@ -23,14 +23,18 @@ def datasets():
 
 def cases() -> list:
     out = []
-    for name in MODEL_NAMES:
-        kinds = genzoo.MODELS.get(name).data_kinds
+    for name in [*MODEL_NAMES, *VARIANTS]:
+        model_name = VARIANTS.get(name, (name,))[0]
+        kinds = genzoo.MODELS.get(model_name).data_kinds
+        if name in IMAGE_ONLY:
+            kinds = ("image",)
         out += [pytest.param(name, kind, id=f"{name}-{kind}") for kind in KINDS if kind in kinds]
     return out
 
 
 def make(name, ds, seed=0):
-    model = build_model(name, ds.info(), tiny(name, ds.kind), seed=seed)
+    model_name = VARIANTS.get(name, (name,))[0]
+    model = build_model(model_name, ds.info(), tiny(name, ds.kind), seed=seed)
     model.transform = ds.transform(model.data_range())
     return model
 
@@ -46,7 +50,9 @@ def batch_of(model, ds, n=32):
 @pytest.mark.parametrize("name,kind", cases())
 def test_builds_and_every_phase_loss_is_finite(name, kind, datasets):
     model = make(name, datasets[kind])
-    assert model.name == name and isinstance(model.config, genzoo.MODELS.get(name).Config)
+    model_name = VARIANTS.get(name, (name,))[0]
+    assert model.name == model_name
+    assert isinstance(model.config, genzoo.MODELS.get(model_name).Config)
     batch = batch_of(model, datasets[kind])
     for phase in model.phases():
         out = phase.loss(batch)
@@ -131,6 +137,9 @@ def test_declared_capabilities_work(name, kind, datasets):
             assert z.shape[0] == 10 and torch.isfinite(z).all()
             if "decode" in caps:
                 assert model.decode(z, **y).shape == x.shape
+        if "decode" in caps and hasattr(model, "sample_latent"):  # codes from the prior
+            z = model.sample_latent(10)
+            assert model.decode(z, **y).shape == x.shape
         if "reconstruct" in caps:
             assert model.reconstruct(x, **y).shape == x.shape
         if "log_likelihood" in caps:

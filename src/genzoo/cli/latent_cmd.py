@@ -14,12 +14,12 @@ SPEC_HELP = (
 )
 
 
-def _latent_model(run, device, what: str):
+def _latent_model(run, device, what: str, encodes: bool = True):
     from ..errors import GenzooError
     from ..models.base import Decoder, Encoder
 
     model, run_config = open_model(run, device)
-    if not (isinstance(model, Encoder) and isinstance(model, Decoder)):
+    if not isinstance(model, Decoder) or (encodes and not isinstance(model, Encoder)):
         raise GenzooError(f"{what} needs a model that encodes and decodes; {model.name} does not")
     return model, run_config
 
@@ -88,28 +88,43 @@ class _Codes:
 )
 @click.option("--out", required=True, help="a .png strip or a .npy array (data units)")
 @click.option("--seed", type=int, default=0, show_default=True, help="for prior draws")
+@click.option("--label", help="conditional models: the class of the whole path [default: --a's]")
 @device_option
-def interpolate(run, a, b, steps, mode, out, seed, device) -> None:
+def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
     """Decode the path between two codes, as an image strip.
 
     The ends are test examples, class-mean codes, examples from a file, or draws from the
-    model's prior. A conditional model decodes the whole path with the label of --a.
+    model's prior (the only ends of a GAN, which has no encoder). A conditional model decodes
+    the whole path with one label: --label, else that of --a, else the first class.
 
     \b
     Examples:
       genzoo interpolate runs/vae --a 3 --b 250 --out path.png
       genzoo interpolate runs/vae --a class:1 --b class:7 --mode spherical --out 1to7.png
       genzoo interpolate runs/vae --out prior.png --seed 2
+      genzoo interpolate runs/cgan --label 4 --out fours.png
     """
     from ..apps.latent import interpolate as walk
     from ..errors import GenzooError
+    from ..models.base import Encoder
     from .common import picture
 
     path = check_out(out, (".png", ".npy"))
-    model, run_config = _latent_model(run, device, "interpolate")
+    model, run_config = _latent_model(run, device, "interpolate", encodes=False)
+    if (a is not None or b is not None) and not isinstance(model, Encoder):
+        option = "--a" if a is not None else "--b"
+        raise GenzooError(
+            f"{option}: model {model.name} has no encoder, so its ends are draws from the "
+            "prior; leave --a and --b out (and vary --seed)"
+        )
     codes = _Codes(model, run_config) if a is not None or b is not None else None
     g = torch.Generator(device=model.device).manual_seed(seed)
-    ends, label = [], None
+    ends = []
+    conditional = getattr(model, "conditional", False)
+    if label is not None:
+        if not conditional:
+            raise GenzooError(f"--label: model {model.name} is not conditional")
+        label = torch.tensor(_class_index(label, model.info.classes), device=model.device)
     for spec, option in ((a, "--a"), (b, "--b")):
         if spec is None:
             if not hasattr(model, "sample_latent"):
@@ -119,7 +134,7 @@ def interpolate(run, a, b, steps, mode, out, seed, device) -> None:
         z, y = codes.code(spec, option)
         ends.append(z)
         label = y if label is None else label
-    if getattr(model, "conditional", False) and label is None:
+    if conditional and label is None:
         label = torch.tensor(0, device=model.device)
     modes = ["linear", "spherical"] if mode == "both" else [mode]
     rows = [walk(model, ends[0], ends[1], steps, m, label) for m in modes]

@@ -71,6 +71,9 @@ class DataInfo:
     value_range: tuple[float, float]
     classes: list[str] | None = None
     source: str = ""
+    # ground truth the data carries, raw units (toy mixtures: "means" and "std"); used by
+    # models' health checks such as mode counting
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int | None:
@@ -87,6 +90,7 @@ class DataInfo:
             "value_range": list(self.value_range),
             "classes": self.classes,
             "source": self.source,
+            "meta": self.meta,
         }
 
     @classmethod
@@ -97,6 +101,7 @@ class DataInfo:
             tuple(d["value_range"]),
             d.get("classes"),
             d.get("source", ""),
+            d.get("meta") or {},
         )
 
 
@@ -153,7 +158,9 @@ class Dataset:
         return len(self.classes) if self.classes else None
 
     def info(self) -> DataInfo:
-        return DataInfo(self.kind, self.shape, self.value_range, self.classes, self.name)
+        return DataInfo(
+            self.kind, self.shape, self.value_range, self.classes, self.name, dict(self.meta)
+        )
 
     def split(self, which: str) -> tuple[np.ndarray, np.ndarray | None]:
         if which == "train":

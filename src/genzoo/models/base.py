@@ -51,6 +51,8 @@ class Phase:
     betas: tuple[float, float] | None = None  # overrides train.betas
     start: int = 0  # first step it runs at (greedy stages, growth schedules)
     stop: int | None = None  # the step it stops before; None = to the end
+    optimizer: str | None = None  # "adam", "adamw" or "rmsprop"; overrides train.optimizer
+    log_grad_norm: bool = False  # log the gradient norm of its parameters at every update
 
     def runs_at(self, step: int) -> bool:
         active = self.start <= step and (self.stop is None or step < self.stop)
@@ -99,6 +101,14 @@ class GenerativeModel(nn.Module):
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
+
+    def training_state(self) -> dict[str, Tensor]:
+        """Tensors a model keeps for training only (e.g. a GAN's replay buffer): saved in the
+        trainer's checkpoint for exact resume, not with the weights."""
+        return {}
+
+    def load_training_state(self, state: dict[str, Tensor]) -> None:
+        """Restore what `training_state` returned."""
 
     def diagnose(self, x: Tensor, y: Tensor | None = None) -> Diagnosis | None:
         """Health checks on held-out examples x (model range), run at each evaluation:

@@ -13,7 +13,7 @@ from ..config import check
 class TrainConfig:
     steps: int = 2000  # optimizer steps (each runs every phase whose `every` divides the step)
     batch_size: int = 128
-    optimizer: Literal["adam", "adamw"] = "adam"
+    optimizer: Literal["adam", "adamw", "rmsprop"] = "adam"  # a phase may name its own
     lr: float = 1e-3  # base learning rate; a phase may override it
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's (beta1, beta2); a phase may override them
     weight_decay: float = 0.0  # L2 for adam, decoupled for adamw

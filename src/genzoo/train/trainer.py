@@ -111,7 +111,11 @@ class Trainer:
         self.warnings: dict[str, dict[str, Any]] = {}  # key -> first step seen, message
 
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
-        cls = torch.optim.Adam if self.cfg.optimizer == "adam" else torch.optim.AdamW
+        name = phase.optimizer or self.cfg.optimizer
+        lr = phase.lr or self.cfg.lr
+        if name == "rmsprop":
+            return torch.optim.RMSprop(phase.params, lr=lr, weight_decay=self.cfg.weight_decay)
+        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
         # The fused kernel updates every tensor in one pass: same maths, ~15% faster steps
         # for small models on CPU, where PyTorch would otherwise loop tensor by tensor.
         fused = all(
@@ -119,7 +123,7 @@ class Trainer:
         )
         return cls(
             phase.params,
-            lr=phase.lr or self.cfg.lr,
+            lr=lr,
             betas=phase.betas or self.cfg.betas,
             weight_decay=self.cfg.weight_decay,
             fused=fused or None,
@@ -168,6 +172,10 @@ class Trainer:
             scaler.unscale_(opt)
             norm = torch.nn.utils.clip_grad_norm_(phase.params, self.cfg.grad_clip)
             self._accumulate({f"{phase.name}/grad_norm": norm})
+        elif phase.log_grad_norm:
+            scaler.unscale_(opt)
+            grads = [p.grad for p in phase.params if p.grad is not None]
+            self._accumulate({f"{phase.name}/grad_norm": torch.nn.utils.get_total_norm(grads)})
         scaler.step(opt)
         scaler.update()
         self.schedulers[phase.name].step()
@@ -226,9 +234,13 @@ class Trainer:
         if found is None:
             return {}
         for key, message in found.warnings.items():
-            if key not in self.warnings:
+            if key not in self.warnings or "cleared_step" in self.warnings[key]:
                 self.warnings[key] = {"step": self.step, "message": message}
                 self.console.message(f"warning at step {self.step}: {message}")
+        for key, seen in self.warnings.items():  # a condition that went away is marked so
+            if key not in found.warnings and "cleared_step" not in seen:
+                seen["cleared_step"] = self.step
+                self.console.message(f"step {self.step}: no longer the case: {seen['message']}")
         return {f"diag/{k}": v for k, v in found.values.items()}
 
     @contextmanager
@@ -269,6 +281,7 @@ class Trainer:
             "accumulated_count": dict(self.acc_count),
             "rng": rng_state(self.device),
             "warnings": dict(self.warnings),
+            "model_state": {k: v.cpu() for k, v in self.model.training_state().items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -286,6 +299,9 @@ class Trainer:
         self.acc_count = {k: int(v) for k, v in state["accumulated_count"].items()}
         set_rng_state(state["rng"], self.device)
         self.warnings = dict(state.get("warnings", {}))
+        self.model.load_training_state(
+            {k: v.to(self.device) for k, v in state.get("model_state", {}).items()}
+        )
 
     def save_checkpoint(self) -> Path:
         ema_model = self.ema.model if self.ema is not None else None

@@ -53,10 +53,10 @@ def latent_walks(model, data) -> list[str]:
     from ..models.base import Decoder, Encoder, in_batches
     from .grid import picture
 
-    if not (isinstance(model, Encoder) and isinstance(model, Decoder)):
+    if model.info.kind != "image" or not isinstance(model, Decoder):
         return []
-    if model.info.kind != "image":
-        return []
+    if not isinstance(model, Encoder):
+        return prior_walks(model) if hasattr(model, "sample_latent") else []
     x, y = model.to_model(data.x_test), _labels(data)
     y = None if y is None else y.to(model.device)
     z = in_batches(model, "encode", x, y)
@@ -88,6 +88,40 @@ def latent_walks(model, data) -> list[str]:
     ]
 
 
+def prior_walks(model) -> list[str]:
+    """Spherical interpolations between draws from the prior, for generators without an
+    encoder (GANs)."""
+    from ..apps.latent import interpolate
+    from .grid import picture
+
+    g = torch.Generator(device=model.device).manual_seed(0)
+    ends = model.sample_latent(8, generator=g)
+    labels = getattr(model, "default_labels", lambda n, y: None)(4, None)
+    rows = [
+        (
+            f"path {i}",
+            interpolate(
+                model,
+                ends[2 * i],
+                ends[2 * i + 1],
+                10,
+                "spherical",
+                None if labels is None else labels[i],
+            ),
+        )
+        for i in range(4)
+    ]
+    return [
+        "<h3>Interpolations</h3>",
+        _img(
+            picture(model, rows, 10),
+            "interpolations",
+            "spherical paths between pairs of draws from the prior"
+            + (", one class per row" if labels is not None else ""),
+        ),
+    ]
+
+
 def _labels(data) -> torch.Tensor | None:
     return None if data.y_test is None else torch.as_tensor(data.y_test)
 
@@ -107,30 +141,80 @@ def _fig_to_image(fig) -> Image.Image:
     return Image.open(buf).convert("RGB")
 
 
-def loss_curves(records: list[dict[str, Any]]) -> Image.Image | None:
-    """Training terms per logged step, and test terms at each evaluation."""
+def curves(records: list[dict[str, Any]], keep, ylabel: str) -> Image.Image | None:
+    """The logged scalars whose key passes `keep`, against the step; held-out ones (test/,
+    diag/) as dashed lines with markers at each evaluation."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = sorted(
-        {k for r in records for k in r if k.endswith("/loss") and isinstance(r[k], (int, float))}
-    )
+    keys = sorted({k for r in records for k in r if keep(k) and isinstance(r[k], (int, float))})
     if not keys:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for key in keys:
         pts = [(r["step"], r[key]) for r in records if key in r]
-        style = "o--" if key.startswith("test/") else "-"
+        style = "o--" if key.startswith(("test/", "diag/")) else "-"
         ax.plot(*zip(*pts, strict=True), style, label=key, markersize=4)
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+    ax.set_ylabel(ylabel)
     if all(v > 0 for r in records for k, v in r.items() if k in keys):
         ax.set_yscale("log")
-    ax.legend()
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _fig_to_image(fig)
+
+
+def loss_curves(records: list[dict[str, Any]]) -> Image.Image | None:
+    """Training terms per logged step, and test terms at each evaluation."""
+    return curves(records, lambda k: k.endswith("/loss"), "loss")
+
+
+def diagnostics(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
+    """What the trainer logged about the model's health: D(real)/D(fake), gradient norms, the
+    model's own checks (diag/...), and the warnings it raised."""
+    parts = []
+    d_out = curves(records, lambda k: k.split("/")[-1] in ("d_real", "d_fake"), "D output")
+    if d_out is not None:
+        parts += [
+            "<h3>D(real) and D(fake)</h3>",
+            _img(
+                d_out,
+                "discriminator outputs",
+                "probabilities for the bce games, critic "
+                "values for the Wasserstein and hinge games; d/: training batches, "
+                "g/: the generator's step, diag/: held-out data and fresh samples",
+            ),
+        ]
+    norms = curves(records, lambda k: k.endswith("/grad_norm"), "gradient norm")
+    if norms is not None:
+        parts += ["<h3>Gradient norms</h3>", _img(norms, "gradient norms")]
+    other = curves(
+        records,
+        lambda k: (
+            k.startswith("diag/")
+            and k.count("/") == 1
+            and k.split("/")[1] not in ("d_real", "d_fake")
+        ),
+        "value",
+    )
+    if other is not None:
+        parts += ["<h3>Diagnostics</h3>", _img(other, "diagnostics")]
+    warnings = summary.get("warnings") or []
+    if warnings:
+        items = "".join(
+            f"<li>step {w['step']}: {html.escape(w['message'])}"
+            + (
+                f" <em>(no longer the case at step {w['cleared_step']})</em>"
+                if "cleared_step" in w
+                else ""
+            )
+            + "</li>"
+            for w in warnings
+        )
+        parts += ["<h3>Warnings</h3>", f"<ul>{items}</ul>"]
+    return parts
 
 
 def latent_plot(model, data) -> Image.Image | None:
@@ -241,9 +325,10 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
         parts.append(metrics_table(summary["eval"]))
     else:
         parts.append("<p>No evaluation yet: run <code>genzoo eval</code> on this run.</p>")
-    curves = loss_curves(records)
-    if curves is not None:
-        parts += ["<h3>Loss curves</h3>", _img(curves, "loss curves")]
+    losses = loss_curves(records)
+    if losses is not None:
+        parts += ["<h3>Loss curves</h3>", _img(losses, "loss curves")]
+    parts += diagnostics(records, summary)
     grids = sorted((run / "samples").glob("step-*.png")) if (run / "samples").is_dir() else []
     if grids:
         picks = [grids[int(i)] for i in np.unique(np.linspace(0, len(grids) - 1, 6).round())]

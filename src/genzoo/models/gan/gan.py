@@ -1,0 +1,375 @@
+"""The GAN (Goodfellow et al. 2014): a generator G(z) and a discriminator D(x) trained as a
+two-player game, in two phases per step:
+
+1. discriminator phase: D on a real batch and on G(z) (G fixed), minimizing its loss;
+2. generator phase (every `d_steps` steps): G through D (D frozen), minimizing G's loss.
+
+The losses live in `losses.py` beside their formulas: `minimax`, `non-saturating` (the default),
+`wasserstein`, `hinge`. Stabilisers any GAN can switch on: experience replay, minibatch
+discrimination, the minibatch standard-deviation layer, packing (PacGAN, Lin et al. 2018: D
+judges m samples at once), one-sided label smoothing, a gradient penalty, weight clipping.
+Sampling takes a truncation psi (the truncation trick).
+
+`gan` uses MLPs; `dcgan`, `cgan`, `wgan` and `wgan-gp` each change defaults or one method.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ...config import check
+from ...errors import ConfigError, GenzooError
+from ...nn.gan_layers import pack
+from ..base import Batch, Diagnosis, GenerativeModel, LossOutput, Phase, register_model
+from . import losses as L
+from .common import ReplayBuffer, truncated_normal
+from .networks import Critic, DCGenerator, DCTrunk, Discriminator, MLPGenerator, MLPTrunk
+
+Loss = Literal["minimax", "non-saturating", "wasserstein", "hinge"]
+Norm = Literal["batch", "layer", "none"]
+
+
+@dataclass
+class GANConfig:
+    latent_dim: int = 64  # size of z ~ N(0, I)
+    loss: Loss = "non-saturating"
+    architecture: Literal["mlp", "conv"] = "mlp"  # conv: DCGAN's networks (images only)
+    g_hidden: tuple[int, ...] = (256, 256)  # mlp: generator widths
+    d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator widths
+    channels: tuple[int, ...] = (64, 128)  # conv: D's stride-2 stages; G mirrors them
+    g_norm: Norm = "batch"  # generator hidden layers
+    d_norm: Norm = "none"  # discriminator hidden layers (never on its input)
+    d_unit: Literal["leaky_relu", "maxout"] = "leaky_relu"  # mlp discriminator units
+    maxout_pieces: int = 5
+    d_steps: int = 1  # discriminator updates per generator update (k; n_critic for WGAN)
+    optimizer: Literal["adam", "rmsprop"] = "adam"
+    lr: float = 2e-4  # both networks; overrides train.lr
+    d_lr: float | None = None  # the discriminator's, when it differs
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam; DCGAN's beta1 = 0.5
+    label_smoothing: float = 0.0  # one-sided: real target 1 - s (bce losses only)
+    gp_weight: float = 0.0  # lambda of the WGAN-GP gradient penalty (0: off)
+    r1_weight: float = 0.0  # gamma of the R1 penalty on real data (0: off)
+    clip: float = 0.0  # WGAN weight clipping to [-c, c] (0: off)
+    replay_size: int = 0  # experience replay: past fakes kept (0: off)
+    replay_ratio: float = 0.5  # share of each fake batch drawn from the buffer
+    minibatch_disc: int = 0  # minibatch discrimination: number of kernels B (0: off)
+    minibatch_disc_dim: int = 5  # ... and their dimension C
+    minibatch_std: int = 0  # minibatch stddev layer: group size (0: off)
+    pack: int = 1  # PacGAN: samples per discriminator input (1: off)
+    conditioning: Literal["embedding", "projection"] = "embedding"  # conditional models only
+
+    def __post_init__(self) -> None:
+        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
+        for name in ("g_hidden", "d_hidden", "channels"):
+            value = getattr(self, name)
+            check(len(value) >= 1 and all(v >= 1 for v in value), name, value, "widths >= 1")
+        check(self.maxout_pieces >= 2, "maxout_pieces", self.maxout_pieces, "an integer >= 2")
+        check(self.d_steps >= 1, "d_steps", self.d_steps, "an integer >= 1")
+        check(self.lr > 0, "lr", self.lr, "a learning rate > 0")
+        check(self.d_lr is None or self.d_lr > 0, "d_lr", self.d_lr, "a learning rate > 0")
+        check(all(0 <= b < 1 for b in self.betas), "betas", self.betas, "two numbers in [0, 1)")
+        check(
+            0 <= self.label_smoothing < 0.5,
+            "label_smoothing",
+            self.label_smoothing,
+            "a number in [0, 0.5)",
+        )
+        check(
+            self.label_smoothing == 0 or self.loss in ("minimax", "non-saturating"),
+            "label_smoothing",
+            self.label_smoothing,
+            "0 with the wasserstein and hinge losses (there are no labels to smooth)",
+        )
+        for name in ("gp_weight", "r1_weight", "clip"):
+            check(getattr(self, name) >= 0, name, getattr(self, name), "a number >= 0")
+        check(self.replay_size >= 0, "replay_size", self.replay_size, "an integer >= 0")
+        check(0 < self.replay_ratio < 1, "replay_ratio", self.replay_ratio, "0 < ratio < 1")
+        check(self.minibatch_disc >= 0, "minibatch_disc", self.minibatch_disc, "an integer >= 0")
+        check(self.minibatch_disc_dim >= 1, "minibatch_disc_dim", self.minibatch_disc_dim, ">= 1")
+        check(self.minibatch_std >= 0, "minibatch_std", self.minibatch_std, "a group size >= 0")
+        check(self.pack >= 1, "pack", self.pack, "an integer >= 1 (1: no packing)")
+        check(
+            not (self.gp_weight and self.d_norm == "batch"),
+            "d_norm",
+            self.d_norm,
+            "'none' or 'layer' with a gradient penalty (batch norm mixes the examples whose "
+            "gradients the penalty constrains one by one)",
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def _feature_net(source: str):
+    """The feature network shipped for a bundled image set, or None."""
+    from ...metrics.features import load_feature_net, shipped
+
+    path = shipped(source)
+    return None if path is None else load_feature_net(path)
+
+
+@register_model("gan", "GAN: MLP generator and discriminator, minimax or non-saturating loss")
+class GAN(GenerativeModel):
+    Config = GANConfig
+    conditional = False
+
+    def __init__(self, config, info):
+        super().__init__(config, info)
+        self.check_fits(info)
+        self.build()
+        self.replay = (
+            ReplayBuffer(config.replay_size, config.replay_ratio) if config.replay_size else None
+        )
+
+    # ---------------------------------------------------------------- construction
+    def check_fits(self, info) -> None:
+        cfg = self.config
+        if cfg.architecture == "conv" and info.kind != "image":
+            raise ConfigError(
+                "model.architecture", "conv", f"'mlp' for {info.kind} data (conv needs images)"
+            )
+        if cfg.conditioning == "projection" and cfg.pack > 1 and self.conditional:
+            raise ConfigError(
+                "model.pack", cfg.pack, "1 with projection conditioning (a pack has no one label)"
+            )
+
+    @property
+    def cond_dim(self) -> int:
+        """Width of the one-hot label both networks see as input (0: unconditional)."""
+        return 0
+
+    @property
+    def image(self) -> bool:
+        return self.info.kind == "image"
+
+    def build(self) -> None:
+        cfg, c, m = self.config, self.cond_dim, self.config.pack
+        k = cfg.latent_dim
+        d_cond = c if cfg.conditioning == "embedding" else 0  # label as an input channel
+        if cfg.architecture == "conv":
+            ch, h, w = self.info.shape
+            self.generator = DCGenerator(k + c, self.info.shape, cfg.channels, cfg.g_norm)
+            trunk = DCTrunk((m * (ch + d_cond), h, w), cfg.channels, cfg.d_norm)
+        else:
+            self.generator = MLPGenerator(
+                k + c, self.info.shape, cfg.g_hidden, cfg.g_norm, tanh=self.image
+            )
+            trunk = MLPTrunk(
+                m * (self.info.dim + d_cond),
+                cfg.d_hidden,
+                cfg.d_unit,
+                cfg.maxout_pieces,
+                cfg.d_norm,
+            )
+        projection = self.conditional and cfg.conditioning == "projection"
+        head = Critic(
+            trunk.out_dim,
+            cfg.minibatch_std,
+            cfg.minibatch_disc,
+            cfg.minibatch_disc_dim,
+            self.info.num_classes if projection else 0,
+        )
+        self.discriminator = Discriminator(trunk, head)
+
+    def data_range(self):
+        return "symmetric" if self.image else "standard"  # tanh output for images
+
+    # ---------------------------------------------------------------- what variants change
+    def condition(self, y: Tensor | None, n: int) -> Tensor | None:
+        """The one-hot labels (n, K) the networks see, or None (unconditional)."""
+        return None
+
+    def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
+        return labels
+
+    # ---------------------------------------------------------------- the networks
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z[, y]): (B, *shape) in the model's range."""
+        c = self.condition(y, len(z))
+        return self.generator(z if c is None else torch.cat([z, c], 1))
+
+    def critic(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D's raw output for x (B, *shape): one logit per pack of `pack` examples, (B // m,)."""
+        cfg = self.config
+        c = self.condition(y, len(x)) if cfg.conditioning == "embedding" else None
+        if c is not None and cfg.architecture == "conv":  # the label as constant channels
+            x = torch.cat([x, c[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
+        elif c is not None:  # ... or as extra input features
+            x = torch.cat([x.flatten(1), c], 1)
+        proj = self.conditional and cfg.conditioning == "projection"
+        return self.discriminator(pack(x, cfg.pack), y.long().to(x.device) if proj else None)
+
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
+    ) -> Tensor:
+        """n draws of z ~ N(0, I), truncated to |z_i| <= truncation when given, (n, k)."""
+        shape = (n, self.config.latent_dim)
+        if truncation is not None:
+            return truncated_normal(shape, truncation, generator=generator, device=self.device)
+        return torch.randn(shape, generator=generator, device=self.device)
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z): the generator read as a decoder of latent codes (for interpolation)."""
+        return self.generate(z, y)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator=None, labels=None, truncation=None) -> Tensor:
+        """G(z), z ~ N(0, I) (or its truncation to [-psi, psi] with `truncation` = psi)."""
+        if truncation is not None and truncation <= 0:
+            raise GenzooError(f"truncation {truncation}: choose psi > 0 (smaller: less variety)")
+        z = self.sample_latent(n, generator, truncation)
+        return self.generate(z, self.default_labels(n, labels))
+
+    # ---------------------------------------------------------------- the two phases
+    def _train_only(self, net: nn.Module) -> None:
+        """Freeze the other network, so each phase's gradients reach its own parameters."""
+        if torch.is_grad_enabled():
+            self.generator.requires_grad_(net is self.generator)
+            self.discriminator.requires_grad_(net is self.discriminator)
+
+    def _fake_labels(self, batch: Batch) -> Tensor | None:
+        """Labels for the fakes of a step: the real batch's, so both sides match in class."""
+        return batch.get("y") if self.conditional else None
+
+    def terms_of(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """What to log about D's outputs: probabilities for bce games, critic values else."""
+        if self.config.loss in ("minimax", "non-saturating"):
+            return {"d_real": torch.sigmoid(real).mean(), "d_fake": torch.sigmoid(fake).mean()}
+        return {"d_real": real.mean(), "d_fake": fake.mean(), "distance": real.mean() - fake.mean()}
+
+    def d_loss(self, batch: Batch) -> LossOutput:
+        cfg = self.config
+        self._train_only(self.discriminator)
+        if cfg.clip:  # WGAN: clamp before each critic update, as the reference code does
+            with torch.no_grad():
+                for p in self.discriminator.parameters():
+                    p.clamp_(-cfg.clip, cfg.clip)
+        x, y = batch["x"], batch.get("y")
+        y_fake = self._fake_labels(batch)
+        with torch.no_grad():  # 1. fakes from the current G
+            fake = self.generate(self.sample_latent(len(x)), y_fake)
+        if self.replay is not None and self.training:  # 2. mix in past fakes
+            fake, y_fake = self.replay.mix(fake, y_fake)
+        real_out, fake_out = self.critic(x, y), self.critic(fake, y_fake)  # 3. D on both
+        if cfg.loss in ("minimax", "non-saturating"):
+            loss = L.d_loss_bce(real_out, fake_out, cfg.label_smoothing)
+        else:
+            loss = L.D_LOSSES[cfg.loss](real_out, fake_out)
+        terms = self.terms_of(real_out.detach(), fake_out.detach())
+        if cfg.gp_weight and torch.is_grad_enabled():  # 4. penalties
+            n = len(real_out) * cfg.pack
+            x_hat = L.interpolates(x[:n], fake[:n])
+            y_hat = None if y is None else y[:n]
+            gp = L.gradient_penalty(lambda v: self.critic(v, y_hat), x_hat)
+            loss, terms["gp"] = loss + cfg.gp_weight * gp, gp.detach()
+        if cfg.r1_weight and torch.is_grad_enabled():
+            r1 = L.r1_penalty(lambda v: self.critic(v, y), x)
+            loss, terms["r1"] = loss + cfg.r1_weight / 2 * r1, r1.detach()
+        return LossOutput(loss, terms)
+
+    def g_loss(self, batch: Batch) -> LossOutput:
+        self._train_only(self.generator)
+        y = self._fake_labels(batch)
+        fake = self.generate(self.sample_latent(len(batch["x"])), y)
+        out = self.critic(fake, y)  # D's parameters take no gradient here
+        loss = L.G_LOSSES[self.config.loss](out)
+        return LossOutput(loss, {"d_fake": self.terms_of(out, out)["d_fake"].detach()})
+
+    def phases(self) -> list[Phase]:
+        cfg = self.config
+        return [
+            Phase(
+                "d",
+                list(self.discriminator.parameters()),
+                self.d_loss,
+                lr=cfg.d_lr or cfg.lr,
+                betas=cfg.betas,
+                optimizer=cfg.optimizer,
+                log_grad_norm=True,
+            ),
+            Phase(
+                "g",
+                list(self.generator.parameters()),
+                self.g_loss,
+                every=cfg.d_steps,
+                lr=cfg.lr,
+                betas=cfg.betas,
+                optimizer=cfg.optimizer,
+                log_grad_norm=True,
+            ),
+        ]
+
+    # ---------------------------------------------------------------- training state, health
+    def training_state(self) -> dict[str, Tensor]:
+        return (
+            {}
+            if self.replay is None
+            else {f"replay.{k}": v for k, v in self.replay.state_dict().items()}
+        )
+
+    def load_training_state(self, state: dict[str, Tensor]) -> None:
+        if self.replay is not None:
+            self.replay.load_state_dict(
+                {k[7:]: v for k, v in state.items() if k.startswith("replay.")}
+            )
+
+    @torch.no_grad()
+    def diagnose(self, x: Tensor, y: Tensor | None = None) -> Diagnosis:
+        """D(real) and D(fake) on held-out data and fresh samples; warnings when D overpowers
+        G (bce losses: D(real) > 0.95 and D(fake) < 0.05) and when modes go missing (toy
+        mixtures: modes within 3 std; bundled images: classes seen by the feature network)."""
+        cfg = self.config
+        n = len(x) // cfg.pack * cfg.pack
+        x, y = x[:n], None if y is None else y[:n]
+        labels = self.default_labels(n, y)
+        fake = self.generate(self.sample_latent(n), labels)
+        terms = self.terms_of(self.critic(x, y), self.critic(fake, labels))
+        values = {k: float(v) for k, v in terms.items()}
+        warnings = {}
+        bce = cfg.loss in ("minimax", "non-saturating")
+        if bce and values["d_real"] > 0.95 and values["d_fake"] < 0.05:
+            warnings["d_overpowers"] = (
+                f"the discriminator overpowers the generator: D(real) {values['d_real']:.3f}, "
+                f"D(fake) {values['d_fake']:.3f} (try loss non-saturating, label_smoothing, "
+                "a lower d_lr, or pack)"
+            )
+        values.update(self.coverage(warnings))
+        return Diagnosis(values, warnings)
+
+    def coverage(self, warnings: dict[str, str]) -> dict[str, float]:
+        """Mode or class coverage of 2,500 fresh samples, where the data says what to count."""
+        from ...metrics import toy
+        from ...metrics.features import to_unit
+        from ...metrics.sample_quality import class_scores
+
+        g = torch.Generator(device=self.device).manual_seed(0)
+        meta = self.info.meta
+        if "means" in meta and "std" in meta:
+            s = torch.as_tensor(self.to_data(self.sample(2500, generator=g)))
+            found = toy.mode_metrics(s, torch.tensor(meta["means"]), meta["std"])
+            if found["modes"] < found["of_modes"]:
+                warnings["mode_collapse"] = (
+                    f"mode collapse: {found['modes']} of {found['of_modes']} modes captured "
+                    f"({found['high_quality']:.0%} of samples within 3 std of a mode)"
+                )
+            return {"modes": found["modes"], "high_quality": found["high_quality"]}
+        net = _feature_net(self.info.source) if self.image and self.info.num_classes else None
+        try:
+            net is not None and net.check_fits(self.info)
+        except GenzooError:  # e.g. a folder that shares a bundled set's name
+            net = None
+        if net is None:
+            return {}
+        labels = self.default_labels(1000, None)
+        s = self.generate(self.sample_latent(1000, g), labels)
+        found = class_scores(net.probabilities(to_unit(self.to_data(s), self.info)))
+        k = self.info.num_classes
+        if found["classes_covered"] < k:
+            warnings["mode_collapse"] = (
+                f"mode collapse: samples cover {found['classes_covered']} of {k} classes "
+                "(by the shipped feature network)"
+            )
+        return {"classes_covered": found["classes_covered"]}
