@@ -164,10 +164,9 @@ def bench_pythae(ds, repeats: int = 3) -> list[dict]:
     data = static_binarized(ds)
     n_epochs = 40
     config = {**BURDA, "binarize": False}
-    probe = genzoo.build_model("vae", data.info(), config)
-    probe.transform = data.transform(probe.data_range())  # raw units -> [0, 1], as ours sees
-    x_train = torch.as_tensor(probe.to_model(data.x_train)).numpy()
-    x_test = probe.to_model(data.x_test)
+    to_unit = data.transform("unit").forward  # raw units -> [0, 1], what our VAE sees
+    x_train = np.asarray(to_unit(data.x_train), dtype=np.float32)
+    x_test = torch.as_tensor(to_unit(data.x_test))
 
     def ours(epochs, seed):
         steps = math.ceil(len(data.x_train) / BATCH) * epochs  # whole epochs, like pythae

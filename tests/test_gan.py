@@ -250,7 +250,6 @@ def test_diagnosis_warns_when_the_discriminator_overpowers(ring):
 
 
 def test_cgan_samples_the_requested_classes(ring):
-    model = build("cgan", ring)
     cfg = TrainConfig(steps=1500, batch_size=100, log_every=0, eval_every=0, tensorboard=False)
     model = build("cgan", ring, g_hidden=[64, 64], d_hidden=[64, 64], latent_dim=2)
     Trainer(model, ring, cfg, console=False).fit()
@@ -270,6 +269,10 @@ def test_config_errors_name_the_field(ring):
         genzoo.build_model("dcgan", ring.info())
     with pytest.raises(genzoo.GenzooError, match="pack"):
         genzoo.build_model("cgan", ring.info(), {"conditioning": "projection", "pack": 2})
+    unlabelled = genzoo.DataInfo("points", (2,), (0.0, 1.0), source="mine.csv")
+    for name in ("cgan", "cvae"):  # both conditional models share one check
+        with pytest.raises(genzoo.GenzooError, match=f"data='mine.csv'.*a {name} is cond"):
+            genzoo.build_model(name, unlabelled)
 
 
 # ---------------------------------------------------------------- commands

@@ -58,13 +58,14 @@ class ConvDenoisingAEConfig(ConvAEConfig, CorruptionConfig):
 class Denoising:
     """What makes an autoencoder a denoising one: it corrupts its training input."""
 
-    def check_corruption_fits(self) -> None:
-        if self.config.corruption == "affine" and self.info.kind != "image":
+    def __init__(self, config, info):
+        if config.corruption == "affine" and info.kind != "image":
             raise ConfigError(
                 "model.corruption",
                 "affine",
-                f"gaussian, dropout or masking for {self.info.kind} data (affine moves images)",
+                f"gaussian, dropout or masking for {info.kind} data (affine moves images)",
             )
+        super().__init__(config, info)
 
     def regularizes(self) -> bool:
         cfg = self.config
@@ -93,15 +94,7 @@ class Denoising:
 class DenoisingAutoencoder(Denoising, Autoencoder):
     Config = DenoisingAEConfig
 
-    def __init__(self, config, info):
-        super().__init__(config, info)
-        self.check_corruption_fits()
-
 
 @register_model("conv-denoising-ae", "convolutional denoising autoencoder, for images")
 class ConvDenoisingAutoencoder(Denoising, ConvAutoencoder):
     Config = ConvDenoisingAEConfig
-
-    def __init__(self, config, info):
-        super().__init__(config, info)
-        self.check_corruption_fits()

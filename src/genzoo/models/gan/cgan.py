@@ -9,38 +9,11 @@ carry the real batch's labels. The networks are the GAN's (`architecture: mlp | 
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
-
-from ...errors import ConfigError, GenzooError
 from ..base import register_model
+from ..conditional import LabelConditioned
 from .gan import GAN, GANConfig
 
 
 @register_model("cgan", "conditional GAN: G and D see the label (embedding or projection)")
-class CGAN(GAN):
+class CGAN(LabelConditioned, GAN):
     Config = GANConfig
-    conditional = True
-
-    def __init__(self, config, info):
-        if not info.num_classes:
-            raise ConfigError(
-                "data", info.source, "labelled data (a cgan is conditioned on labels)"
-            )
-        super().__init__(config, info)
-
-    @property
-    def cond_dim(self) -> int:
-        return self.info.num_classes
-
-    def condition(self, y: Tensor | None, n: int) -> Tensor:
-        if y is None:
-            raise GenzooError("cgan: this needs the examples' labels (the model is conditional)")
-        return F.one_hot(y.long().to(self.device), self.info.num_classes).float()
-
-    def default_labels(self, n: int, labels: Tensor | None) -> Tensor:
-        """Without labels, samples cycle through the classes: 0, 1, ..., K-1, 0, ..."""
-        if labels is None:
-            return torch.arange(n, device=self.device) % self.info.num_classes
-        return labels.to(self.device)

@@ -32,6 +32,7 @@ from .networks import Critic, DCGenerator, DCTrunk, Discriminator, MLPGenerator,
 
 Loss = Literal["minimax", "non-saturating", "wasserstein", "hinge"]
 Norm = Literal["batch", "layer", "none"]
+BCE = ("minimax", "non-saturating")  # the games whose D outputs a probability
 
 
 @dataclass
@@ -80,7 +81,7 @@ class GANConfig:
             "a number in [0, 0.5)",
         )
         check(
-            self.label_smoothing == 0 or self.loss in ("minimax", "non-saturating"),
+            self.label_smoothing == 0 or self.loss in BCE,
             "label_smoothing",
             self.label_smoothing,
             "0 with the wasserstein and hinge losses (there are no labels to smooth)",
@@ -234,11 +235,15 @@ class GAN(GenerativeModel):
         """Labels for the fakes of a step: the real batch's, so both sides match in class."""
         return batch.get("y") if self.conditional else None
 
+    def d_mean(self, out: Tensor) -> Tensor:
+        """Mean D output to log: a probability for the bce games, a critic value else."""
+        return torch.sigmoid(out).mean() if self.config.loss in BCE else out.mean()
+
     def terms_of(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        """What to log about D's outputs: probabilities for bce games, critic values else."""
-        if self.config.loss in ("minimax", "non-saturating"):
-            return {"d_real": torch.sigmoid(real).mean(), "d_fake": torch.sigmoid(fake).mean()}
-        return {"d_real": real.mean(), "d_fake": fake.mean(), "distance": real.mean() - fake.mean()}
+        terms = {"d_real": self.d_mean(real), "d_fake": self.d_mean(fake)}
+        if self.config.loss not in BCE:  # the critic's estimate of the Wasserstein distance
+            terms["distance"] = real.mean() - fake.mean()
+        return terms
 
     def d_loss(self, batch: Batch) -> LossOutput:
         cfg = self.config
@@ -254,7 +259,7 @@ class GAN(GenerativeModel):
         if self.replay is not None and self.training:  # 2. mix in past fakes
             fake, y_fake = self.replay.mix(fake, y_fake)
         real_out, fake_out = self.critic(x, y), self.critic(fake, y_fake)  # 3. D on both
-        if cfg.loss in ("minimax", "non-saturating"):
+        if cfg.loss in BCE:
             loss = L.d_loss_bce(real_out, fake_out, cfg.label_smoothing)
         else:
             loss = L.D_LOSSES[cfg.loss](real_out, fake_out)
@@ -276,7 +281,7 @@ class GAN(GenerativeModel):
         fake = self.generate(self.sample_latent(len(batch["x"])), y)
         out = self.critic(fake, y)  # D's parameters take no gradient here
         loss = L.G_LOSSES[self.config.loss](out)
-        return LossOutput(loss, {"d_fake": self.terms_of(out, out)["d_fake"].detach()})
+        return LossOutput(loss, {"d_fake": self.d_mean(out.detach())})
 
     def phases(self) -> list[Phase]:
         cfg = self.config
@@ -329,8 +334,7 @@ class GAN(GenerativeModel):
         terms = self.terms_of(self.critic(x, y), self.critic(fake, labels))
         values = {k: float(v) for k, v in terms.items()}
         warnings = {}
-        bce = cfg.loss in ("minimax", "non-saturating")
-        if bce and values["d_real"] > 0.95 and values["d_fake"] < 0.05:
+        if cfg.loss in BCE and values["d_real"] > 0.95 and values["d_fake"] < 0.05:
             warnings["d_overpowers"] = (
                 f"the discriminator overpowers the generator: D(real) {values['d_real']:.3f}, "
                 f"D(fake) {values['d_fake']:.3f} (try loss non-saturating, label_smoothing, "

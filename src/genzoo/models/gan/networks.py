@@ -12,9 +12,9 @@ the optional minibatch layers and the label projection (Miyato & Koyama 2018).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-import torch
 from torch import Tensor, nn
 
 from ...nn.gan_layers import Maxout, MinibatchDiscrimination, MinibatchStdDev
@@ -48,7 +48,7 @@ class MLPGenerator(nn.Module):
         for width in hidden:
             layers += [nn.Linear(in_dim, width), *_norm(norm, width, False), nn.ReLU()]
             in_dim = width
-        layers.append(nn.Linear(in_dim, int(torch.tensor(shape).prod())))
+        layers.append(nn.Linear(in_dim, math.prod(shape)))
         if tanh:
             layers.append(nn.Tanh())
         self.net, self.shape = nn.Sequential(*layers), tuple(shape)
