@@ -42,6 +42,21 @@ def test_real_held_out_points_capture_every_mode(name):
     # within 3 std in 2-D: P(chi_2 < 3) = 1 - exp(-9/2) = 0.9889
     assert m["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.006)
     assert m["reverse_kl"] < 0.02
+    # E[r^2 | r < 3 std] = 2 - 9 e^-4.5 / (1 - e^-4.5) in std^2, so sqrt(that / 2) per axis
+    tail = 9 * math.exp(-4.5) / (1 - math.exp(-4.5))
+    assert m["spread"] == pytest.approx(math.sqrt((2 - tail) / 2), abs=0.02)
+
+
+def test_spread_catches_modes_shrunk_to_points():
+    """Every sample on a mode mean: perfect by the three PacGAN numbers, spread 0."""
+    ds = genzoo.load_dataset("grid25")
+    means, std = torch.tensor(ds.meta["means"]), ds.meta["std"]
+    points = means.repeat(100, 1)
+    m = toy.mode_metrics(points, means, std)
+    assert m["modes"] == 25 and m["high_quality"] == 1 and m["reverse_kl"] < 1e-12
+    assert m["spread"] == 0
+    half = toy.mode_metrics(means.repeat(100, 1) + 0.5 * std * gauss(2500, 2).float(), means, std)
+    assert half["spread"] == pytest.approx(0.5, abs=0.03)
 
 
 @pytest.mark.parametrize("name", ["ring8", "grid25"])

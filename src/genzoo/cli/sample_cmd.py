@@ -68,8 +68,6 @@ def command(run, n, out, seed, labels, nrow, truncation, device) -> None:
 
         if "truncation" not in inspect.signature(model.sample).parameters:
             raise GenzooError(f"--truncation: model {model.name} has no truncation trick")
-        if truncation <= 0:
-            raise GenzooError(f"--truncation {truncation}: choose psi > 0")
         extra["truncation"] = truncation
     g = torch.Generator(device=model.device).manual_seed(seed)
     with torch.no_grad():

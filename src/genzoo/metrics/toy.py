@@ -4,7 +4,9 @@
   the protocol of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 2,500 samples;
   a sample is high quality when it lies within 3 std of its nearest mode mean; a mode is
   captured when it is the nearest mode of at least one high-quality sample; and the reverse
-  KL of the generated mode histogram against the uniform one.
+  KL of the generated mode histogram against the uniform one. Those three reward a generator
+  that puts each mode's mass on a point, so we add the spread of the high-quality samples
+  around their modes, relative to the data's.
 - A k-nearest-neighbour estimate of KL divergence (Wang, Kulkarni & Verdu 2009).
 - Maximum mean discrepancy with a Gaussian kernel (Gretton et al. 2012).
 """
@@ -18,7 +20,13 @@ from torch import Tensor
 
 
 def mode_metrics(samples: Tensor, means: Tensor, std: float, n_std: float = 3.0) -> dict:
-    """Modes captured, share of high-quality samples, reverse KL (nats) to uniform modes."""
+    """Modes captured, share of high-quality samples, reverse KL (nats) to uniform modes, and
+    `spread`: the per-axis RMS distance of the high-quality samples to their mode, over `std`.
+
+    Data drawn from the mixture itself has a spread just under 1 (0.974 in 2-D at 3 std: the
+    3-std cut trims the tails); a generator that shrinks its modes scores less, one that
+    blurs them more (up to 3 / sqrt(2) ~ 2.1 with the cut).
+    """
     d = torch.cdist(samples.double(), means.double())  # (N, K)
     dist, nearest = d.min(1)
     good = dist <= n_std * std
@@ -28,11 +36,14 @@ def mode_metrics(samples: Tensor, means: Tensor, std: float, n_std: float = 3.0)
     q = counts / counts.sum() if counts.sum() > 0 else counts
     nz = q > 0
     reverse_kl = float((q[nz] * (q[nz] * k).log()).sum()) if modes else math.inf
+    dim = samples.shape[1]
+    spread = float(dist[good].pow(2).mean().div(dim).sqrt() / std) if modes else math.nan
     return {
         "modes": modes,
         "of_modes": k,
         "high_quality": float(good.double().mean()),
         "reverse_kl": reverse_kl,
+        "spread": spread,
     }
 
 

@@ -30,9 +30,11 @@ class MinibatchDiscrimination(nn.Module):
         self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.1)
 
     def forward(self, f: Tensor) -> Tensor:
-        m = (f @ self.T).view(-1, self.num_kernels, self.kernel_dim)  # (N, B, C)
-        l1 = (m[:, None] - m[None]).abs().sum(-1)  # (N, N, B): ||M_i,b - M_j,b||_1
-        o = torch.exp(-l1).sum(1) - 1  # (N, B), the j = i term (exp 0 = 1) removed
+        m = (f @ self.T).view(len(f), self.num_kernels, self.kernel_dim)  # (N, B, C)
+        m = m.transpose(0, 1)  # (B, N, C): one set of N rows per kernel
+        # (B, N, N): ||M_i,b - M_j,b||_1, without the (N, N, B, C) difference tensor
+        l1 = torch.cdist(m, m, p=1)
+        o = torch.exp(-l1).sum(2).T - 1  # (N, B), the j = i term (exp 0 = 1) removed
         return torch.cat([f, o], 1)
 
 

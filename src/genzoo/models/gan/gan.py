@@ -359,7 +359,7 @@ class GAN(GenerativeModel):
                     f"mode collapse: {found['modes']} of {found['of_modes']} modes captured "
                     f"({found['high_quality']:.0%} of samples within 3 std of a mode)"
                 )
-            return {"modes": found["modes"], "high_quality": found["high_quality"]}
+            return {k: found[k] for k in ("modes", "high_quality", "spread")}
         net = _feature_net(self.info.source) if self.image and self.info.num_classes else None
         try:
             net is not None and net.check_fits(self.info)
