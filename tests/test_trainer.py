@@ -325,6 +325,34 @@ def test_run_folder_layout(digits, tmp_path):
     assert summary["versions"]["torch"] == torch.__version__
 
 
+@pytest.mark.parametrize(("source", "refs", "samples"), [("digits", 64, 32), ("ring8", 1000, 1000)])
+def test_previews_show_enough_points(source, refs, samples, tmp_path, monkeypatch):
+    """An image grid shows 64 references and 32 samples; a scatter plot, which is there to
+    show where the mass lies, 1,000 of each."""
+    import genzoo.viz
+
+    ds = genzoo.load_dataset(
+        genzoo.DataConfig(source=source, n=5000 if source == "ring8" else None)
+    )
+    model = genzoo.build_model("vae", ds.info(), {"hidden": [16], "latent_dim": 2}, seed=0)
+    seen = {}
+    real_preview, real_sample = genzoo.viz.preview, model.sample
+
+    def preview(model, x_ref, **kw):
+        seen["refs"] = len(x_ref)
+        return real_preview(model, x_ref, **kw)
+
+    def sample(n, **kw):
+        seen["samples"] = n
+        return real_sample(n, **kw)
+
+    monkeypatch.setattr(genzoo.viz, "preview", preview)
+    monkeypatch.setattr(model, "sample", sample)
+    Trainer(model, ds, cfg(steps=1, sample_every=1), out=tmp_path / "run", console=False).fit()
+    assert (seen["refs"], seen["samples"]) == (refs, samples)
+    assert (tmp_path / "run" / "samples" / "step-000001.png").is_file()
+
+
 def test_batch_size_larger_than_data_is_refused(digits):
     with pytest.raises(genzoo.ConfigError, match="train.batch_size=5000"):
         Trainer(small_model(digits), digits, cfg(batch_size=5000))

@@ -256,8 +256,10 @@ class Trainer:
         was_training = model.training
         model.eval()
         with self._forked_rng():
-            # references spread over the test split (which may be ordered by class)
-            idx = torch.linspace(0, len(self.x_test) - 1, min(64, len(self.x_test))).long()
+            # references spread over the test split (which may be ordered by class); a scatter
+            # plot needs many more points than an image grid to show where the mass is
+            count = 64 if model.info.kind == "image" else 1000
+            idx = torch.linspace(0, len(self.x_test) - 1, min(count, len(self.x_test))).long()
             idx = idx.to(self.device)
             y = None if self.y_test is None else self.y_test[idx]
             image = preview(model, self.x_test[idx], seed=self.cfg.seed, y_ref=y)

@@ -78,19 +78,22 @@ def _stack_vertical(images: list[Image.Image], gap: int = 8) -> Image.Image:
 def preview(
     model,
     x_ref: torch.Tensor,
-    n_samples: int = 32,
+    n_samples: int | None = None,
     seed: int = 0,
     y_ref: torch.Tensor | None = None,
 ) -> Image.Image | None:
     """What training looks like now: references and reconstructions, then samples.
     (y_ref: the references' labels, which a conditional model needs to reconstruct.)
 
-    Images: a grid (a row of references, a row of their reconstructions, rows of samples).
-    Points and tables (first two columns): a scatter plot of data, reconstructions, samples.
+    Images: a grid (a row of references, a row of their reconstructions, rows of samples;
+    32 samples by default). Points and tables (first two columns): a scatter plot of data,
+    reconstructions and samples (as many samples as references by default).
     """
     from ..models.base import Reconstructor, in_batches
 
     info, transform = model.info, model.transform
+    if n_samples is None:
+        n_samples = 32 if info.kind == "image" else len(x_ref)
     g = torch.Generator(device=x_ref.device).manual_seed(seed)
     samples = model.sample(n_samples, generator=g)
     recon = None
