@@ -137,3 +137,12 @@ def test_the_page_policy_blocks_anything_not_embedded(run, tmp_path):
     assert check["broken"] == 1 and any(
         "CSP blocked" in e or "x.png" in e for e in check["errors"]
     ), check
+
+
+def test_log_axis_only_for_positive_values_spread_over_a_decade():
+    from genzoo.viz.report import log_scale
+
+    assert log_scale([0.05, 0.9, 3.2])  # losses
+    assert not log_scale([9, 10, 10])  # classes covered
+    assert not log_scale([-1.5, 20.0])  # critic values
+    assert not log_scale([0.0, 5.0])

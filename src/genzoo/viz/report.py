@@ -141,6 +141,12 @@ def _fig_to_image(fig) -> Image.Image:
     return Image.open(buf).convert("RGB")
 
 
+def log_scale(values: list[float]) -> bool:
+    """A log axis for positive values that span more than a factor of 10 (losses, gradient
+    norms); a linear one for counts such as modes or classes covered, or anything signed."""
+    return min(values) > 0 and max(values) > 10 * min(values)
+
+
 def curves(records: list[dict[str, Any]], keep, ylabel: str) -> Image.Image | None:
     """The logged scalars whose key passes `keep`, against the step; held-out ones (test/,
     diag/) as dashed lines with markers at each evaluation."""
@@ -159,7 +165,7 @@ def curves(records: list[dict[str, Any]], keep, ylabel: str) -> Image.Image | No
         ax.plot(*zip(*pts, strict=True), style, label=key, markersize=4)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    if all(v > 0 for r in records for k, v in r.items() if k in keys):
+    if log_scale([v for r in records for k, v in r.items() if k in keys]):
         ax.set_yscale("log")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
