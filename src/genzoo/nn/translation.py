@@ -1,0 +1,119 @@
+"""Networks of image-to-image translation (Isola et al. 2017, "pix2pix", section 3.2 and
+appendix 6.1.1; reused by CycleGAN's discriminators).
+
+- `UNetGenerator`: an encoder of stride-2 convolutions (4x4, BatchNorm except the first, and
+  LeakyReLU 0.2) down to 1x1 or a set depth, and a decoder of stride-2 transposed convolutions
+  (BatchNorm, ReLU, dropout 0.5 in the innermost decoder layers, pix2pix's only noise), each
+  decoder layer seeing the mirror encoder layer's output concatenated to its input (the skip
+  connections that carry the low-level detail input and output share). Tanh at the output.
+  Sizes are tracked exactly, so odd sizes such as 28 -> 14 -> 7 -> 4 -> 2 -> 1 work: a stage
+  maps h to ceil(h / 2) (kernel 4 for even h, 3 for odd) and its mirror maps it back.
+- `PatchDiscriminator`: PatchGAN, a fully convolutional D whose every output judges one
+  receptive-field patch of the input (70x70 for pix2pix's 3 layers at 256x256); `n_layers`
+  sets the patch size, `receptive_field` computes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+LEAK = 0.2
+
+
+def _down(h: int) -> tuple[int, int]:
+    """Kernel and output size of a stride-2, padding-1 stage from size h."""
+    k = 4 if h % 2 == 0 else 3
+    return k, (h + 2 - k) // 2 + 1
+
+
+class UNetGenerator(nn.Module):
+    """(N, C_in, H, W) -> (N, C_out, H, W) in [-1, 1]."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        size: tuple[int, int],
+        channels: Sequence[int] = (64, 128, 256, 512, 512),
+        dropout_layers: int = 3,
+        dropout: float = 0.5,
+    ):
+        super().__init__()
+        h, w = size
+        self.sizes = [(h, w)]
+        self.down = nn.ModuleList()
+        c_in = in_channels
+        for i, c in enumerate(channels):
+            (kh, h2), (kw, w2) = _down(self.sizes[-1][0]), _down(self.sizes[-1][1])
+            layers: list[nn.Module] = [nn.Conv2d(c_in, c, (kh, kw), 2, 1, bias=i == 0)]
+            if 0 < i < len(channels) - 1:  # no norm on the input layer, nor at the 1x1 bottom
+                layers.append(nn.BatchNorm2d(c))
+            layers.append(nn.LeakyReLU(LEAK))
+            self.down.append(nn.Sequential(*layers))
+            self.sizes.append((h2, w2))
+            c_in = c
+        self.up = nn.ModuleList()
+        outs = [*reversed(channels[:-1]), out_channels]
+        for i, c in enumerate(outs):
+            src, dst = self.sizes[len(channels) - i], self.sizes[len(channels) - 1 - i]
+            k = (4 if dst[0] == 2 * src[0] else 3, 4 if dst[1] == 2 * src[1] else 3)
+            c_skip = 0 if i == 0 else channels[len(channels) - 1 - i]
+            last = i == len(outs) - 1
+            layers = [nn.ConvTranspose2d(c_in + c_skip, c, k, 2, 1, bias=last)]
+            if last:
+                layers.append(nn.Tanh())
+            else:
+                layers.append(nn.BatchNorm2d(c))
+                if i < dropout_layers and dropout > 0:
+                    layers.append(nn.Dropout(dropout))
+                layers.append(nn.ReLU())
+            self.up.append(nn.Sequential(*layers))
+            c_in = c
+
+    def forward(self, x: Tensor) -> Tensor:
+        skips = []
+        for layer in self.down:
+            x = layer(x)
+            skips.append(x)
+        skips.pop()  # the bottom is the decoder's input, not a skip
+        for i, layer in enumerate(self.up):
+            if i > 0:
+                x = torch.cat([x, skips.pop()], 1)
+            x = layer(x)
+        return x
+
+
+class PatchDiscriminator(nn.Module):
+    """(N, C, H, W) -> (N, 1, H', W'): one logit per patch. `n_layers` stride-2 4x4 convolutions
+    (64, 128, 256, ... channels, BatchNorm except the first, LeakyReLU 0.2), one stride-1 4x4
+    convolution, then a stride-1 4x4 convolution to one channel."""
+
+    def __init__(self, in_channels: int, n_layers: int = 3, width: int = 64, norm: bool = True):
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in, c = in_channels, width
+        for i in range(n_layers + 1):
+            stride = 2 if i < n_layers else 1
+            layers.append(nn.Conv2d(c_in, c, 4, stride, 1, bias=i == 0 or not norm))
+            if i > 0 and norm:
+                layers.append(nn.BatchNorm2d(c))
+            layers.append(nn.LeakyReLU(LEAK))
+            c_in, c = c, min(c * 2, 8 * width)
+        layers.append(nn.Conv2d(c_in, 1, 4, 1, 1))
+        self.net = nn.Sequential(*layers)
+        self.n_layers = n_layers
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    @property
+    def receptive_field(self) -> int:
+        """The side of the input patch one output sees: r = 1 + sum_l (k - 1) prod_{m<l} s_m."""
+        r, jump = 1, 1
+        for stride in [2] * self.n_layers + [1, 1]:
+            r += 3 * jump
+            jump *= stride
+        return r
