@@ -129,3 +129,35 @@ def test_noise_is_one_image_per_example_scaled_per_channel():
     assert torch.allclose(added[:, 2], 2 * noise[:, 0]) and torch.equal(added[:, 0], 0 * x[:, 0])
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     assert torch.equal(inject(x, generator=g1), inject(x, generator=g2))
+
+
+def test_style_mixing_switches_from_w1_to_w2_at_one_crossover():
+    from genzoo.nn.style import broadcast_styles, mix_styles
+
+    w1, w2 = torch.zeros(4000, 3), torch.ones(4000, 3)
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(mix_styles(w1, w2, 6, prob=0.0, generator=g), broadcast_styles(w1, 6))
+    ws = mix_styles(w1, w2, 6, prob=1.0, generator=g)[..., 0]  # (N, L): 0 for w1, 1 for w2
+    assert torch.equal(ws.diff(dim=1).clamp(max=0), torch.zeros(4000, 5))  # w1 then w2
+    crossover = 6 - ws.sum(1)  # the first layer on w2
+    assert crossover.min() == 1 and crossover.max() == 5  # both sides always get a layer
+    assert (
+        torch.bincount(crossover.long(), minlength=6)[1:].float().div(4000).sub(0.2).abs().max()
+        < 0.03
+    )
+    mixed = (mix_styles(w1, w2, 6, prob=0.9, generator=g)[..., 0].sum(1) > 0).float().mean()
+    assert abs(float(mixed) - 0.9) < 0.03
+
+
+def test_truncation_pulls_toward_the_mean_style_on_the_chosen_layers():
+    from genzoo.nn.style import track_w_avg, truncate_styles
+
+    ws, avg = torch.randn(5, 4, 3), torch.randn(3)
+    assert torch.equal(truncate_styles(ws, avg, 1.0), ws)
+    assert torch.allclose(truncate_styles(ws, avg, 0.0), avg.expand(5, 4, 3))
+    half = truncate_styles(ws, avg, 0.5, cutoff=2)
+    assert torch.allclose(half[:, :2], (ws[:, :2] + avg) / 2) and torch.equal(
+        half[:, 2:], ws[:, 2:]
+    )
+    w = torch.randn(100, 3)
+    assert torch.allclose(track_w_avg(avg, w, beta=0.9), 0.9 * avg + 0.1 * w.mean(0))

@@ -158,3 +158,40 @@ class NoiseInjection(nn.Module):
             n, _, h, w = x.shape
             noise = torch.randn(n, 1, h, w, generator=generator, device=x.device, dtype=x.dtype)
         return x + self.weight * noise
+
+
+# ---------------------------------------------------------------- per-layer styles
+def broadcast_styles(w: Tensor, num_layers: int) -> Tensor:
+    """(N, w_dim) -> (N, L, w_dim): the same style for every synthesis layer."""
+    return w[:, None].expand(-1, num_layers, -1)
+
+
+def mix_styles(
+    w1: Tensor, w2: Tensor, num_layers: int, prob: float, generator: torch.Generator | None = None
+) -> Tensor:
+    """Style-mixing regularization (StyleGAN section 3.1): with probability `prob` per example,
+    layers before a crossover k ~ U{1, ..., L - 1} take w1 and the rest w2; otherwise every
+    layer takes w1. (N, w_dim) twice -> (N, L, w_dim)."""
+    n = len(w1)
+    u = torch.rand(n, generator=generator, device=w1.device)
+    k = torch.randint(1, max(num_layers, 2), (n,), generator=generator, device=w1.device)
+    k = torch.where(u < prob, k, torch.full_like(k, num_layers))  # k = L: no mixing
+    layer = torch.arange(num_layers, device=w1.device)
+    second = (layer[None] >= k[:, None])[..., None]  # (N, L, 1)
+    return torch.where(second, w2[:, None], w1[:, None])
+
+
+def truncate_styles(ws: Tensor, w_avg: Tensor, psi: float, cutoff: int | None = None) -> Tensor:
+    """The truncation trick in W (StyleGAN appendix B): w' = w_avg + psi (w - w_avg), on the
+    first `cutoff` layers only when given (the coarse styles). ws: (N, L, w_dim)."""
+    if psi == 1.0:  # exactly the untruncated styles, not w_avg + (ws - w_avg) rounded
+        return ws
+    out = w_avg + psi * (ws - w_avg)
+    if cutoff is None or cutoff >= ws.shape[1]:
+        return out
+    return torch.cat([out[:, :cutoff], ws[:, cutoff:]], 1)
+
+
+def track_w_avg(w_avg: Tensor, w: Tensor, beta: float = 0.995) -> Tensor:
+    """The running mean of w that truncation pulls toward: beta w_avg + (1 - beta) mean(w)."""
+    return torch.lerp(w.detach().mean(0), w_avg, beta)
