@@ -19,6 +19,21 @@ def _halve(n: int) -> int:
     return (n + 1) // 2  # a 3x3 convolution, stride 2, padding 1
 
 
+def stride2_sizes(h: int, w: int, stages: int) -> list[tuple[int, int]]:
+    """[(h, w), (ceil(h/2), ceil(w/2)), ...]: the map size after each stride-2 stage."""
+    sizes = [(h, w)]
+    for _ in range(stages):
+        sizes.append((_halve(sizes[-1][0]), _halve(sizes[-1][1])))
+    return sizes
+
+
+def stride2_kernel(size: tuple[int, int]) -> tuple[int, int]:
+    """The kernel, per axis, of a stride-2 padding-1 convolution from `size` to its ceil half:
+    4 for an even side, 3 for an odd one. The transposed convolution back to `size` takes the
+    same kernel, so both directions land exactly on the tracked sizes."""
+    return (4 if size[0] % 2 == 0 else 3, 4 if size[1] % 2 == 0 else 3)
+
+
 class ConvEncoder(nn.Module):
     """(B, C, H, W) -> (B, out_dim)."""
 

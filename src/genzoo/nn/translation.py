@@ -20,13 +20,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from .conv import stride2_kernel, stride2_sizes
+
 LEAK = 0.2
-
-
-def _down(h: int) -> tuple[int, int]:
-    """Kernel and output size of a stride-2, padding-1 stage from size h."""
-    k = 4 if h % 2 == 0 else 3
-    return k, (h + 2 - k) // 2 + 1
 
 
 class UNetGenerator(nn.Module):
@@ -42,24 +38,21 @@ class UNetGenerator(nn.Module):
         dropout: float = 0.5,
     ):
         super().__init__()
-        h, w = size
-        self.sizes = [(h, w)]
+        self.sizes = stride2_sizes(*size, len(channels))
         self.down = nn.ModuleList()
         c_in = in_channels
         for i, c in enumerate(channels):
-            (kh, h2), (kw, w2) = _down(self.sizes[-1][0]), _down(self.sizes[-1][1])
-            layers: list[nn.Module] = [nn.Conv2d(c_in, c, (kh, kw), 2, 1, bias=i == 0)]
+            k = stride2_kernel(self.sizes[i])
+            layers: list[nn.Module] = [nn.Conv2d(c_in, c, k, 2, 1, bias=i == 0)]
             if 0 < i < len(channels) - 1:  # no norm on the input layer, nor at the 1x1 bottom
                 layers.append(nn.BatchNorm2d(c))
             layers.append(nn.LeakyReLU(LEAK))
             self.down.append(nn.Sequential(*layers))
-            self.sizes.append((h2, w2))
             c_in = c
         self.up = nn.ModuleList()
         outs = [*reversed(channels[:-1]), out_channels]
         for i, c in enumerate(outs):
-            src, dst = self.sizes[len(channels) - i], self.sizes[len(channels) - 1 - i]
-            k = (4 if dst[0] == 2 * src[0] else 3, 4 if dst[1] == 2 * src[1] else 3)
+            k = stride2_kernel(self.sizes[len(channels) - 1 - i])  # back to the mirror's size
             c_skip = 0 if i == 0 else channels[len(channels) - 1 - i]
             last = i == len(outs) - 1
             layers = [nn.ConvTranspose2d(c_in + c_skip, c, k, 2, 1, bias=last)]

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from ...nn.conv import stride2_kernel, stride2_sizes
 from ...nn.gan_layers import Maxout, MinibatchDiscrimination, MinibatchStdDev
 
 LEAK = 0.2  # DCGAN's LeakyReLU slope
@@ -28,14 +29,6 @@ def _norm(kind: str, width: int, conv: bool) -> list[nn.Module]:
     if kind == "layer":  # per example, so it keeps the gradient penalty well defined
         return [nn.GroupNorm(1, width) if conv else nn.LayerNorm(width)]
     return []
-
-
-def _sizes(h: int, w: int, stages: int) -> list[tuple[int, int]]:
-    """[(h, w), (ceil(h/2), ceil(w/2)), ...]: the map size after each stride-2 stage."""
-    sizes = [(h, w)]
-    for _ in range(stages):
-        sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
-    return sizes
 
 
 # ---------------------------------------------------------------- generators
@@ -64,7 +57,7 @@ class DCGenerator(nn.Module):
     def __init__(self, in_dim: int, shape: Sequence[int], channels: Sequence[int], norm: str):
         super().__init__()
         c, h, w = shape
-        sizes = _sizes(h, w, len(channels))
+        sizes = stride2_sizes(h, w, len(channels))
         self.top = (channels[-1], *sizes[-1])
         self.project = nn.Sequential(
             nn.Linear(in_dim, channels[-1] * sizes[-1][0] * sizes[-1][1]),
@@ -76,8 +69,7 @@ class DCGenerator(nn.Module):
         layers: list[nn.Module] = []
         c_in = channels[-1]
         for i, c_out in enumerate(outs):
-            src, dst = sizes[len(channels) - i], sizes[len(channels) - 1 - i]
-            k = (4 if dst[0] == 2 * src[0] else 3, 4 if dst[1] == 2 * src[1] else 3)
+            k = stride2_kernel(sizes[len(channels) - 1 - i])  # back to the mirror's size
             layers.append(nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=1))
             if i < len(outs) - 1:
                 layers += [*_norm(norm, c_out, True), nn.ReLU()]
@@ -114,10 +106,10 @@ class DCTrunk(nn.Module):
     def __init__(self, shape: Sequence[int], channels: Sequence[int], norm: str):
         super().__init__()
         c, h, w = shape
-        sizes = _sizes(h, w, len(channels))
+        sizes = stride2_sizes(h, w, len(channels))
         layers: list[nn.Module] = []
         for i, width in enumerate(channels):
-            k = (4 if sizes[i][0] % 2 == 0 else 3, 4 if sizes[i][1] % 2 == 0 else 3)
+            k = stride2_kernel(sizes[i])
             layers.append(nn.Conv2d(c, width, k, stride=2, padding=1))
             if i > 0:
                 layers += _norm(norm, width, True)
