@@ -158,20 +158,24 @@ def bench_toy(
     jobs = [(d, label, s, steps) for d in sets for label in labels for s in range(seeds)]
     jobs = [j for j in jobs if j not in done]
     print(f"toy: {len(jobs)} runs to do, {len(done)} kept", flush=True)
+
+    def store() -> None:
+        toy.update(
+            protocol="PacGAN Table 1: 2,500 samples, 3-std rule, mean and s.e. over seeds",
+            networks=NETS,
+            train=TRAIN,
+            published_best=PUBLISHED,
+            rows=summarize(runs),
+            runs=runs,
+        )
+        save(results)
+
+    store()  # stale runs dropped even when nothing is left to run
     with ProcessPoolExecutor(workers) as pool:
         for r in pool.map(toy_run, jobs):
             runs.append(r)
             print(json.dumps(r), flush=True)
-            toy.update(
-                protocol="PacGAN Table 1: 2,500 samples, 3-std rule, mean and s.e. over seeds",
-                networks=NETS,
-                train=TRAIN,
-                published_best=PUBLISHED,
-                rows=summarize(runs),
-                runs=runs,
-            )
-            save(results)
-    toy["rows"] = summarize(runs)
+            store()
 
 
 def save(results: dict) -> None:
@@ -249,8 +253,8 @@ if __name__ == "__main__":
             bench_toy(results, steps, args.seeds, args.configs, args.sets)
         elif section == "mnist":
             results["mnist"] = bench_mnist(args.steps or 5000)
+            results["mnist_seconds"] = round(time.time() - t0)
         else:
             raise SystemExit(f"unknown section {section}; choose toy or mnist")
-            results["mnist_seconds"] = round(time.time() - t0)
         save(results)
         print(f"{section}: {time.time() - t0:.0f}s", flush=True)
