@@ -29,6 +29,8 @@ TINY: dict[str, dict[str, dict]] = {
     "cgan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
     "wgan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
     "wgan-gp": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
+    "progan": {"any": {"channels": [8, 4], "latent_dim": 4, "stable_steps": 1, "fade_steps": 1}},
+    "stylegan": {"any": {"channels": [8, 4], "latent_dim": 8, "mapping_layers": 2}},
 }
 
 # Options that change what a model computes, each run through the contract suite as a case of
@@ -48,6 +50,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "cgan+conv": ("cgan", {"architecture": "conv", "channels": [4, 8]}),
     "wgan-gp+conv": ("wgan-gp", {"architecture": "conv", "channels": [4, 8]}),
     "denoising-ae+affine": ("denoising-ae", {"corruption": "affine"}),
+    "progan+r1-pack": (
+        "progan",
+        {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0, "pack": 2},
+    ),
 }
 IMAGE_ONLY = {"cgan+conv", "wgan-gp+conv", "denoising-ae+affine"}  # variants that need images
 

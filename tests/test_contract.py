@@ -81,7 +81,8 @@ def test_one_trainer_step_changes_every_phase(name, kind, datasets):
     ds = datasets[kind]
     model = make(name, ds)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    cfg = TrainConfig(steps=1, batch_size=32, log_every=0, tensorboard=False)
+    steps = 1 + max(p.start for p in model.phases())  # long enough to reach every phase
+    cfg = TrainConfig(steps=steps, batch_size=32, log_every=0, tensorboard=False)
     Trainer(model, ds, cfg, console=False).fit()
     for phase in model.phases():
         names = {id(p) for p in phase.params}

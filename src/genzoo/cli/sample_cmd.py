@@ -15,9 +15,7 @@ from .common import check_out, device_option, done, open_model, picture
     "--n",
     "n",
     type=click.IntRange(1, 100_000),
-    default=64,
-    show_default=True,
-    help="how many samples",
+    help="how many samples [default: 64; with --mix, 5 sources per side]",
 )
 @click.option(
     "--out", required=True, help="a .png grid (or plot) or a .npy array in the data's own units"
@@ -36,11 +34,19 @@ from .common import check_out, device_option, done, open_model, picture
 @click.option(
     "--truncation",
     type=float,
-    help="GANs: the truncation trick, z drawn from N(0, I) cut to [-psi, psi] (e.g. 0.7; "
-    "smaller: cleaner but less varied)",
+    help="GANs: the truncation trick, z drawn from N(0, I) cut to [-psi, psi]; StyleGAN: w "
+    "pulled toward the mean w, w_avg + psi (w - w_avg) (e.g. 0.7; smaller: cleaner but less "
+    "varied)",
+)
+@click.option(
+    "--mix",
+    metavar="LAYERS",
+    help="StyleGAN: the style-mixing grid instead of samples; the cells take the styles of "
+    "LAYERS (coarse, middle, fine, or a range such as 0-3) from the left column's sources "
+    "and the rest from the top row's",
 )
 @device_option
-def command(run, n, out, seed, labels, nrow, truncation, device) -> None:
+def command(run, n, out, seed, labels, nrow, truncation, mix, device) -> None:
     """Draw new samples from a trained model.
 
     RUN is a run folder, its model/ folder or a checkpoint folder.
@@ -51,11 +57,15 @@ def command(run, n, out, seed, labels, nrow, truncation, device) -> None:
       genzoo sample runs/ae --n 1000 --out samples.npy --seed 1
       genzoo sample runs/cgan --labels 3,7 --out threes-and-sevens.png
       genzoo sample runs/dcgan --truncation 0.7 --out truncated.png
+      genzoo sample runs/stylegan --mix coarse --n 6 --out mixing.png
     """
     from ..errors import GenzooError
 
     path = check_out(out, (".png", ".npy"))
     model, _ = open_model(run, device)
+    if mix is not None:
+        return _mixing_grid(model, mix, n or 5, seed, truncation, path)
+    n = n or 64
     y = None
     if labels is not None:
         num = model.info.num_classes if getattr(model, "conditional", False) else None
@@ -77,6 +87,26 @@ def command(run, n, out, seed, labels, nrow, truncation, device) -> None:
     else:
         picture(model, [("samples", x)], nrow).save(path)
     done(path, f"{n} samples")
+
+
+def _mixing_grid(model, spec, n, seed, truncation, path) -> None:
+    from ..errors import GenzooError
+
+    if not hasattr(model, "mixing_grid"):
+        raise GenzooError(f"--mix: model {model.name} has no per-layer styles to mix")
+    if n > 16:
+        raise GenzooError(f"--n {n}: a mixing grid takes at most 16 sources per side")
+    from ..models.gan.stylegan import parse_layers
+
+    layers = parse_layers(spec, model.num_layers)
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    with torch.no_grad():
+        x = model.mixing_grid(n, n, layers, generator=g, truncation=truncation)
+    if path.suffix == ".npy":
+        np.save(path, model.to_data(x).reshape(n + 1, n + 1, *x.shape[1:]))
+    else:
+        picture(model, [("mixing", x)], n + 1).save(path)
+    done(path, f"a {n + 1}x{n + 1} style-mixing grid (layers {layers.start}-{layers.stop - 1})")
 
 
 def _parse_labels(text: str, n: int, classes: list[str]) -> torch.Tensor:

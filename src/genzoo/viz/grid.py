@@ -135,3 +135,56 @@ def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
     return points_plot(
         [(name, model.to_data(t)[:, :2], colors.get(name, "tab:green")) for name, t in sets]
     )
+
+
+def growth_plot(curve: list[tuple[int, int, float]], names: list[str]) -> Image.Image:
+    """A progressive-growing schedule: (step, stage, alpha) points drawn as the stage plus the
+    fade-in progress (stage k at alpha a sits at k - 1 + a), resolutions on the y axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [s for s, _, _ in curve]
+    level = [k - 1 + a if k > 0 else 0.0 for _, k, a in curve]
+    fig, ax = plt.subplots(figsize=(7, 2.6), dpi=100)
+    ax.plot(steps, level, "-", color="tab:blue")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("step")
+    ax.set_ylabel("resolution")
+    ax.grid(alpha=0.3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def stage_grids(run, windows: list[tuple[str, int, int | None]]) -> Image.Image | None:
+    """Side by side, the last preview grid (samples/step-N.png) a run wrote inside each
+    window (name, start, stop), each under its name; None when the run wrote none."""
+    from PIL import ImageDraw
+
+    folder = Path(run) / "samples" if run is not None else None
+    if folder is None or not folder.is_dir():
+        return None
+    written = sorted((int(p.stem.split("-")[1]), p) for p in folder.glob("step-*.png"))
+    picks = []
+    for name, start, stop in windows:
+        # a grid written at step s shows the model after s updates: steps start+1 .. stop
+        inside = [p for s, p in written if start < s and (stop is None or s <= stop)]
+        if inside:
+            picks.append((name, Image.open(inside[-1]).convert("RGB")))
+    if not picks:
+        return None
+    label = 18
+    width = sum(im.width for _, im in picks) + 10 * (len(picks) - 1)
+    height = max(im.height for _, im in picks) + label
+    out = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(out)
+    left = 0
+    for name, im in picks:
+        draw.text((left + 4, 2), name, fill="black")
+        out.paste(im, (left, label))
+        left += im.width + 10
+    return out

@@ -343,6 +343,9 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
             _img(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
         ]
     ds = run_dataset(model, run_config)
+    if hasattr(model, "report_figures"):  # what is particular to a model: growth, mixing...
+        for title, image, caption in model.report_figures(run, ds):
+            parts += [f"<h3>{html.escape(title)}</h3>", _img(image, title.lower(), caption)]
     from ..models.base import Reconstructor, in_batches
 
     if isinstance(model, Reconstructor):

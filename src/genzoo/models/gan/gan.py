@@ -36,17 +36,11 @@ BCE = ("minimax", "non-saturating")  # the games whose D outputs a probability
 
 
 @dataclass
-class GANConfig:
+class GameConfig:
+    """The game and its stabilisers: what every GAN shares, whatever its networks."""
+
     latent_dim: int = 64  # size of z ~ N(0, I)
     loss: Loss = "non-saturating"
-    architecture: Literal["mlp", "conv"] = "mlp"  # conv: DCGAN's networks (images only)
-    g_hidden: tuple[int, ...] = (256, 256)  # mlp: generator widths
-    d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator widths
-    channels: tuple[int, ...] = (64, 128)  # conv: D's stride-2 stages; G mirrors them
-    g_norm: Norm = "batch"  # generator hidden layers
-    d_norm: Norm = "none"  # discriminator hidden layers (never on its input)
-    d_unit: Literal["leaky_relu", "maxout"] = "leaky_relu"  # mlp discriminator units
-    maxout_pieces: int = 5
     d_steps: int = 1  # discriminator updates per generator update (k; n_critic for WGAN)
     optimizer: Literal["adam", "rmsprop"] = "adam"
     lr: float = 2e-4  # both networks; overrides train.lr
@@ -55,21 +49,15 @@ class GANConfig:
     label_smoothing: float = 0.0  # one-sided: real target 1 - s (bce losses only)
     gp_weight: float = 0.0  # lambda of the WGAN-GP gradient penalty (0: off)
     r1_weight: float = 0.0  # gamma of the R1 penalty on real data (0: off)
+    drift: float = 0.0  # eps_drift E[D(x)^2], keeps a critic's values near 0 (ProGAN; 0: off)
     clip: float = 0.0  # WGAN weight clipping to [-c, c] (0: off)
     replay_size: int = 0  # experience replay: past fakes kept (0: off)
     replay_ratio: float = 0.5  # share of each fake batch drawn from the buffer
-    minibatch_disc: int = 0  # minibatch discrimination: number of kernels B (0: off)
-    minibatch_disc_dim: int = 5  # ... and their dimension C
     minibatch_std: int = 0  # minibatch stddev layer: group size (0: off)
     pack: int = 1  # PacGAN: samples per discriminator input (1: off)
-    conditioning: Literal["embedding", "projection"] = "embedding"  # conditional models only
 
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
-        for name in ("g_hidden", "d_hidden", "channels"):
-            value = getattr(self, name)
-            check(len(value) >= 1 and all(v >= 1 for v in value), name, value, "widths >= 1")
-        check(self.maxout_pieces >= 2, "maxout_pieces", self.maxout_pieces, "an integer >= 2")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "an integer >= 1")
         check(self.lr > 0, "lr", self.lr, "a learning rate > 0")
         check(self.d_lr is None or self.d_lr > 0, "d_lr", self.d_lr, "a learning rate > 0")
@@ -86,14 +74,36 @@ class GANConfig:
             self.label_smoothing,
             "0 with the wasserstein and hinge losses (there are no labels to smooth)",
         )
-        for name in ("gp_weight", "r1_weight", "clip"):
+        for name in ("gp_weight", "r1_weight", "drift", "clip"):
             check(getattr(self, name) >= 0, name, getattr(self, name), "a number >= 0")
         check(self.replay_size >= 0, "replay_size", self.replay_size, "an integer >= 0")
         check(0 < self.replay_ratio < 1, "replay_ratio", self.replay_ratio, "0 < ratio < 1")
-        check(self.minibatch_disc >= 0, "minibatch_disc", self.minibatch_disc, "an integer >= 0")
-        check(self.minibatch_disc_dim >= 1, "minibatch_disc_dim", self.minibatch_disc_dim, ">= 1")
         check(self.minibatch_std >= 0, "minibatch_std", self.minibatch_std, "a group size >= 0")
         check(self.pack >= 1, "pack", self.pack, "an integer >= 1 (1: no packing)")
+
+
+@dataclass
+class GANConfig(GameConfig):
+    architecture: Literal["mlp", "conv"] = "mlp"  # conv: DCGAN's networks (images only)
+    g_hidden: tuple[int, ...] = (256, 256)  # mlp: generator widths
+    d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator widths
+    channels: tuple[int, ...] = (64, 128)  # conv: D's stride-2 stages; G mirrors them
+    g_norm: Norm = "batch"  # generator hidden layers
+    d_norm: Norm = "none"  # discriminator hidden layers (never on its input)
+    d_unit: Literal["leaky_relu", "maxout"] = "leaky_relu"  # mlp discriminator units
+    maxout_pieces: int = 5
+    minibatch_disc: int = 0  # minibatch discrimination: number of kernels B (0: off)
+    minibatch_disc_dim: int = 5  # ... and their dimension C
+    conditioning: Literal["embedding", "projection"] = "embedding"  # conditional models only
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("g_hidden", "d_hidden", "channels"):
+            value = getattr(self, name)
+            check(len(value) >= 1 and all(v >= 1 for v in value), name, value, "widths >= 1")
+        check(self.maxout_pieces >= 2, "maxout_pieces", self.maxout_pieces, "an integer >= 2")
+        check(self.minibatch_disc >= 0, "minibatch_disc", self.minibatch_disc, "an integer >= 0")
+        check(self.minibatch_disc_dim >= 1, "minibatch_disc_dim", self.minibatch_disc_dim, ">= 1")
         check(
             not (self.gp_weight and self.d_norm == "batch"),
             "d_norm",
@@ -235,6 +245,14 @@ class GAN(GenerativeModel):
         """Labels for the fakes of a step: the real batch's, so both sides match in class."""
         return batch.get("y") if self.conditional else None
 
+    def fakes(self, n: int, y: Tensor | None = None) -> Tensor:
+        """n training fakes G(z), z ~ p(z) (a style-based G mixes styles here)."""
+        return self.generate(self.sample_latent(n), y)
+
+    def real_view(self, x: Tensor) -> Tensor:
+        """The real batch as D sees it at this step (a growing GAN blends resolutions)."""
+        return x
+
     def d_mean(self, out: Tensor) -> Tensor:
         """Mean D output to log: a probability for the bce games, a critic value else."""
         return torch.sigmoid(out).mean() if self.config.loss in BCE else out.mean()
@@ -252,10 +270,10 @@ class GAN(GenerativeModel):
             with torch.no_grad():
                 for p in self.discriminator.parameters():
                     p.clamp_(-cfg.clip, cfg.clip)
-        x, y = batch["x"], batch.get("y")
+        x, y = self.real_view(batch["x"]), batch.get("y")
         y_fake = self._fake_labels(batch)
         with torch.no_grad():  # 1. fakes from the current G
-            fake = self.generate(self.sample_latent(len(x)), y_fake)
+            fake = self.fakes(len(x), y_fake)
         if self.replay is not None and self.training:  # 2. mix in past fakes
             fake, y_fake = self.replay.mix(fake, y_fake)
         real_out, fake_out = self.critic(x, y), self.critic(fake, y_fake)  # 3. D on both
@@ -273,12 +291,15 @@ class GAN(GenerativeModel):
         if cfg.r1_weight and torch.is_grad_enabled():
             r1 = L.r1_penalty(lambda v: self.critic(v, y), x)
             loss, terms["r1"] = loss + cfg.r1_weight / 2 * r1, r1.detach()
+        if cfg.drift:
+            drift = L.drift_penalty(real_out)
+            loss, terms["drift"] = loss + cfg.drift * drift, drift.detach()
         return LossOutput(loss, terms)
 
     def g_loss(self, batch: Batch) -> LossOutput:
         self._train_only(self.generator)
         y = self._fake_labels(batch)
-        fake = self.generate(self.sample_latent(len(batch["x"])), y)
+        fake = self.fakes(len(batch["x"]), y)
         out = self.critic(fake, y)  # D's parameters take no gradient here
         loss = L.G_LOSSES[self.config.loss](out)
         return LossOutput(loss, {"d_fake": self.d_mean(out.detach())})
@@ -328,7 +349,7 @@ class GAN(GenerativeModel):
         mixtures: modes within 3 std; bundled images: classes seen by the feature network)."""
         cfg = self.config
         n = len(x) // cfg.pack * cfg.pack
-        x, y = x[:n], None if y is None else y[:n]
+        x, y = self.real_view(x[:n]), None if y is None else y[:n]
         labels = self.default_labels(n, y)
         fake = self.generate(self.sample_latent(n), labels)
         terms = self.terms_of(self.critic(x, y), self.critic(fake, labels))

@@ -15,7 +15,8 @@ the Wasserstein losses) on data x ~ p_data and on samples G(z), z ~ p(z). With D
 Identities used throughout, with l a logit: log sigmoid(l) = -softplus(-l) and
 log(1 - sigmoid(l)) = -softplus(l), computed stably.
 
-Penalties: the WGAN-GP gradient penalty (Gulrajani et al. 2017) and R1 (Mescheder et al. 2018).
+Penalties: the WGAN-GP gradient penalty (Gulrajani et al. 2017), R1 (Mescheder et al. 2018)
+and ProGAN's drift term (Karras et al. 2018, appendix A.1).
 """
 
 from __future__ import annotations
@@ -113,3 +114,9 @@ def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
+
+
+def drift_penalty(real: Tensor) -> Tensor:
+    """E[D(x)^2] on real data (Karras et al. 2018, appendix A.1), weighted by eps_drift = 1e-3:
+    keeps a Wasserstein critic's values from drifting far from 0."""
+    return real.pow(2).mean()

@@ -1,0 +1,396 @@
+"""Progressive growing of GANs (Karras, Aila, Laine & Lehtinen 2018, "Progressive Growing of
+GANs for Improved Quality, Stability, and Variation").
+
+Training starts at a low resolution and adds a block to G and D at each stage, the new block
+fading in while the old path fades out (section 3, figure 2):
+
+    G:  out = (1 - alpha) upsample(to_rgb_{k-1}(h)) + alpha to_rgb_k(block_k(h))
+    D:  h   = (1 - alpha) from_rgb_{k-1}(downsample(x)) + alpha block_k(from_rgb_k(x))
+
+and the real images D sees are blended between the two resolutions the same way, so that real
+and fake stay alike while alpha goes from 0 to 1. The resolutions run from the data's size down
+by halving (ceil), one per entry of `channels`: 28x28 data with three stages trains at 7x7,
+14x14, then 28x28. The schedule (`growth`) is a pure function of the step: the first stage
+trains `stable_steps`; each later one fades in over `fade_steps` and then trains `stable_steps`;
+the last runs to the end of training.
+
+With the paper's three techniques: the minibatch standard-deviation layer at the end of D
+(section 3), the equalized learning rate in every layer (section 4.1) and pixelwise feature
+normalization after each convolution of G (section 4.2). The default game is the paper's:
+WGAN-GP with lambda 10 and the drift term eps_drift = 1e-3, Adam lr 1e-3, betas (0, 0.99).
+
+Each stage is a pair of phases (`d.14x14`, `g.14x14`) over the layers that stage uses, so each
+resolution starts with fresh Adam moments, as the paper's code resets them at each new
+resolution. Externally every image is at the data's size: G's output is upsampled (nearest) and
+D pools its input down to the stage's resolution, which undoes that upsampling exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ...config import check
+from ...errors import ConfigError
+from ...nn.conv import stride2_sizes
+from ...nn.gan_layers import MinibatchStdDev, pack
+from ...nn.style import HE_GAIN, LEAK, EqualizedConv2d, EqualizedLinear, PixelNorm
+from ..base import Batch, LossOutput, Phase, register_model
+from .gan import GAN, GameConfig, Loss
+
+Size = tuple[int, int]
+
+
+def growth(step: int, stages: int, stable: int, fade: int) -> tuple[int, float]:
+    """(stage, alpha) at `step`: stage 0 trains `stable` steps; stage k >= 1 fades in over
+    `fade` steps (alpha 0 -> 1), then trains `stable` steps at alpha 1; the last stage runs on."""
+    k = stage_of(step, stages, stable, fade)
+    return k, fade_alpha(step, k, stable, fade)
+
+
+def stage_start(k: int, stable: int, fade: int) -> int:
+    """The step at which stage k begins (its fade-in, for k >= 1)."""
+    return 0 if k == 0 else stable + (k - 1) * (fade + stable)
+
+
+def stage_of(step: int, stages: int, stable: int, fade: int) -> int:
+    if step < stable:
+        return 0
+    return min(stages - 1, 1 + (step - stable) // (fade + stable))
+
+
+def fade_alpha(step: int, k: int, stable: int, fade: int) -> float:
+    """How far stage k has faded in at `step`, in [0, 1] (1 for stage 0, and past the fade)."""
+    if k == 0 or fade == 0:
+        return 1.0
+    return min(1.0, max(0.0, (step - stage_start(k, stable, fade)) / fade))
+
+
+def resize(x: Tensor, size: Size) -> Tensor:
+    """Nearest upsampling or average-pool downsampling of (N, C, H, W) to `size`."""
+    if tuple(x.shape[2:]) == tuple(size):
+        return x
+    if size[0] >= x.shape[2]:
+        return F.interpolate(x, size=size, mode="nearest")
+    return F.adaptive_avg_pool2d(x, size)
+
+
+def resolutions(channels, shape) -> list[Size]:
+    """The resolution of each stage, lowest first: the image size (C, H, W) halved (ceil)
+    len(channels) - 1 times; refused when halving stalls at 1x1."""
+    _, h, w = shape
+    sizes = stride2_sizes(h, w, len(channels) - 1)
+    if len(set(sizes)) < len(sizes):
+        most = len(set(stride2_sizes(h, w, 16)))
+        raise ConfigError(
+            "model.channels",
+            list(channels),
+            f"at most {most} entries for {h}x{w} images (one per resolution, halving to 1x1)",
+        )
+    return list(reversed(sizes))
+
+
+@dataclass
+class ProGANConfig(GameConfig):
+    latent_dim: int = 128
+    # feature maps per resolution, lowest first; the last stage is at the data's size and each
+    # earlier one at half the next (ceil), so 3 entries on 28x28 data train at 7, 14, 28
+    channels: tuple[int, ...] = (128, 128, 64)
+    stable_steps: int = 1000  # steps each resolution trains after its fade-in
+    fade_steps: int = 1000  # steps over which each new resolution fades in
+    pixel_norm: bool = True  # pixelwise feature normalization in G (section 4.2)
+    loss: Loss = "wasserstein"
+    gp_weight: float = 10.0
+    drift: float = 1e-3
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.0, 0.99)
+    minibatch_std: int = 4  # group size of the minibatch stddev layer (0: off)
+    d_norm: Literal["none"] = "none"  # no normalization in D: the paper's, and GP needs it
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(
+            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            "channels",
+            self.channels,
+            "one width >= 1 per resolution, lowest first",
+        )
+        check(self.stable_steps >= 1, "stable_steps", self.stable_steps, "an integer >= 1")
+        check(self.fade_steps >= 0, "fade_steps", self.fade_steps, "an integer >= 0")
+
+    def grown_at(self) -> int:
+        """The first step at which every resolution is in and fully faded in."""
+        last = len(self.channels) - 1
+        return stage_start(last, self.stable_steps, self.fade_steps) + (
+            self.fade_steps if last else 0
+        )
+
+
+def _conv(c_in: int, c_out: int, norm: bool) -> list[nn.Module]:
+    """3x3 equalized convolution, LeakyReLU(0.2)[, pixel norm]."""
+    return [EqualizedConv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(LEAK)] + (
+        [PixelNorm()] if norm else []
+    )
+
+
+class GrowingGenerator(nn.Module):
+    """z (N, k) -> (N, C, h_k, w_k) at stage k: a dense layer to the lowest resolution, then per
+    stage [upsample x2, conv 3x3, conv 3x3], each read out by its own 1x1 `to_rgb`."""
+
+    def __init__(self, z_dim: int, image_channels: int, sizes, channels, pixel_norm: bool):
+        super().__init__()
+        (h0, w0), c0 = sizes[0], channels[0]
+        # the dense layer acts as a (h0 w0)-position convolution: gain sqrt(2) / sqrt(h0 w0)
+        self.base = nn.Sequential(
+            PixelNorm() if pixel_norm else nn.Identity(),  # normalize z, as the paper does
+            EqualizedLinear(z_dim, c0 * h0 * w0, gain=HE_GAIN / math.sqrt(h0 * w0)),
+            nn.Unflatten(1, (c0, h0, w0)),
+            nn.LeakyReLU(LEAK),
+            *([PixelNorm()] if pixel_norm else []),
+            *_conv(c0, c0, pixel_norm),
+        )
+        self.blocks = nn.ModuleList([nn.Identity()])  # stage 0 is the base
+        for k in range(1, len(sizes)):
+            self.blocks.append(
+                nn.Sequential(
+                    *_conv(channels[k - 1], channels[k], pixel_norm),
+                    *_conv(channels[k], channels[k], pixel_norm),
+                )
+            )
+        self.to_rgb = nn.ModuleList(
+            EqualizedConv2d(c, image_channels, 1, gain=1.0) for c in channels
+        )
+        self.sizes = list(sizes)
+
+    def forward(self, z: Tensor, stage: int, alpha: float) -> Tensor:
+        h = self.base(z)  # (N, C_0, h_0, w_0)
+        prev = h
+        for k in range(1, stage + 1):
+            prev = h
+            h = self.blocks[k](resize(h, self.sizes[k]))  # (N, C_k, h_k, w_k)
+        out = self.to_rgb[stage](h)
+        if stage > 0 and alpha < 1:  # fade in: blend with the previous stage's image
+            low = resize(self.to_rgb[stage - 1](prev), self.sizes[stage])
+            out = torch.lerp(low, out, alpha)
+        return out
+
+    def stage_parameters(self, k: int) -> list[nn.Parameter]:
+        mods = [self.base, *self.blocks[1 : k + 1], self.to_rgb[k]]
+        mods += [self.to_rgb[k - 1]] if k > 0 else []
+        return [p for m in mods for p in m.parameters()]
+
+
+class GrowingDiscriminator(nn.Module):
+    """(N, C, H, W) -> (N,) at stage k: pool to (h_k, w_k), a 1x1 `from_rgb`, then per stage
+    [conv 3x3, conv 3x3, downsample x2], and at the lowest resolution the minibatch stddev
+    layer, a conv 3x3 and two dense layers. With `grow=False` only the last stage has an input
+    layer (a fixed-resolution D, as StyleGAN uses)."""
+
+    def __init__(self, image_channels: int, sizes, channels, std_group: int, grow: bool = True):
+        super().__init__()
+        last = len(channels) - 1
+        self.from_rgb = nn.ModuleList(
+            nn.Sequential(EqualizedConv2d(image_channels, c, 1), nn.LeakyReLU(LEAK))
+            if grow or k == last
+            else nn.Identity()
+            for k, c in enumerate(channels)
+        )
+        self.blocks = nn.ModuleList([nn.Identity()])
+        for k in range(1, len(sizes)):
+            self.blocks.append(
+                nn.Sequential(
+                    *_conv(channels[k], channels[k], False),
+                    *_conv(channels[k], channels[k - 1], False),
+                )
+            )
+        (h0, w0), c0 = sizes[0], channels[0]
+        self.final = nn.Sequential(
+            *([MinibatchStdDev(std_group)] if std_group else []),
+            *_conv(c0 + (1 if std_group else 0), c0, False),
+            nn.Flatten(),
+            EqualizedLinear(c0 * h0 * w0, c0),
+            nn.LeakyReLU(LEAK),
+            EqualizedLinear(c0, 1, gain=1.0),
+        )
+        self.sizes = list(sizes)
+
+    def forward(self, x: Tensor, stage: int, alpha: float) -> Tensor:
+        h = self.from_rgb[stage](resize(x, self.sizes[stage]))
+        if stage > 0:
+            h = resize(self.blocks[stage](h), self.sizes[stage - 1])
+            if alpha < 1:  # fade in: blend with the previous stage's input path
+                low = self.from_rgb[stage - 1](resize(x, self.sizes[stage - 1]))
+                h = torch.lerp(low, h, alpha)
+        for k in range(stage - 1, 0, -1):
+            h = resize(self.blocks[k](h), self.sizes[k - 1])  # (N, C_{k-1}, h_{k-1}, w_{k-1})
+        return self.final(h).squeeze(1)
+
+    def stage_parameters(self, k: int) -> list[nn.Parameter]:
+        mods = [self.final, *self.blocks[1 : k + 1], self.from_rgb[k]]
+        mods += [self.from_rgb[k - 1]] if k > 0 else []
+        return [p for m in mods for p in m.parameters()]
+
+
+@register_model("progan", "ProGAN: progressive growing with fade-in, equalized lr, pixel norm")
+class ProGAN(GAN):
+    """A GAN whose networks grow during training; the game, stabilisers and diagnostics are
+    the GAN's. Sampling uses the stage and fade the model was last trained at (saved with its
+    weights), so a model stopped mid-growth samples as it stood."""
+
+    Config = ProGANConfig
+    data_kinds = ("image",)
+
+    def __init__(self, config, info):
+        super().__init__(config, info)
+        # (stage, alpha) of the last training update: a buffer, saved with the weights
+        self.register_buffer("growth_state", torch.tensor([0.0, 1.0]))
+        self.active: tuple[int, float] | None = None  # set while a stage's loss runs
+
+    def check_fits(self, info) -> None:
+        resolutions(self.config.channels, info.shape)
+
+    @property
+    def sizes(self) -> list[Size]:
+        """The resolution of each stage, lowest first."""
+        return resolutions(self.config.channels, self.info.shape)
+
+    def build(self) -> None:
+        cfg, c = self.config, self.info.shape[0]
+        self.generator = GrowingGenerator(
+            cfg.latent_dim, c, self.sizes, cfg.channels, cfg.pixel_norm
+        )
+        self.discriminator = GrowingDiscriminator(
+            c * cfg.pack, self.sizes, cfg.channels, cfg.minibatch_std
+        )
+
+    # ---------------------------------------------------------------- the growth state
+    def now(self) -> tuple[int, float]:
+        """The (stage, alpha) the networks run at: the loss's own while one runs, else the
+        last trained."""
+        if self.active is not None:
+            return self.active
+        return int(self.growth_state[0]), float(self.growth_state[1])
+
+    def _alpha(self, k: int) -> float:
+        cfg = self.config
+        if self.training and torch.is_grad_enabled():  # a training update: the schedule's
+            return fade_alpha(max(self.step, 0), k, cfg.stable_steps, cfg.fade_steps)
+        trained, alpha = int(self.growth_state[0]), float(self.growth_state[1])
+        return alpha if k == trained else float(k < trained)  # evaluating: as trained
+
+    def _at_stage(self, k: int, loss, batch: Batch) -> LossOutput:
+        alpha = self._alpha(k)
+        if self.training and torch.is_grad_enabled():
+            self.growth_state.copy_(torch.tensor([float(k), alpha]))
+        self.active = (k, alpha)
+        try:
+            return loss(batch)
+        finally:
+            self.active = None
+
+    # ---------------------------------------------------------------- the networks
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z) at the current stage, upsampled to the data's size: (N, C, H, W)."""
+        stage, alpha = self.now()
+        return resize(self.generator(z, stage, alpha), tuple(self.info.shape[1:]))
+
+    def critic(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        stage, alpha = self.now()
+        return self.discriminator(pack(x, self.config.pack), stage, alpha)
+
+    def real_view(self, x: Tensor) -> Tensor:
+        """Reals at the stage's resolution, blended during a fade-in with the previous one."""
+        stage, alpha = self.now()
+        full = tuple(x.shape[2:])
+        v = resize(x, self.sizes[stage])
+        if stage > 0 and alpha < 1:
+            low = resize(resize(x, self.sizes[stage - 1]), self.sizes[stage])
+            v = torch.lerp(low, v, alpha)
+        return resize(v, full)
+
+    # ---------------------------------------------------------------- the report
+    def report_figures(self, run, data) -> list:
+        """The growth schedule, and the last sample grid the run wrote in each stage."""
+        from ...viz.grid import growth_plot, stage_grids
+
+        cfg = self.config
+        windows = []
+        for k, (h, w) in enumerate(self.sizes):
+            start = stage_start(k, cfg.stable_steps, cfg.fade_steps)
+            stop = (
+                stage_start(k + 1, cfg.stable_steps, cfg.fade_steps)
+                if k + 1 < len(self.sizes)
+                else None
+            )
+            windows.append((f"{h}x{w}", start, stop))
+        curve = [
+            (s, k, a)
+            for s in range(0, cfg.grown_at() + cfg.stable_steps + 1, max(1, cfg.fade_steps // 20))
+            for k, a in [growth(s, len(self.sizes), cfg.stable_steps, cfg.fade_steps)]
+        ]
+        out = [
+            (
+                "Growth schedule",
+                growth_plot(curve, [w[0] for w in windows]),
+                f"stage and fade-in (alpha) against the step: each resolution fades in over "
+                f"{cfg.fade_steps} steps, then trains {cfg.stable_steps}",
+            )
+        ]
+        grids = stage_grids(run, windows)
+        if grids is not None:
+            out.append(
+                (
+                    "Growth stages",
+                    grids,
+                    "the last sample grid written in each stage, left to right (shown at the "
+                    "data's size; a stage's images are upsampled from its resolution)",
+                )
+            )
+        return out
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator=None, labels=None, truncation=None) -> Tensor:
+        """G(z) clamped to [-1, 1] (G's output is linear, as in the paper)."""
+        return (
+            super()
+            .sample(n, generator=generator, labels=labels, truncation=truncation)
+            .clamp(-1, 1)
+        )
+
+    def phases(self) -> list[Phase]:
+        cfg = self.config
+        out = []
+        for k, (h, w) in enumerate(self.sizes):
+            start = stage_start(k, cfg.stable_steps, cfg.fade_steps)
+            stop = (
+                stage_start(k + 1, cfg.stable_steps, cfg.fade_steps)
+                if k + 1 < len(self.sizes)
+                else None
+            )
+            common = dict(
+                start=start, stop=stop, betas=cfg.betas, optimizer=cfg.optimizer, log_grad_norm=True
+            )
+            out += [
+                Phase(
+                    f"d.{h}x{w}",
+                    self.discriminator.stage_parameters(k),
+                    functools.partial(self._at_stage, k, self.d_loss),
+                    lr=cfg.d_lr or cfg.lr,
+                    **common,
+                ),
+                Phase(
+                    f"g.{h}x{w}",
+                    self.generator.stage_parameters(k),
+                    functools.partial(self._at_stage, k, self.g_loss),
+                    every=cfg.d_steps,
+                    lr=cfg.lr,
+                    **common,
+                ),
+            ]
+        return out
