@@ -31,6 +31,8 @@ TINY: dict[str, dict[str, dict]] = {
     "wgan-gp": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
     "progan": {"any": {"channels": [8, 4], "latent_dim": 4, "stable_steps": 1, "fade_steps": 1}},
     "stylegan": {"any": {"channels": [8, 4], "latent_dim": 8, "mapping_layers": 2}},
+    "pix2pix": {"any": {"channels": [4, 8, 8], "d_width": 4}},
+    "cyclegan": {"any": {"width": 4, "n_blocks": 1, "d_width": 4, "pool_size": 8}},
 }
 
 # Options that change what a model computes, each run through the contract suite as a case of
@@ -50,6 +52,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "cgan+conv": ("cgan", {"architecture": "conv", "channels": [4, 8]}),
     "wgan-gp+conv": ("wgan-gp", {"architecture": "conv", "channels": [4, 8]}),
     "denoising-ae+affine": ("denoising-ae", {"corruption": "affine"}),
+    "pix2pix+l1-only": ("pix2pix", {"adv_weight": 0.0}),
+    "cyclegan+bce-no-identity": ("cyclegan", {"loss": "non-saturating", "identity_weight": 0.0}),
     "progan+r1-pack": (
         "progan",
         {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0, "pack": 2},

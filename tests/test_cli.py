@@ -14,7 +14,7 @@ from genzoo.cli.main import main
 
 from .conftest import run_cli
 
-COMMANDS = ["list", "train", "sample", "eval", "reconstruct", "encode", "info", "demo"]
+COMMANDS = ["list", "train", "sample", "eval", "reconstruct", "encode", "info", "demo", "translate"]
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,8 @@ def test_bad_data_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "genzoo: error: no/such/file.npz: no such file or folder, and not a dataset name "
-        "(datasets: circles, digits, grid25, mnist5k, moons, ring8, swissroll)"
+        "(datasets: circles, digits, digits28, digits2mnist, grid25, mnist5k, mnist5k-lowres, "
+        "mnist5k-masked, moons, ring8, swissroll)"
     ]
     assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
 

@@ -13,19 +13,24 @@ from genzoo.train.checkpoint import load, save_model_folder
 from .conftest import IMAGE_ONLY, VARIANTS, tiny
 
 MODEL_NAMES = genzoo.MODELS.names()
-KINDS = ["image", "points"]
+KINDS = ["image", "points", "pairs"]
 
 
 @pytest.fixture(scope="module")
 def datasets():
-    return {"image": genzoo.load_dataset("digits"), "points": genzoo.load_dataset("ring8", n=600)}
+    return {
+        "image": genzoo.load_dataset("digits"),
+        "points": genzoo.load_dataset("ring8", n=600),
+        "pairs": genzoo.load_dataset("digits", input="digits"),  # two domains, for translation
+    }
 
 
 def cases() -> list:
     out = []
     for name in [*MODEL_NAMES, *VARIANTS]:
         model_name = VARIANTS.get(name, (name,))[0]
-        kinds = genzoo.MODELS.get(model_name).data_kinds
+        cls = genzoo.MODELS.get(model_name)
+        kinds = ("pairs",) if cls.translation else cls.data_kinds
         if name in IMAGE_ONLY:
             kinds = ("image",)
         out += [pytest.param(name, kind, id=f"{name}-{kind}") for kind in KINDS if kind in kinds]
@@ -36,6 +41,8 @@ def make(name, ds, seed=0):
     model_name = VARIANTS.get(name, (name,))[0]
     model = build_model(model_name, ds.info(), tiny(name, ds.kind), seed=seed)
     model.transform = ds.transform(model.data_range())
+    if ds.input is not None:
+        model.input_transform = ds.input.transform(model.data_range())
     return model
 
 
@@ -44,7 +51,17 @@ def batch_of(model, ds, n=32):
     out = {"x": x}
     if ds.y_train is not None:
         out["y"] = torch.as_tensor(ds.y_train[:n])
+    if ds.input is not None:
+        out["x_in"] = model.to_model_input(ds.input.x_train[n : 2 * n])
     return out
+
+
+def draw(model, ds, seed: int, n: int = 12):
+    """What a model makes: n samples, or a translator's outputs for n test inputs."""
+    if "translate" in capabilities(model):
+        with torch.no_grad():
+            return model.translate(model.to_model_input(ds.input.x_test[:n]))
+    return model.sample(n, generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.mark.parametrize("name,kind", cases())
@@ -96,14 +113,17 @@ def test_one_trainer_step_changes_every_phase(name, kind, datasets):
 def test_sample_shape_range_and_seed(name, kind, datasets):
     ds = datasets[kind]
     model = make(name, ds).eval()
-    x = model.sample(12, generator=torch.Generator().manual_seed(3))
+    x = draw(model, ds, 3)
     assert x.shape == (12, *ds.shape) and torch.isfinite(x).all()
     lo, hi = {"unit": (0, 1), "symmetric": (-1, 1)}.get(model.data_range(), (None, None))
     if lo is not None:
         assert x.min() >= lo and x.max() <= hi
-    again = model.sample(12, generator=torch.Generator().manual_seed(3))
-    other = model.sample(12, generator=torch.Generator().manual_seed(4))
-    assert torch.equal(x, again) and not torch.equal(x, other)
+    assert torch.equal(x, draw(model, ds, 3))
+    if "translate" in capabilities(model):  # a translation is a function of its input
+        with pytest.raises(genzoo.GenzooError, match="use genzoo translate"):
+            model.sample(2)
+    else:
+        assert not torch.equal(x, draw(model, ds, 4))
 
 
 @pytest.mark.parametrize("name,kind", cases())
@@ -119,8 +139,9 @@ def test_save_and_load_round_trip_exactly(name, kind, datasets, tmp_path):
         assert k == k2 and torch.equal(a, b)
     np_t = model.transform
     assert loaded.transform.target == np_t.target
-    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    assert torch.equal(model.eval().sample(4, generator=g()), loaded.sample(4, generator=g()))
+    if ds.input is not None:
+        assert loaded.input_transform.to_dict() == model.input_transform.to_dict()
+    assert torch.equal(draw(model.eval(), ds, 0), draw(loaded, ds, 0))
 
 
 @pytest.mark.parametrize("name,kind", cases())
@@ -146,6 +167,8 @@ def test_declared_capabilities_work(name, kind, datasets):
         if "log_likelihood" in caps:
             ll = model.log_likelihood(x, **y)
             assert ll.shape == (10,) and torch.isfinite(ll).all()
+        if "translate" in caps:
+            assert model.translate(batch["x_in"]).shape == x.shape
 
 
 def test_registry_descriptions_and_unknown_names():

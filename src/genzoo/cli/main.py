@@ -24,6 +24,7 @@ from . import (
     report_cmd,
     sample_cmd,
     train_cmd,
+    translate_cmd,
 )
 
 
@@ -54,6 +55,7 @@ for module in (
     demo_cmd,
     features_cmd,
     report_cmd,
+    translate_cmd,
 ):
     cli.add_command(module.command)
 for app in (

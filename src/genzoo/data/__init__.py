@@ -23,6 +23,30 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
         from ..config import from_dict, to_dict
 
         cfg = from_dict(DataConfig, {**to_dict(cfg), **options}, prefix="data.")
+    raw, name = load_raw(cfg)
+    if cfg.labels is not None and cfg.source in DATASETS:
+        raise DataError("data.labels applies to IDX files only")
+    input_name = ""
+    if cfg.input is not None:
+        if raw.input is not None:
+            raise DataError(
+                f"data.input: {name} is a translation dataset and brings its own input domain"
+            )
+        raw.input, input_name = load_raw(DataConfig(source=cfg.input, seed=cfg.seed))
+        raw.paired = True if cfg.paired is None else cfg.paired
+    if raw.input is not None:
+        check_domains(raw, name, input_name or f"{name}:input")
+        input_name = input_name or f"{name}:input"
+    ds = split_data(raw, cfg, name, input_name)
+    if cfg.classes is not None and ds.input is not None:
+        raise DataError("data.classes does not apply to translation data (two domains)")
+    # Filter after the split: a run restricted to some classes then never trains on an
+    # example that the same data's full test split holds (the one-class protocol needs this).
+    return keep_classes(ds, cfg.classes) if cfg.classes is not None else ds
+
+
+def load_raw(cfg: DataConfig) -> tuple[RawData, str]:
+    """All examples of `cfg.source` (a registered name or a path), and its name."""
     source = cfg.source
     if source in DATASETS:
         loader = DATASETS.get(source)
@@ -30,23 +54,30 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
             for name in ("n", "noise"):
                 if getattr(cfg, name) is not None:
                     raise DataError(f"data.{name} applies to the toy 2-D sets only, not {source}")
-        raw = loader(cfg)
-        name = source
-    else:
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise DataError(
-                f"{source}: no such file or folder, and not a dataset name "
-                f"(datasets: {', '.join(DATASETS.names())})"
-            )
-        raw = FILE_FORMATS.get(files.detect_format(path))(path, cfg)
-        name = str(path)
-    if cfg.labels is not None and source in DATASETS:
-        raise DataError("data.labels applies to IDX files only")
-    ds = split_data(raw, cfg, name)
-    # Filter after the split: a run restricted to some classes then never trains on an
-    # example that the same data's full test split holds (the one-class protocol needs this).
-    return keep_classes(ds, cfg.classes) if cfg.classes is not None else ds
+        return loader(cfg), source
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(
+            f"{source}: no such file or folder, and not a dataset name "
+            f"(datasets: {', '.join(DATASETS.names())})"
+        )
+    return FILE_FORMATS.get(files.detect_format(path))(path, cfg), str(path)
+
+
+def check_domains(raw: RawData, name: str, input_name: str) -> None:
+    """Translation needs two image domains; paired folders must pair file by file."""
+    for what, r in ((input_name, raw.input), (name, raw)):
+        if r.kind != "image":
+            raise DataError(f"{what}: translation needs two image domains; this one holds {r.kind}")
+    same_count = len(raw.input.x) == len(raw.x)  # else the split says so
+    if raw.paired and same_count and raw.names is not None and raw.input.names is not None:
+        stem = lambda n: n.rsplit(".", 1)[0]  # noqa: E731  a.png pairs with a.jpg
+        for a, b in zip(raw.input.names, raw.names, strict=False):
+            if stem(a) != stem(b):
+                raise DataError(
+                    f"paired folders must hold the same file names: {input_name} has {a} "
+                    f"where {name} has {b}"
+                )
 
 
 def keep_classes(ds: Dataset, wanted: tuple[str, ...]) -> Dataset:

@@ -5,6 +5,16 @@
   `.npz` under the user cache folder ($GENZOO_CACHE, else $XDG_CACHE_HOME/genzoo, else
   ~/.cache/genzoo); later loads read the cache in well under a second.
 - `digits`: scikit-learn's 1,797 8x8 digits (values 0..16; UCI optical recognition set).
+- `digits28`: the same digits framed as MNIST frames its own (section "the MNIST database" of
+  LeCun et al.): resized to 20x20 (bicubic) inside a 4-pixel margin, 28x28, 0..255.
+
+Translation tasks, made only of the above (an input domain A beside the output domain B):
+- `mnist5k-masked` (paired): each digit with a 12x12 square blanked at a random place inside
+  its central 20x20 box (seeded by data.seed) -> the whole digit.
+- `mnist5k-lowres` (paired): each digit averaged over 4x4 blocks to 7x7 and shown at 28x28
+  (nearest) -> the digit at full resolution.
+- `digits2mnist` (unpaired): `digits28` -> `mnist5k`, two real domains of handwritten digits
+  collected apart (CycleGAN's setting).
 """
 
 from __future__ import annotations
@@ -87,3 +97,50 @@ def digits(cfg: DataConfig) -> RawData:
     d = load_digits()
     x = d.images.reshape(-1, 1, 8, 8).astype(np.float32)
     return RawData(x, d.target.astype(np.int64), "image", (0.0, 16.0), [str(i) for i in range(10)])
+
+
+@DATASETS.register("digits28", "scikit-learn's digits framed like MNIST: 20x20 in a 28x28 frame")
+def digits28(cfg: DataConfig) -> RawData:
+    from PIL import Image
+
+    small = digits(cfg)
+    out = np.zeros((len(small.x), 1, 28, 28), np.uint8)
+    for i, im in enumerate(small.x[:, 0] * (255 / 16)):
+        big = Image.fromarray(im.astype(np.float32), mode="F").resize((20, 20), Image.BICUBIC)
+        out[i, 0, 4:24, 4:24] = np.clip(np.asarray(big), 0, 255).round().astype(np.uint8)
+    return RawData(out, small.y, "image", (0.0, 255.0), small.classes)
+
+
+@DATASETS.register("mnist5k-masked", "pairs: mnist5k with a 12x12 hole -> the whole digit")
+def mnist5k_masked(cfg: DataConfig) -> RawData:
+    out = mnist5k(cfg)
+    rng = np.random.default_rng(cfg.seed)
+    top, left = rng.integers(4, 24 - 12 + 1, size=(2, len(out.x)))  # inside the 20x20 box
+    x = out.x.copy()
+    for i in range(len(x)):
+        x[i, :, top[i] : top[i] + 12, left[i] : left[i] + 12] = 0
+    out.input = RawData(x, out.y, "image", out.value_range, out.classes)
+    out.paired = True
+    out.meta["features"] = "mnist5k"  # the outputs are mnist5k's own images
+    return out
+
+
+@DATASETS.register("mnist5k-lowres", "pairs: mnist5k averaged to 7x7 (shown 28x28) -> 28x28")
+def mnist5k_lowres(cfg: DataConfig) -> RawData:
+    out = mnist5k(cfg)
+    n = len(out.x)
+    low = out.x.reshape(n, 1, 7, 4, 7, 4).astype(np.float32).mean((3, 5))  # 4x4 block means
+    x = low.repeat(4, 2).repeat(4, 3).round().astype(np.uint8)  # nearest back to 28x28
+    out.input = RawData(x, out.y, "image", out.value_range, out.classes)
+    out.paired = True
+    out.meta["features"] = "mnist5k"  # the outputs are mnist5k's own images
+    return out
+
+
+@DATASETS.register("digits2mnist", "unpaired domains: digits28 -> mnist5k (CycleGAN's setting)")
+def digits2mnist(cfg: DataConfig) -> RawData:
+    out = mnist5k(cfg)
+    out.input = digits28(cfg)
+    out.paired = False
+    out.meta["features"] = "mnist5k"
+    return out

@@ -12,10 +12,16 @@ documented affine map from raw values to the range a model asks for:
   split onto [0, 1] / [-1, 1] (test values may fall slightly outside).
 
 The transform is saved with every model, so samples can be written back in the data's own units.
+
+Translation data (pix2pix, CycleGAN) has two image domains: the input domain A (`input`, its
+own `Dataset`) and the output domain B (the dataset itself). Paired data holds one input per
+output, in the same order, split with the same indices; unpaired domains are split each on its
+own and may differ in size.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,12 +48,21 @@ class DataConfig:
     split_seed: int = 0  # seed of the (stratified) train/test split
     seed: int = 0  # seed of generated toy data
     classes: tuple[str, ...] | None = None  # keep only these classes (e.g. one-class training)
+    # translation: the input domain (a dataset name or path); `source` is the output domain
+    input: str | None = None
+    paired: bool | None = None  # input and output examples pair up one to one (default: yes)
 
     def __post_init__(self) -> None:
         check(bool(self.source), "source", self.source, "a dataset name or a path")
         check(self.n is None or self.n >= 10, "n", self.n, "at least 10 points")
         check(self.noise is None or self.noise >= 0, "noise", self.noise, "a number >= 0")
         check(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "0 < x < 1")
+        check(
+            self.paired is None or self.input is not None,
+            "paired",
+            self.paired,
+            "unset without data.input (it says how the input domain pairs with the source)",
+        )
 
 
 @dataclass
@@ -60,6 +75,9 @@ class RawData:
     value_range: tuple[float, float]
     classes: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    input: RawData | None = None  # translation: the input domain
+    paired: bool = False  # ... paired one to one with x
+    names: list[str] | None = None  # file names, where read from a folder (to pair folders)
 
 
 @dataclass
@@ -74,6 +92,8 @@ class DataInfo:
     # ground truth the data carries, raw units (toy mixtures: "means" and "std"); used by
     # models' health checks such as mode counting
     meta: dict[str, Any] = field(default_factory=dict)
+    input: DataInfo | None = None  # translation: the input domain
+    paired: bool = False
 
     @property
     def num_classes(self) -> int | None:
@@ -91,6 +111,7 @@ class DataInfo:
             "classes": self.classes,
             "source": self.source,
             "meta": self.meta,
+            **({"input": self.input.to_dict(), "paired": self.paired} if self.input else {}),
         }
 
     @classmethod
@@ -102,6 +123,8 @@ class DataInfo:
             d.get("classes"),
             d.get("source", ""),
             d.get("meta") or {},
+            DataInfo.from_dict(d["input"]) if d.get("input") else None,
+            bool(d.get("paired", False)),
         )
 
 
@@ -148,6 +171,8 @@ class Dataset:
     classes: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     config: DataConfig | None = None  # how it was loaded: load_dataset(config) reproduces it
+    input: Dataset | None = None  # translation: the input domain
+    paired: bool = False  # ... paired one to one with this one, split with the same indices
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -159,7 +184,14 @@ class Dataset:
 
     def info(self) -> DataInfo:
         return DataInfo(
-            self.kind, self.shape, self.value_range, self.classes, self.name, dict(self.meta)
+            self.kind,
+            self.shape,
+            self.value_range,
+            self.classes,
+            self.name,
+            dict(self.meta),
+            None if self.input is None else self.input.info(),
+            self.paired,
         )
 
     def split(self, which: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -189,8 +221,27 @@ class Dataset:
         return DataTransform(target, scale.astype(f32), (lo_t - lo * scale).astype(f32))
 
 
-def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
-    """Deterministic train/test split, stratified by label when labels exist."""
+def split_data(raw: RawData, cfg: DataConfig, source: str, input_name: str = "") -> Dataset:
+    """Deterministic train/test split, stratified by label when labels exist. An input domain
+    is split with the same indices when paired, on its own when not."""
+    tr, te = split_indices(raw, cfg, source)
+    ds = _take(raw, tr, te, cfg, source)
+    if raw.input is None:
+        return ds
+    name = input_name or f"{source}:input"
+    if not raw.paired:
+        inp = _take(raw.input, *split_indices(raw.input, cfg, name), cfg, name)
+        return dataclasses.replace(ds, input=inp, paired=False)
+    if len(raw.input.x) != len(raw.x):
+        raise DataError(
+            f"{name} has {len(raw.input.x)} examples and {source} {len(raw.x)}; paired data "
+            "needs one input per output (set data.paired=false for unpaired domains)"
+        )
+    return dataclasses.replace(ds, input=_take(raw.input, tr, te, cfg, name), paired=True)
+
+
+def split_indices(raw: RawData, cfg: DataConfig, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, test) indices of `raw`, checked to leave each class in both splits."""
     n = len(raw.x)
     n_test = int(round(n * cfg.test_fraction))
     if n_test < 1 or n - n_test < 1:
@@ -209,7 +260,10 @@ def split_data(raw: RawData, cfg: DataConfig, source: str) -> Dataset:
                 f"{len(present)} classes"
             )
     tr, te = stratified_split(n, raw.y, n_test, cfg.split_seed)
-    tr, te = np.sort(tr), np.sort(te)
+    return np.sort(tr), np.sort(te)
+
+
+def _take(raw: RawData, tr: np.ndarray, te: np.ndarray, cfg: DataConfig, source: str) -> Dataset:
     x = raw.x.astype(np.float32, copy=False)
     y = raw.y
     return Dataset(

@@ -279,7 +279,8 @@ def load_folder(path: Path, cfg: DataConfig) -> RawData:
     x = x[:, None] if gray else x.transpose(0, 3, 1, 2)
     y = np.array([label for label, _ in files], dtype=np.int64) if labelled else None
     classes = [name for name, _ in groups] if labelled else None
-    return RawData(np.ascontiguousarray(x), y, "image", (0.0, 255.0), classes)
+    names = [str(f.relative_to(path)) for _, f in files]
+    return RawData(np.ascontiguousarray(x), y, "image", (0.0, 255.0), classes, names=names)
 
 
 def _is_gray(im) -> bool:

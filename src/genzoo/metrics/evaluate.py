@@ -83,10 +83,29 @@ class EvalContext:
             return x
         return x[np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))]
 
+    @cached_property
+    def inputs(self) -> torch.Tensor | None:
+        """Translation models: the input domain's test split in model range, row for row with
+        the output's test split when paired (cycled to its length when not); else None."""
+        inp = self.data.input
+        if inp is None:
+            return None
+        x = self.model.to_model_input(inp.x_test)
+        if self.data.paired:
+            return x
+        return x[torch.arange(len(self.data.x_test), device=x.device) % len(x)]
+
     def samples(self, n: int | None = None) -> torch.Tensor:
-        """Generated examples in raw units, drawn once per n with a seeded generator."""
+        """Generated examples in raw units, drawn once per n with a seeded generator; for a
+        translation model, the translations of n test inputs (cycled when n is larger)."""
         n = n or self.n_gen
         cache = self._samples
+        if n not in cache and self.inputs is not None:
+            from ..models.base import in_batches
+
+            x_in = self.inputs[torch.arange(n, device=self.inputs.device) % len(self.inputs)]
+            out = in_batches(self.model, "translate", x_in, size=self.batch_size)
+            cache[n] = torch.from_numpy(self.model.to_data(out))
         if n not in cache:
             g = torch.Generator(device=self.model.device).manual_seed(self.seed)
             chunks = []
@@ -139,7 +158,7 @@ class EvalContext:
     def has_features(self) -> bool:
         from .features import shipped
 
-        return self.features_path is not None or shipped(self.data.name) is not None
+        return self.features_path is not None or shipped(self.data.name, self.data.meta) is not None
 
 
 def applies(name: str, ctx: EvalContext) -> bool:

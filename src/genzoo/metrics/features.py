@@ -238,16 +238,17 @@ def load_feature_net(path: str | Path) -> FeatureNetwork:
     return FeatureNetwork(net.eval(), meta, path, sha256(path))
 
 
-def shipped(source: str) -> Path | None:
-    """The feature network shipped for a bundled dataset, if any."""
-    path = WEIGHTS / f"{source}.safetensors"
+def shipped(source: str, meta: dict | None = None) -> Path | None:
+    """The feature network shipped for a bundled dataset, if any. A dataset made of another's
+    images (a translation task's output domain) names it in meta["features"]."""
+    path = WEIGHTS / f"{(meta or {}).get('features', source)}.safetensors"
     return path if path.is_file() else None
 
 
 def feature_network_for(info: DataInfo, path: str | Path | None = None) -> FeatureNetwork:
     """`path` if given, else the shipped network for the data; checked against the data."""
     if path is None:
-        path = shipped(info.source)
+        path = shipped(info.source, info.meta)
         if path is None:
             raise GenzooError(
                 f"no feature network ships for {info.source!r}; train one with "

@@ -214,5 +214,58 @@ def nll(ctx: EvalContext) -> dict:
 def loss(ctx: EvalContext) -> dict:
     model, data = ctx.model, ctx.data
     y = None if data.y_test is None else torch.as_tensor(data.y_test, device=model.device)
-    values = mean_phase_losses(model, model.to_model(data.x_test), y, ctx.batch_size, ctx.seed)
+    x = model.to_model(data.x_test)
+    values = mean_phase_losses(model, x, y, ctx.batch_size, ctx.seed, x_in=ctx.inputs)
     return result(values, None, {"examples": len(data.x_test), "split": "test"})
+
+
+@metric(
+    "translation",
+    "translations against their targets (PSNR, SSIM), class kept, cycle error",
+    kinds=("image",),
+    needs="translate",
+)
+@torch.no_grad()
+def translation(ctx: EvalContext) -> dict:
+    """Paired data: PSNR/SSIM of the translations against the targets, beside the input's own
+    (the do-nothing baseline). Labelled input domain whose classes the output's feature network
+    knows: the share of translations it classifies as their input's class (floor: its accuracy
+    on the real test split). Models that translate back: the cycle errors, in [0, 1] units."""
+    model, data = ctx.model, ctx.data
+    inp = data.input
+    x_in = model.to_model_input(inp.x_test)
+    out = in_batches(model, "translate", x_in, size=ctx.batch_size)
+    values: dict[str, float] = {}
+    floor: dict[str, float] | None = None
+    prov: dict[str, Any] = {"examples": len(x_in), "split": "test", "units": "[0, 1]"}
+
+    def unit(t: torch.Tensor, info, transform) -> torch.Tensor:  # model range -> [0, 1]
+        lo, hi = info.value_range
+        return (transform.inverse(t.float().cpu()) - lo) / (hi - lo)
+
+    if data.paired:
+        target = torch.as_tensor(data.x_test)
+        t01 = (target - data.value_range[0]) / (data.value_range[1] - data.value_range[0])
+        o01 = unit(out, data, model.transform)
+        values |= {"psnr": rec.psnr(o01, t01), "ssim": rec.ssim(o01, t01)}
+        if inp.shape == data.shape:  # the input itself as the output: the baseline to beat
+            i01 = unit(x_in, inp, model.input_transform)
+            values |= {"psnr_input": rec.psnr(i01, t01), "ssim_input": rec.ssim(i01, t01)}
+    same_classes = inp.y_test is not None and inp.classes == data.classes
+    if same_classes and ctx.kind == "image" and ctx.has_features():
+        fn = ctx.feature_net
+        pred = fn.probabilities(ctx.unit(torch.from_numpy(model.to_data(out)))).argmax(1)
+        values["class_agreement"] = float(
+            (pred.cpu() == torch.as_tensor(inp.y_test)).float().mean()
+        )
+        real = fn.probabilities(ctx.unit(torch.as_tensor(data.x_test))).argmax(1)
+        floor = {
+            "class_agreement": float((real.cpu() == torch.as_tensor(data.y_test)).float().mean())
+        }
+        prov["class_agreement"] = "the output domain's feature network, against the input's label"
+        prov["floor"] = "the feature network's accuracy on the output domain's real test split"
+        prov["features"] = fn.provenance()
+    if hasattr(model, "cycle_errors"):
+        x = model.to_model(data.x_test)
+        values |= model.cycle_errors(x_in[: len(x)], x[: len(x_in)])
+    return result(values, floor, prov)

@@ -36,6 +36,27 @@ def model_config(name: str, values: dict[str, Any] | None = None):
     return from_dict(MODELS.get(name).Config, values or {}, prefix="model.")
 
 
+def check_translation(cls, info: DataInfo) -> None:
+    """Translation models need two domains, and only they can use them."""
+    from ..errors import ConfigError
+
+    translators = ", ".join(e.name for e in MODELS if getattr(e.obj, "translation", False))
+    if info.input is not None and not cls.translation:
+        raise ConfigError(
+            "data",
+            f"{info.source} (with input domain {info.input.source})",
+            f"one domain for {cls.name}; two domains are for the translation models "
+            f"({translators})",
+        )
+    if cls.translation and info.input is None:
+        raise ConfigError(
+            "data",
+            info.source,
+            f"two image domains for {cls.name}: a translation dataset (mnist5k-masked, "
+            "mnist5k-lowres, digits2mnist) or data.input=FOLDER beside data.source=FOLDER",
+        )
+
+
 def build_model(
     name: str, info: DataInfo, config: Any = None, seed: int | None = None
 ) -> GenerativeModel:
@@ -47,6 +68,7 @@ def build_model(
     cls = MODELS.get(name)
     if config is None or isinstance(config, dict):
         config = model_config(name, config)
+    check_translation(cls, info)
     if seed is None:
         return cls(config, info)
     with torch.random.fork_rng(devices=[]):

@@ -70,6 +70,7 @@ class GenerativeModel(nn.Module):
     name: ClassVar[str] = ""
     Config: ClassVar[type]
     data_kinds: ClassVar[tuple[str, ...]] = ("image", "points", "table")  # what it can model
+    translation: ClassVar[bool] = False  # trains on two domains: an input beside the data
 
     def __init__(self, config, info: DataInfo):
         super().__init__()
@@ -77,6 +78,8 @@ class GenerativeModel(nn.Module):
         self.info = info
         # raw data units -> model range; set by the trainer and by `load`, saved with the model
         self.transform: DataTransform | None = None
+        # translation models: the same for the input domain
+        self.input_transform: DataTransform | None = None
         # the trainer's step, set before each training step: for schedules inside a loss
         # (KL warm-up, growth); a plain attribute, not saved with the weights
         self.step = 0
@@ -98,6 +101,18 @@ class GenerativeModel(nn.Module):
         """This model's range -> the data's own units, as a NumPy array."""
         x = x.detach().float().cpu()
         return (self.transform.inverse(x) if self.transform is not None else x).numpy()
+
+    def to_model_input(self, x_raw) -> Tensor:
+        """Input-domain examples in their own units -> this model's range (translation)."""
+        x = torch.as_tensor(np.asarray(x_raw, dtype=np.float32))
+        t = self.input_transform
+        return (t.forward(x) if t is not None else x).to(self.device)
+
+    def input_to_data(self, x: Tensor) -> np.ndarray:
+        """This model's range -> the input domain's own units (translation)."""
+        x = x.detach().float().cpu()
+        t = self.input_transform
+        return (t.inverse(x) if t is not None else x).numpy()
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
@@ -128,11 +143,16 @@ class GenerativeModel(nn.Module):
 
 @torch.no_grad()
 def mean_phase_losses(
-    model: GenerativeModel, x: Tensor, y: Tensor | None = None, batch_size: int = 500, seed: int = 0
+    model: GenerativeModel,
+    x: Tensor,
+    y: Tensor | None = None,
+    batch_size: int = 500,
+    seed: int = 0,
+    x_in: Tensor | None = None,
 ) -> dict[str, float]:
-    """Every phase's loss and terms, {"phase/term": value}, averaged over the examples (x, y),
-    in eval mode. Random draws inside the losses use a seeded generator and leave the
-    caller's random state untouched."""
+    """Every phase's loss and terms, {"phase/term": value}, averaged over the examples (x, y)
+    (and inputs x_in, row for row, for translation), in eval mode. Random draws inside the
+    losses use a seeded generator and leave the caller's random state untouched."""
     was_training = model.training
     model.eval()
     sums: dict[str, float] = {}
@@ -142,6 +162,8 @@ def mean_phase_losses(
             batch = {"x": x[i : i + batch_size]}
             if y is not None:
                 batch["y"] = y[i : i + batch_size]
+            if x_in is not None:
+                batch["x_in"] = x_in[i : i + batch_size]
             for phase in model.phases():
                 out = phase.loss(batch)
                 for k, v in {"loss": out.loss, **out.terms}.items():
@@ -193,11 +215,17 @@ class LikelihoodModel(Protocol):
     def log_likelihood(self, x: Tensor, k: int = ...) -> Tensor: ...
 
 
+@runtime_checkable
+class Translator(Protocol):
+    def translate(self, x_in: Tensor) -> Tensor: ...
+
+
 CAPABILITIES = {
     "encode": Encoder,
     "decode": Decoder,
     "reconstruct": Reconstructor,
     "log_likelihood": LikelihoodModel,
+    "translate": Translator,
 }
 
 

@@ -101,6 +101,11 @@ def model_meta(model) -> dict[str, Any]:
         "config": to_dict(model.config),
         "data": model.info.to_dict(),
         "transform": model.transform.to_dict() if model.transform is not None else None,
+        **(
+            {"input_transform": model.input_transform.to_dict()}
+            if model.input_transform is not None
+            else {}
+        ),
         "genzoo_version": __version__,
     }
 
@@ -212,6 +217,8 @@ def load(path: str | Path, *, weights: str = "model", device: str | torch.device
         raise CheckpointError(f"{folder / 'config.json'}: incomplete ({e})") from None
     if meta.get("transform"):
         model.transform = DataTransform.from_dict(meta["transform"])
+    if meta.get("input_transform"):
+        model.input_transform = DataTransform.from_dict(meta["input_transform"])
     file = folder / ("ema.safetensors" if weights == "ema" else "model.safetensors")
     state = load_tensors(file)
     missing = sorted(set(model.state_dict()) - set(state))

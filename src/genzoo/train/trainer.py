@@ -61,12 +61,13 @@ class Trainer:
         # Everything that can be refused is refused here, before any folder is made.
         self.device = resolve_device(self.cfg.device)
         self.amp_dtype = resolve_precision(self.cfg.precision, self.device)
-        if self.cfg.batch_size > len(data.x_train):
-            raise ConfigError(
-                "train.batch_size",
-                self.cfg.batch_size,
-                f"at most the {len(data.x_train)} training examples of {data.name}",
-            )
+        for ds in (data, data.input) if data.input is not None else (data,):
+            if self.cfg.batch_size > len(ds.x_train):
+                raise ConfigError(
+                    "train.batch_size",
+                    self.cfg.batch_size,
+                    f"at most the {len(ds.x_train)} training examples of {ds.name}",
+                )
         self.step = 0
         self._stop_signal: int | None = None
 
@@ -88,6 +89,15 @@ class Trainer:
             if self.data.y_test is None
             else torch.as_tensor(self.data.y_test, device=self.device)
         )
+        self.x_in_train = self.x_in_test = None  # translation: the input domain
+        inp = self.data.input
+        if inp is not None:
+            model.input_transform = inp.transform(model.data_range())
+            self.x_in_train = model.to_model_input(inp.x_train)
+            x_in_test = model.to_model_input(inp.x_test)
+            # test pairs: as paired, or (unpaired) the input split cycled to the output's length
+            rows = torch.arange(len(self.x_test), device=self.device) % len(x_in_test)
+            self.x_in_test = x_in_test if self.data.paired else x_in_test[rows]
         self.phases = model.phases()
         for p in self.phases:
             if p.updates(self.cfg.steps) == 0:
@@ -106,6 +116,11 @@ class Trainer:
         self.scalers = {p.name: torch.amp.GradScaler("cuda", enabled=fp16) for p in self.phases}
         self.ema = EMA(model, cfg.ema_decay) if cfg.ema else None
         self.stream = BatchStream(len(self.x_train), cfg.batch_size, cfg.seed)
+        # unpaired domains: input batches drawn on their own, from a stream of their own
+        unpaired = self.x_in_train is not None and not self.data.paired
+        self.stream_in = (
+            BatchStream(len(self.x_in_train), cfg.batch_size, cfg.seed + 1) if unpaired else None
+        )
         self.acc: dict[str, torch.Tensor] = {}  # running sums of logged terms since last log
         self.acc_count: dict[str, int] = {}
         self.warnings: dict[str, dict[str, Any]] = {}  # key -> first step seen, message
@@ -143,6 +158,12 @@ class Trainer:
         out = {"x": x[idx]}
         if y is not None:
             out["y"] = y[idx]
+        if self.x_in_train is not None:
+            x_in = self.x_in_train if split == "train" else self.x_in_test
+            if self.stream_in is not None and split == "train":
+                out["x_in"] = x_in[self.stream_in.next().to(x.device)]
+            else:
+                out["x_in"] = x_in[idx]
         return out
 
     # ---------------------------------------------------------------- one step
@@ -215,7 +236,7 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Every phase's loss terms averaged over the whole test split."""
         losses = mean_phase_losses(
-            self.eval_model(), self.x_test, self.y_test, seed=self.cfg.seed + 1
+            self.eval_model(), self.x_test, self.y_test, seed=self.cfg.seed + 1, x_in=self.x_in_test
         )
         return {f"test/{k}": v for k, v in losses.items()}
 
@@ -226,10 +247,12 @@ class Trainer:
         was_training = model.training
         model.eval()
         idx = torch.linspace(0, len(self.x_test) - 1, min(1000, len(self.x_test))).long()
-        y = None if self.y_test is None else self.y_test[idx.to(self.device)]
+        idx = idx.to(self.device)
+        y = None if self.y_test is None else self.y_test[idx]
+        extra = {} if self.x_in_test is None else {"x_in": self.x_in_test[idx]}
         with self._forked_rng(), torch.no_grad():
             torch.manual_seed(self.cfg.seed + 2)
-            found = model.diagnose(self.x_test[idx.to(self.device)], y)
+            found = model.diagnose(self.x_test[idx], y, **extra)
         model.train(was_training)
         if found is None:
             return {}
@@ -262,7 +285,8 @@ class Trainer:
             idx = torch.linspace(0, len(self.x_test) - 1, min(count, len(self.x_test))).long()
             idx = idx.to(self.device)
             y = None if self.y_test is None else self.y_test[idx]
-            image = preview(model, self.x_test[idx], seed=self.cfg.seed, y_ref=y)
+            x_in = None if self.x_in_test is None else self.x_in_test[idx]
+            image = preview(model, self.x_test[idx], seed=self.cfg.seed, y_ref=y, x_in_ref=x_in)
         model.train(was_training)
         if image is None:
             return
@@ -279,6 +303,7 @@ class Trainer:
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "stream": self.stream.state_dict(),
+            **({"stream_in": self.stream_in.state_dict()} if self.stream_in is not None else {}),
             "accumulated": {k: v.cpu() for k, v in self.acc.items()},
             "accumulated_count": dict(self.acc_count),
             "rng": rng_state(self.device),
@@ -297,6 +322,8 @@ class Trainer:
         for k, s in self.scalers.items():
             s.load_state_dict(state["scalers"][k])
         self.stream.load_state_dict(state["stream"])
+        if self.stream_in is not None:
+            self.stream_in.load_state_dict(state["stream_in"])
         self.acc = {k: v.to(self.device) for k, v in state["accumulated"].items()}
         self.acc_count = {k: int(v) for k, v in state["accumulated_count"].items()}
         set_rng_state(state["rng"], self.device)

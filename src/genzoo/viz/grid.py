@@ -81,9 +81,11 @@ def preview(
     n_samples: int | None = None,
     seed: int = 0,
     y_ref: torch.Tensor | None = None,
+    x_in_ref: torch.Tensor | None = None,
 ) -> Image.Image | None:
     """What training looks like now: references and reconstructions, then samples.
-    (y_ref: the references' labels, which a conditional model needs to reconstruct.)
+    (y_ref: the references' labels, which a conditional model needs to reconstruct; x_in_ref:
+    the references' inputs, for a translation model, whose preview is input/output/target.)
 
     Images: a grid (a row of references, a row of their reconstructions, rows of samples;
     32 samples by default). Points and tables (first two columns): a scatter plot of data,
@@ -92,6 +94,8 @@ def preview(
     from ..models.base import Reconstructor, in_batches
 
     info, transform = model.info, model.transform
+    if x_in_ref is not None:
+        return translation_pairs(model, x_in_ref[:16], x_ref[:16])
     if n_samples is None:
         n_samples = 32 if info.kind == "image" else len(x_ref)
     g = torch.Generator(device=x_ref.device).manual_seed(seed)
@@ -188,3 +192,26 @@ def stage_grids(run, windows: list[tuple[str, int, int | None]]) -> Image.Image 
         out.paste(im, (left, label))
         left += im.width + 10
     return out
+
+
+@torch.no_grad()
+def translation_pairs(model, x_in: torch.Tensor, target: torch.Tensor | None = None):
+    """Rows of inputs, their translations and (when given) the targets: one grid image."""
+    from ..models.base import in_batches
+
+    out = in_batches(model, "translate", x_in)
+    rows = [
+        to_display(x_in, model.info.input, model.input_transform),
+        to_display(out, model.info, model.transform),
+    ]
+    if target is not None:
+        rows.append(to_display(target, model.info, model.transform))
+    return rows_grid(rows)
+
+
+def rows_grid(rows: list[np.ndarray]) -> Image.Image:
+    """Rows of images (each (n, C, H, W) in [0, 1], one n) in one grid; gray rows are shown as
+    RGB when other rows are in colour (translation between gray and colour domains)."""
+    if len({r.shape[1] for r in rows}) > 1:
+        rows = [np.repeat(r, 3, 1) if r.shape[1] == 1 else r for r in rows]
+    return image_grid(np.concatenate(rows), nrow=len(rows[0]))

@@ -11,6 +11,9 @@ the Wasserstein losses) on data x ~ p_data and on samples G(z), z ~ p(z). With D
   1-Lipschitz f; the generator minimizes -E[f(G(z))].
 - hinge (Lim & Ye 2017; Miyato et al. 2018): E[relu(1 - f(x))] + E[relu(1 + f(G(z)))] for the
   discriminator, -E[f(G(z))] for the generator.
+- least squares (LSGAN, Mao et al. 2017, eq. 2 with a = 0, b = c = 1; CycleGAN's choice):
+  E[(D(x) - 1)^2] + E[D(G(z))^2] for the discriminator, E[(D(G(z)) - 1)^2] for the generator,
+  on raw outputs.
 
 Identities used throughout, with l a logit: log sigmoid(l) = -softplus(-l) and
 log(1 - sigmoid(l)) = -softplus(l), computed stably.
@@ -51,6 +54,10 @@ def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
 
+def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
+    return (real - 1).pow(2).mean() + fake.pow(2).mean()
+
+
 # ---------------------------------------------------------------- generator losses
 def g_loss_minimax(fake: Tensor) -> Tensor:
     """E[log(1 - D(G(z)))] = -E[softplus(l)]: saturates (tiny gradient) when D(G(z)) ~ 0."""
@@ -67,17 +74,23 @@ def g_loss_critic(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
+def g_loss_least_squares(fake: Tensor) -> Tensor:
+    return (fake - 1).pow(2).mean()
+
+
 D_LOSSES: dict[str, Callable[..., Tensor]] = {
     "minimax": d_loss_bce,
     "non-saturating": d_loss_bce,
     "wasserstein": d_loss_wasserstein,
     "hinge": d_loss_hinge,
+    "least-squares": d_loss_least_squares,
 }
 G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
     "minimax": g_loss_minimax,
     "non-saturating": g_loss_non_saturating,
     "wasserstein": g_loss_critic,
     "hinge": g_loss_critic,
+    "least-squares": g_loss_least_squares,
 }
 
 

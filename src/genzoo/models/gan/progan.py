@@ -101,7 +101,7 @@ class ProGANConfig(GameConfig):
     latent_dim: int = 128
     # feature maps per resolution, lowest first; the last stage is at the data's size and each
     # earlier one at half the next (ceil), so 3 entries on 28x28 data train at 7, 14, 28
-    channels: tuple[int, ...] = (128, 128, 64)
+    channels: tuple[int, ...] = (64, 32, 16)
     stable_steps: int = 1000  # steps each resolution trains after its fade-in
     fade_steps: int = 1000  # steps over which each new resolution fades in
     pixel_norm: bool = True  # pixelwise feature normalization in G (section 4.2)

@@ -58,7 +58,7 @@ class StyleGANConfig(GameConfig):
     mapping_layers: int = 8  # depth of the mapping network f: z -> w
     mapping_lr_mul: float = 0.01  # its learning-rate multiplier
     # feature maps per resolution, lowest first (the last at the data's size; see ProGAN)
-    channels: tuple[int, ...] = (128, 64, 32)
+    channels: tuple[int, ...] = (64, 32, 16)
     mixing_prob: float = 0.9  # share of training fakes made from two latents
     w_avg_beta: float = 0.995  # decay of the running mean of w that truncation pulls toward
     noise: bool = True  # per-layer noise inputs

@@ -1,0 +1,119 @@
+"""genzoo translate: map images of one domain to the other with pix2pix or CycleGAN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from .common import check_out, device_option, done, open_model, run_dataset
+
+
+@click.command("translate")
+@click.argument("run", metavar="RUN")
+@click.option(
+    "--out",
+    required=True,
+    help=".png (inputs, translations and, for the run's paired data, targets in rows) or .npy "
+    "(translations, in the output domain's own units)",
+)
+@click.option(
+    "--input",
+    "input_path",
+    help="an image folder or array file of the input domain [default: the run's test split]",
+)
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(1),
+    default=16,
+    show_default=True,
+    help="how many examples (every one of --input for .npy)",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["a2b", "b2a"]),
+    default="a2b",
+    show_default=True,
+    help="a2b: input domain to output domain; b2a: back (CycleGAN only)",
+)
+@device_option
+def command(run, out, input_path, split, n, direction, device) -> None:
+    """Translate images with a trained pix2pix or CycleGAN model.
+
+    RUN is a run folder, its model/ folder or a checkpoint folder. Inputs must have the size
+    and channel count of the domain they come from.
+
+    \b
+    Examples:
+      genzoo translate runs/pix2pix --out restored.png
+      genzoo translate runs/pix2pix --input my_masked_digits/ --out restored.npy
+      genzoo translate runs/cyclegan --direction b2a --n 32 --out to-digits.png
+    """
+    from ..errors import GenzooError
+    from ..models.base import in_batches
+
+    path = check_out(out, (".png", ".npy"))
+    model, run_config = open_model(run, device)
+    if not getattr(model, "translation", False):
+        raise GenzooError(f"model {model.name} does not translate (pix2pix and cyclegan do)")
+    back = direction == "b2a"
+    if back and not hasattr(model, "translate_back"):
+        raise GenzooError(f"--direction b2a: model {model.name} translates one way only")
+    src_info, dst_info = (model.info, model.info.input) if back else (model.info.input, model.info)
+    to_model = model.to_model if back else model.to_model_input
+    target = None
+    if input_path is not None:
+        x_raw = _read(input_path, src_info.shape)
+    else:
+        ds = run_dataset(model, run_config)
+        src, dst = (ds, ds.input) if back else (ds.input, ds)
+        x_raw, _ = src.split(split)
+        if ds.paired:
+            target = dst.split(split)[0]
+    x = to_model(x_raw)
+    if path.suffix == ".png" or input_path is None:
+        idx = torch.linspace(0, len(x) - 1, min(n, len(x))).long()
+        x = x[idx.to(x.device)]
+        target = None if target is None else target[idx.numpy()]
+    with torch.no_grad():
+        y = in_batches(model, "translate_back" if back else "translate", x)
+    to_data = model.input_to_data if back else model.to_data
+    if path.suffix == ".npy":
+        np.save(path, to_data(y))
+    else:
+        _grid(model, x, y, target, back).save(path)
+    done(path, f"{len(x)} translations ({src_info.source} -> {dst_info.source})")
+
+
+def _read(path: str, shape) -> np.ndarray:
+    from ..data import DataConfig
+    from ..data.files import detect_format
+    from ..errors import GenzooError
+    from ..registry import FILE_FORMATS
+
+    p = Path(path)
+    if not p.exists():
+        raise GenzooError(f"{path}: no such file or folder")
+    raw = FILE_FORMATS.get(detect_format(p))(p, DataConfig(source=path))
+    if tuple(raw.x.shape[1:]) != tuple(shape):
+        raise GenzooError(
+            f"{path}: images of shape {tuple(raw.x.shape[1:])}; this domain's are {tuple(shape)}"
+        )
+    return raw.x.astype(np.float32)
+
+
+def _grid(model, x, y, target, back: bool):
+    from ..viz.grid import rows_grid, to_display
+
+    info_a, info_b = model.info.input, model.info
+    t_a, t_b = model.input_transform, model.transform
+    src, dst = ((info_b, t_b), (info_a, t_a)) if back else ((info_a, t_a), (info_b, t_b))
+    rows = [to_display(x, *src), to_display(y, *dst)]
+    if target is not None:
+        lo, hi = dst[0].value_range
+        rows.append(np.clip((target - lo) / (hi - lo), 0, 1).astype(np.float32))
+    return rows_grid(rows)
