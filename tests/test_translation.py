@@ -35,6 +35,9 @@ def test_unpaired_domains_split_apart():
     assert len(ds.input.x_train) + len(ds.input.x_test) == 1797
     assert len(ds.x_train) + len(ds.x_test) == 5000
     assert ds.input.x_train.shape[1:] == (1, 28, 28) and ds.input.x_train.max() > 200
+    rows = ds.inputs_for("test")  # the input test split cycled to the output's length
+    n_in = len(ds.input.x_test)
+    assert len(rows) == len(ds.x_test) and np.array_equal(rows[n_in : 2 * n_in], ds.input.x_test)
 
 
 def _folder(root, names, size=8, value=100):
@@ -174,7 +177,10 @@ def test_translate_writes_rows_and_arrays(p2p_run, tmp_path, capsys):
     assert (
         main(["translate", str(p2p_run), "--input", wrong, "--out", str(tmp_path / "x.png")]) == 2
     )
-    assert "images of shape (1, 12, 12); this domain's are (1, 8, 8)" in capsys.readouterr().err
+    assert (
+        "examples of shape (1, 12, 12) do not fit a model trained on shape (1, 8, 8)"
+        in capsys.readouterr().err
+    )
     assert (
         main(["translate", str(p2p_run), "--direction", "b2a", "--out", str(tmp_path / "x.png")])
         == 2
@@ -190,3 +196,16 @@ def test_eval_reports_translation_metrics(p2p_run, capsys):
     values = res["metrics"]["translation"]["values"]
     assert {"psnr", "ssim", "psnr_input", "ssim_input", "class_agreement"} <= set(values)
     assert values["psnr_input"] == float("inf") or values["psnr_input"] > 40  # identity task
+
+
+def test_previews_show_targets_only_for_paired_domains():
+    from genzoo.viz.grid import preview
+
+    rows = {}
+    for paired in (True, False):
+        ds = genzoo.load_dataset("digits", input="digits", paired=paired)
+        model = _model("cyclegan", TINY_CYCLE, ds).eval()
+        x = model.to_model(ds.x_test[:8])
+        x_in = model.to_model_input(ds.inputs_for("test")[:8])
+        rows[paired] = (preview(model, x, x_in_ref=x_in).height - 2) // (32 + 2)  # 8x8 -> 32
+    assert rows == {True: 3, False: 2}  # inputs, translations[, targets]

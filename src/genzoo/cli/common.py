@@ -30,8 +30,9 @@ def model_inputs(model, run_config, split: str, input_path: str | None, data: st
     return model.to_model(x), (None if y is None else torch.as_tensor(y))
 
 
-def read_examples(path: str, model, run_config: dict | None = None):
-    """All examples of a user file (no split), checked against the model's input shape.
+def read_examples(path: str, model, run_config: dict | None = None, shape=None):
+    """All examples of a user file (no split), checked against the model's input shape (or
+    `shape`, e.g. a translation model's input domain).
 
     File settings of the run's data (a CSV's label column, an IDX labels file) carry over.
     """
@@ -45,10 +46,11 @@ def read_examples(path: str, model, run_config: dict | None = None):
     own = (run_config or {}).get("data", {})
     cfg = DataConfig(source=path, label_column=own.get("label_column"))
     raw = FILE_FORMATS.get(detect_format(p))(p, cfg)
-    if tuple(raw.x.shape[1:]) != tuple(model.info.shape):
+    shape = tuple(model.info.shape if shape is None else shape)
+    if tuple(raw.x.shape[1:]) != shape:
         raise GenzooError(
             f"{path}: examples of shape {tuple(raw.x.shape[1:])} do not fit a "
-            f"model trained on shape {tuple(model.info.shape)}"
+            f"model trained on shape {shape}"
         )
     return raw.x.astype(np.float32), raw.y
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, open_model, run_dataset
+from .common import check_out, device_option, done, open_model, read_examples, run_dataset
 
 
 @click.command("translate")
@@ -67,18 +65,19 @@ def command(run, out, input_path, split, n, direction, device) -> None:
     to_model = model.to_model if back else model.to_model_input
     target = None
     if input_path is not None:
-        x_raw = _read(input_path, src_info.shape)
+        x_raw, _ = read_examples(input_path, model, run_config, shape=src_info.shape)
     else:
         ds = run_dataset(model, run_config)
         src, dst = (ds, ds.input) if back else (ds.input, ds)
         x_raw, _ = src.split(split)
         if ds.paired:
             target = dst.split(split)[0]
-    x = to_model(x_raw)
     if path.suffix == ".png" or input_path is None:
-        idx = torch.linspace(0, len(x) - 1, min(n, len(x))).long()
-        x = x[idx.to(x.device)]
-        target = None if target is None else target[idx.numpy()]
+        idx = np.linspace(0, len(x_raw) - 1, min(n, len(x_raw))).round().astype(int)
+        x_raw, target = x_raw[idx], None if target is None else target[idx]
+    x = to_model(x_raw)
+    if target is not None:
+        target = (model.to_model_input if back else model.to_model)(target)
     with torch.no_grad():
         y = in_batches(model, "translate_back" if back else "translate", x)
     to_data = model.input_to_data if back else model.to_data
@@ -89,23 +88,6 @@ def command(run, out, input_path, split, n, direction, device) -> None:
     done(path, f"{len(x)} translations ({src_info.source} -> {dst_info.source})")
 
 
-def _read(path: str, shape) -> np.ndarray:
-    from ..data import DataConfig
-    from ..data.files import detect_format
-    from ..errors import GenzooError
-    from ..registry import FILE_FORMATS
-
-    p = Path(path)
-    if not p.exists():
-        raise GenzooError(f"{path}: no such file or folder")
-    raw = FILE_FORMATS.get(detect_format(p))(p, DataConfig(source=path))
-    if tuple(raw.x.shape[1:]) != tuple(shape):
-        raise GenzooError(
-            f"{path}: images of shape {tuple(raw.x.shape[1:])}; this domain's are {tuple(shape)}"
-        )
-    return raw.x.astype(np.float32)
-
-
 def _grid(model, x, y, target, back: bool):
     from ..viz.grid import rows_grid, to_display
 
@@ -114,6 +96,5 @@ def _grid(model, x, y, target, back: bool):
     src, dst = ((info_b, t_b), (info_a, t_a)) if back else ((info_a, t_a), (info_b, t_b))
     rows = [to_display(x, *src), to_display(y, *dst)]
     if target is not None:
-        lo, hi = dst[0].value_range
-        rows.append(np.clip((target - lo) / (hi - lo), 0, 1).astype(np.float32))
+        rows.append(to_display(target, *dst))
     return rows_grid(rows)

@@ -26,7 +26,7 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
     raw, name = load_raw(cfg)
     if cfg.labels is not None and cfg.source in DATASETS:
         raise DataError("data.labels applies to IDX files only")
-    input_name = ""
+    input_name = f"{name}:input"  # a bundled task's input domain
     if cfg.input is not None:
         if raw.input is not None:
             raise DataError(
@@ -35,8 +35,7 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
         raw.input, input_name = load_raw(DataConfig(source=cfg.input, seed=cfg.seed))
         raw.paired = True if cfg.paired is None else cfg.paired
     if raw.input is not None:
-        check_domains(raw, name, input_name or f"{name}:input")
-        input_name = input_name or f"{name}:input"
+        check_domains(raw, name, input_name)
     ds = split_data(raw, cfg, name, input_name)
     if cfg.classes is not None and ds.input is not None:
         raise DataError("data.classes does not apply to translation data (two domains)")

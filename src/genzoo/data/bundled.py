@@ -111,6 +111,14 @@ def digits28(cfg: DataConfig) -> RawData:
     return RawData(out, small.y, "image", (0.0, 255.0), small.classes)
 
 
+def _paired_with(out: RawData, x_in: np.ndarray) -> RawData:
+    """mnist5k `out` as the output domain of inputs x_in made from it, one per digit."""
+    out.input = RawData(x_in, out.y, "image", out.value_range, out.classes)
+    out.paired = True
+    out.meta["features"] = "mnist5k"  # the outputs are mnist5k's own images
+    return out
+
+
 @DATASETS.register("mnist5k-masked", "pairs: mnist5k with a 12x12 hole -> the whole digit")
 def mnist5k_masked(cfg: DataConfig) -> RawData:
     out = mnist5k(cfg)
@@ -119,10 +127,7 @@ def mnist5k_masked(cfg: DataConfig) -> RawData:
     x = out.x.copy()
     for i in range(len(x)):
         x[i, :, top[i] : top[i] + 12, left[i] : left[i] + 12] = 0
-    out.input = RawData(x, out.y, "image", out.value_range, out.classes)
-    out.paired = True
-    out.meta["features"] = "mnist5k"  # the outputs are mnist5k's own images
-    return out
+    return _paired_with(out, x)
 
 
 @DATASETS.register("mnist5k-lowres", "pairs: mnist5k averaged to 7x7 (shown 28x28) -> 28x28")
@@ -131,10 +136,7 @@ def mnist5k_lowres(cfg: DataConfig) -> RawData:
     n = len(out.x)
     low = out.x.reshape(n, 1, 7, 4, 7, 4).astype(np.float32).mean((3, 5))  # 4x4 block means
     x = low.repeat(4, 2).repeat(4, 3).round().astype(np.uint8)  # nearest back to 28x28
-    out.input = RawData(x, out.y, "image", out.value_range, out.classes)
-    out.paired = True
-    out.meta["features"] = "mnist5k"  # the outputs are mnist5k's own images
-    return out
+    return _paired_with(out, x)
 
 
 @DATASETS.register("digits2mnist", "unpaired domains: digits28 -> mnist5k (CycleGAN's setting)")

@@ -194,6 +194,14 @@ class Dataset:
             self.paired,
         )
 
+    def inputs_for(self, which: str) -> np.ndarray:
+        """Translation data: the input domain's examples of split `which`, row for row with
+        this dataset's: the pairs when paired, else the input split cycled to its length."""
+        x_in = self.input.split(which)[0]
+        if self.paired:
+            return x_in
+        return x_in[np.arange(len(self.split(which)[0])) % len(x_in)]
+
     def split(self, which: str) -> tuple[np.ndarray, np.ndarray | None]:
         if which == "train":
             return self.x_train, self.y_train
@@ -221,14 +229,14 @@ class Dataset:
         return DataTransform(target, scale.astype(f32), (lo_t - lo * scale).astype(f32))
 
 
-def split_data(raw: RawData, cfg: DataConfig, source: str, input_name: str = "") -> Dataset:
+def split_data(raw: RawData, cfg: DataConfig, source: str, input_name: str) -> Dataset:
     """Deterministic train/test split, stratified by label when labels exist. An input domain
     is split with the same indices when paired, on its own when not."""
     tr, te = split_indices(raw, cfg, source)
     ds = _take(raw, tr, te, cfg, source)
     if raw.input is None:
         return ds
-    name = input_name or f"{source}:input"
+    name = input_name
     if not raw.paired:
         inp = _take(raw.input, *split_indices(raw.input, cfg, name), cfg, name)
         return dataclasses.replace(ds, input=inp, paired=False)

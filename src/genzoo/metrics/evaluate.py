@@ -87,13 +87,9 @@ class EvalContext:
     def inputs(self) -> torch.Tensor | None:
         """Translation models: the input domain's test split in model range, row for row with
         the output's test split when paired (cycled to its length when not); else None."""
-        inp = self.data.input
-        if inp is None:
+        if self.data.input is None:
             return None
-        x = self.model.to_model_input(inp.x_test)
-        if self.data.paired:
-            return x
-        return x[torch.arange(len(self.data.x_test), device=x.device) % len(x)]
+        return self.model.to_model_input(self.data.inputs_for("test"))
 
     def samples(self, n: int | None = None) -> torch.Tensor:
         """Generated examples in raw units, drawn once per n with a seeded generator; for a

@@ -233,39 +233,32 @@ def translation(ctx: EvalContext) -> dict:
     on the real test split). Models that translate back: the cycle errors, in [0, 1] units."""
     model, data = ctx.model, ctx.data
     inp = data.input
-    x_in = model.to_model_input(inp.x_test)
-    out = in_batches(model, "translate", x_in, size=ctx.batch_size)
+    out = ctx.samples(len(inp.x_test))  # the translations of the input test split, raw units
     values: dict[str, float] = {}
     floor: dict[str, float] | None = None
-    prov: dict[str, Any] = {"examples": len(x_in), "split": "test", "units": "[0, 1]"}
+    prov: dict[str, Any] = {"examples": len(out), "split": "test", "units": "[0, 1]"}
 
-    def unit(t: torch.Tensor, info, transform) -> torch.Tensor:  # model range -> [0, 1]
-        lo, hi = info.value_range
-        return (transform.inverse(t.float().cpu()) - lo) / (hi - lo)
+    def unit(x, value_range) -> torch.Tensor:  # raw units -> [0, 1]
+        lo, hi = value_range
+        return (torch.as_tensor(x) - lo) / (hi - lo)
 
     if data.paired:
-        target = torch.as_tensor(data.x_test)
-        t01 = (target - data.value_range[0]) / (data.value_range[1] - data.value_range[0])
-        o01 = unit(out, data, model.transform)
-        values |= {"psnr": rec.psnr(o01, t01), "ssim": rec.ssim(o01, t01)}
+        target = unit(data.x_test, data.value_range)
+        o01 = unit(out, data.value_range)
+        values |= {"psnr": rec.psnr(o01, target), "ssim": rec.ssim(o01, target)}
         if inp.shape == data.shape:  # the input itself as the output: the baseline to beat
-            i01 = unit(x_in, inp, model.input_transform)
-            values |= {"psnr_input": rec.psnr(i01, t01), "ssim_input": rec.ssim(i01, t01)}
-    same_classes = inp.y_test is not None and inp.classes == data.classes
-    if same_classes and ctx.kind == "image" and ctx.has_features():
+            i01 = unit(inp.x_test, inp.value_range)
+            values |= {"psnr_input": rec.psnr(i01, target), "ssim_input": rec.ssim(i01, target)}
+    if inp.y_test is not None and inp.classes == data.classes and ctx.has_features():
         fn = ctx.feature_net
-        pred = fn.probabilities(ctx.unit(torch.from_numpy(model.to_data(out)))).argmax(1)
-        values["class_agreement"] = float(
-            (pred.cpu() == torch.as_tensor(inp.y_test)).float().mean()
-        )
-        real = fn.probabilities(ctx.unit(torch.as_tensor(data.x_test))).argmax(1)
-        floor = {
-            "class_agreement": float((real.cpu() == torch.as_tensor(data.y_test)).float().mean())
-        }
+        pred = fn.probabilities(ctx.unit(out)).argmax(1).cpu()
+        values["class_agreement"] = float((pred == torch.as_tensor(inp.y_test)).float().mean())
+        real = fn.probabilities(ctx.unit(torch.as_tensor(data.x_test))).argmax(1).cpu()
+        floor = {"class_agreement": float((real == torch.as_tensor(data.y_test)).float().mean())}
         prov["class_agreement"] = "the output domain's feature network, against the input's label"
         prov["floor"] = "the feature network's accuracy on the output domain's real test split"
         prov["features"] = fn.provenance()
     if hasattr(model, "cycle_errors"):
-        x = model.to_model(data.x_test)
+        x_in, x = model.to_model_input(inp.x_test), model.to_model(data.x_test)
         values |= model.cycle_errors(x_in[: len(x)], x[: len(x_in)])
     return result(values, floor, prov)

@@ -94,10 +94,7 @@ class Trainer:
         if inp is not None:
             model.input_transform = inp.transform(model.data_range())
             self.x_in_train = model.to_model_input(inp.x_train)
-            x_in_test = model.to_model_input(inp.x_test)
-            # test pairs: as paired, or (unpaired) the input split cycled to the output's length
-            rows = torch.arange(len(self.x_test), device=self.device) % len(x_in_test)
-            self.x_in_test = x_in_test if self.data.paired else x_in_test[rows]
+            self.x_in_test = model.to_model_input(self.data.inputs_for("test"))
         self.phases = model.phases()
         for p in self.phases:
             if p.updates(self.cfg.steps) == 0:

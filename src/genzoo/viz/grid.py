@@ -94,8 +94,8 @@ def preview(
     from ..models.base import Reconstructor, in_batches
 
     info, transform = model.info, model.transform
-    if x_in_ref is not None:
-        return translation_pairs(model, x_in_ref[:16], x_ref[:16])
+    if x_in_ref is not None:  # the references are targets only when the domains are paired
+        return translation_pairs(model, x_in_ref[:16], x_ref[:16] if info.paired else None)
     if n_samples is None:
         n_samples = 32 if info.kind == "image" else len(x_ref)
     g = torch.Generator(device=x_ref.device).manual_seed(seed)

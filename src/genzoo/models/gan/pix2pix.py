@@ -128,23 +128,8 @@ class Pix2Pix(TranslationModel):
         return LossOutput(loss, terms)
 
     def phases(self) -> list[Phase]:
-        cfg = self.config
-        g = Phase(
-            "g",
-            list(self.generator.parameters()),
-            self.g_loss,
-            lr=cfg.lr,
-            betas=cfg.betas,
-            log_grad_norm=True,
-        )
+        kw = dict(lr=self.config.lr, betas=self.config.betas, log_grad_norm=True)
+        g = Phase("g", list(self.generator.parameters()), self.g_loss, **kw)
         if self.discriminator is None:
             return [g]
-        d = Phase(
-            "d",
-            list(self.discriminator.parameters()),
-            self.d_loss,
-            lr=cfg.lr,
-            betas=cfg.betas,
-            log_grad_norm=True,
-        )
-        return [d, g]
+        return [Phase("d", list(self.discriminator.parameters()), self.d_loss, **kw), g]

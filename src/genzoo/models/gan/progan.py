@@ -96,6 +96,19 @@ def resolutions(channels, shape) -> list[Size]:
     return list(reversed(sizes))
 
 
+class Resolutions:
+    """For GANs whose networks run at the data's size and its halvings (ProGAN, StyleGAN): one
+    resolution per entry of `config.channels`, checked when the model is built."""
+
+    def check_fits(self, info) -> None:
+        resolutions(self.config.channels, info.shape)
+
+    @functools.cached_property
+    def sizes(self) -> list[Size]:
+        """The resolution of each stage, lowest first."""
+        return resolutions(self.config.channels, self.info.shape)
+
+
 @dataclass
 class ProGANConfig(GameConfig):
     latent_dim: int = 128
@@ -238,7 +251,7 @@ class GrowingDiscriminator(nn.Module):
 
 
 @register_model("progan", "ProGAN: progressive growing with fade-in, equalized lr, pixel norm")
-class ProGAN(GAN):
+class ProGAN(Resolutions, GAN):
     """A GAN whose networks grow during training; the game, stabilisers and diagnostics are
     the GAN's. Sampling uses the stage and fade the model was last trained at (saved with its
     weights), so a model stopped mid-growth samples as it stood."""
@@ -251,14 +264,6 @@ class ProGAN(GAN):
         # (stage, alpha) of the last training update: a buffer, saved with the weights
         self.register_buffer("growth_state", torch.tensor([0.0, 1.0]))
         self.active: tuple[int, float] | None = None  # set while a stage's loss runs
-
-    def check_fits(self, info) -> None:
-        resolutions(self.config.channels, info.shape)
-
-    @property
-    def sizes(self) -> list[Size]:
-        """The resolution of each stage, lowest first."""
-        return resolutions(self.config.channels, self.info.shape)
 
     def build(self) -> None:
         cfg, c = self.config, self.info.shape[0]
@@ -280,7 +285,7 @@ class ProGAN(GAN):
     def _alpha(self, k: int) -> float:
         cfg = self.config
         if self.training and torch.is_grad_enabled():  # a training update: the schedule's
-            return fade_alpha(max(self.step, 0), k, cfg.stable_steps, cfg.fade_steps)
+            return fade_alpha(self.step, k, cfg.stable_steps, cfg.fade_steps)
         trained, alpha = int(self.growth_state[0]), float(self.growth_state[1])
         return alpha if k == trained else float(k < trained)  # evaluating: as trained
 
@@ -320,15 +325,7 @@ class ProGAN(GAN):
         from ...viz.grid import growth_plot, stage_grids
 
         cfg = self.config
-        windows = []
-        for k, (h, w) in enumerate(self.sizes):
-            start = stage_start(k, cfg.stable_steps, cfg.fade_steps)
-            stop = (
-                stage_start(k + 1, cfg.stable_steps, cfg.fade_steps)
-                if k + 1 < len(self.sizes)
-                else None
-            )
-            windows.append((f"{h}x{w}", start, stop))
+        windows = self.stage_windows()
         curve = [
             (s, k, a)
             for s in range(0, cfg.grown_at() + cfg.stable_steps + 1, max(1, cfg.fade_steps // 20))
@@ -363,29 +360,35 @@ class ProGAN(GAN):
             .clamp(-1, 1)
         )
 
+    def stage_windows(self) -> list[tuple[str, int, int | None]]:
+        """(resolution name, first step, step it stops before or None) of each stage."""
+        cfg, last = self.config, len(self.sizes) - 1
+        return [
+            (
+                f"{h}x{w}",
+                stage_start(k, cfg.stable_steps, cfg.fade_steps),
+                None if k == last else stage_start(k + 1, cfg.stable_steps, cfg.fade_steps),
+            )
+            for k, (h, w) in enumerate(self.sizes)
+        ]
+
     def phases(self) -> list[Phase]:
         cfg = self.config
         out = []
-        for k, (h, w) in enumerate(self.sizes):
-            start = stage_start(k, cfg.stable_steps, cfg.fade_steps)
-            stop = (
-                stage_start(k + 1, cfg.stable_steps, cfg.fade_steps)
-                if k + 1 < len(self.sizes)
-                else None
-            )
+        for k, (name, start, stop) in enumerate(self.stage_windows()):
             common = dict(
                 start=start, stop=stop, betas=cfg.betas, optimizer=cfg.optimizer, log_grad_norm=True
             )
             out += [
                 Phase(
-                    f"d.{h}x{w}",
+                    f"d.{name}",
                     self.discriminator.stage_parameters(k),
                     functools.partial(self._at_stage, k, self.d_loss),
                     lr=cfg.d_lr or cfg.lr,
                     **common,
                 ),
                 Phase(
-                    f"g.{h}x{w}",
+                    f"g.{name}",
                     self.generator.stage_parameters(k),
                     functools.partial(self._at_stage, k, self.g_loss),
                     every=cfg.d_steps,

@@ -47,7 +47,7 @@ from ...nn.style import (
 )
 from ..base import register_model
 from .gan import GAN, GameConfig, Loss
-from .progan import GrowingDiscriminator, resize, resolutions
+from .progan import GrowingDiscriminator, Resolutions, resize
 
 GROUPS = ("coarse", "middle", "fine")
 
@@ -194,20 +194,13 @@ def parse_layers(spec: str, num_layers: int) -> range:
 
 
 @register_model("stylegan", "StyleGAN: mapping network, AdaIN styles, noise, style mixing")
-class StyleGAN(GAN):
+class StyleGAN(Resolutions, GAN):
     Config = StyleGANConfig
     data_kinds = ("image",)
 
     def __init__(self, config, info):
         super().__init__(config, info)
         self.register_buffer("w_avg", torch.zeros(config.latent_dim))
-
-    def check_fits(self, info) -> None:
-        resolutions(self.config.channels, info.shape)
-
-    @property
-    def sizes(self) -> list[tuple[int, int]]:
-        return resolutions(self.config.channels, self.info.shape)
 
     @property
     def num_layers(self) -> int:

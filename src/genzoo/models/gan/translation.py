@@ -6,6 +6,7 @@ health checks measure the outputs against their targets where there are any.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -66,14 +67,14 @@ class TranslationModel(GenerativeModel):
     def report_figures(self, run, data) -> list:
         from ...viz.grid import translation_pairs
 
-        x_in = self.to_model_input(data.input.x_test)
-        pick = torch.linspace(0, len(x_in) - 1, 16).long()
-        target = self.to_model(data.x_test)[pick] if data.paired else None
+        x_in = data.inputs_for("test")
+        pick = np.linspace(0, len(x_in) - 1, 16).round().astype(int)
+        target = self.to_model(data.x_test[pick]) if data.paired else None
         rows = "inputs, translations and targets" if data.paired else "inputs and translations"
         return [
             (
                 "Translations",
-                translation_pairs(self, x_in[pick], target),
+                translation_pairs(self, self.to_model_input(x_in[pick]), target),
                 f"test examples, rows: {rows}",
             )
         ]
