@@ -1,7 +1,7 @@
 """Benchmarks of the GAN family; results go to bench/results/gan.json.
 
-    python bench/gan.py [toy] [mnist] [--steps N] [--seeds S] [--configs LABEL ...]
-                        [--sets ring8 grid25]
+    python bench/gan.py [toy] [mnist] [budget] [translation] [--steps N] [--seconds S]
+                        [--seeds S] [--configs LABEL ...] [--sets ring8 grid25]
 
 Toy runs are kept per (set, configuration, steps, seed) and saved one by one: a run already
 in the results is not repeated, so an interrupted benchmark resumes, and a new budget or a new
@@ -21,6 +21,15 @@ row adds to the results instead of replacing them.
   each, two at a time.
 - mnist: `dcgan`, `cgan` and `wgan-gp` on mnist5k with FID, precision/recall and class
   coverage from the shipped feature network.
+- budget: `dcgan`, `progan` (its WGAN-GP default, and the non-saturating loss with R1) and
+  `stylegan` on mnist5k at the same wall-clock budget (`--seconds`, 480 by default): each
+  model's speed is measured on a short run first and sets its steps; progan's schedule is
+  scaled to fit (equal stable and fade phases, a fifth of the steps each). The same metrics;
+  figures of samples, StyleGAN's style mixing and its truncation sweep.
+- translation: `pix2pix` against its own L1-only U-Net (`adv_weight=0`) on `mnist5k-masked`
+  and `mnist5k-lowres` (PSNR and SSIM against the targets, beside the input's own, and the
+  class the feature network reads), and `cyclegan` on the unpaired `digits2mnist` (class kept,
+  against 10% for chance; cycle errors).
 """
 
 from __future__ import annotations
@@ -233,10 +242,166 @@ def bench_mnist(steps: int) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------- one budget
+BUDGET = {  # label -> (model, options)
+    "dcgan": ("dcgan", {}),
+    "progan": ("progan", {}),
+    "progan (ns + r1)": (
+        "progan",
+        {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0},
+    ),
+    "stylegan": ("stylegan", {}),
+}
+RESULTS = OUT.parent
+
+
+def _scaled(name: str, extra: dict, steps: int) -> tuple[dict, int]:
+    """A model's options and steps for a run of about `steps`: progan's growth schedule is
+    scaled to the run (three resolutions: stable, fade, stable, fade, stable)."""
+    if name != "progan":
+        return extra, steps
+    phase = max(1, steps // 5)
+    return {**extra, "stable_steps": phase, "fade_steps": phase}, 5 * phase
+
+
+def _fit(name: str, extra: dict, ds, steps: int, batch_size: int, final_eval: bool):
+    import genzoo
+
+    model = genzoo.build_model(name, ds.info(), extra, seed=0)
+    cfg = genzoo.TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        log_every=0,
+        eval_every=0,
+        tensorboard=False,
+        final_eval=final_eval,
+    )
+    t0 = time.time()
+    genzoo.Trainer(model, ds, cfg, console=False).fit()
+    return model, time.time() - t0
+
+
+def steps_per_second(name: str, extra: dict, ds, batch_size: int) -> float:
+    """A model's training speed: the difference of a 20-step and a 120-step run (after one to
+    warm up), which cancels what a run spends outside its steps (setup, the final validation)."""
+    seconds = {}
+    for n in (20, 20, 120):
+        opts, n = _scaled(name, extra, n)
+        seconds[n] = _fit(name, opts, ds, n, batch_size, final_eval=False)[1]
+    (n1, t1), (n2, t2) = sorted(seconds.items())
+    return (n2 - n1) / (t2 - t1)
+
+
+def bench_budget(seconds: float) -> list[dict]:
+    import genzoo
+    from genzoo.metrics import evaluate
+    from genzoo.viz.grid import picture
+
+    torch.set_num_threads(2)
+    ds = genzoo.load_dataset("mnist5k")
+    rows, panels = [], []
+    for label, (name, extra) in BUDGET.items():
+        rate = steps_per_second(name, extra, ds, 64)
+        opts, steps = _scaled(name, extra, int(rate * seconds))
+        model, took = _fit(name, opts, ds, steps, 64, final_eval=False)
+        res, _ = evaluate(model.eval(), ds, ["fid", "precision_recall", "classes"])
+        rows.append(
+            {
+                "model": label,
+                "config": opts,
+                "budget_seconds": seconds,
+                "steps_per_second": round(rate, 2),
+                "steps": steps,
+                "train_seconds": round(took, 1),
+                "fid": res["fid"]["values"]["fid"],
+                "fid_floor": res["fid"]["floor"]["fid"],
+                **res["precision_recall"]["values"],
+                **res["classes"]["values"],
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+        g = torch.Generator().manual_seed(0)
+        samples = model.sample(40, generator=g)
+        panels.append((f"{label}: FID {rows[-1]['fid']:.1f}", picture(model, [("", samples)], 8)))
+        if name == "stylegan":
+            for title, image, _ in model.report_figures(None, ds):
+                slug = title.lower().replace(":", "").replace(" ", "_")
+                image.save(RESULTS / f"{slug}.png")
+    _panels(panels, RESULTS / "budget_samples.png", ncols=2)
+    return rows
+
+
+def _panels(panels: list, path: Path, ncols: int) -> None:
+    """Titled images in one figure, `ncols` per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nrows = math.ceil(len(panels) / ncols)
+    w, h = panels[0][1].size
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * w / 80, nrows * (h / 80 + 0.4)))
+    for ax in np.ravel(axes)[len(panels) :]:
+        ax.axis("off")
+    for ax, (title, image) in zip(np.ravel(axes), panels, strict=False):
+        ax.imshow(image, cmap="gray")
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- translation
+TRANSLATION = [  # (data, label, model, options, steps, batch size)
+    ("mnist5k-masked", "pix2pix", "pix2pix", {}, 1000, 64),
+    ("mnist5k-masked", "L1-only U-Net", "pix2pix", {"adv_weight": 0.0}, 1000, 64),
+    ("mnist5k-lowres", "pix2pix", "pix2pix", {}, 1000, 64),
+    ("mnist5k-lowres", "L1-only U-Net", "pix2pix", {"adv_weight": 0.0}, 1000, 64),
+    ("digits2mnist", "cyclegan", "cyclegan", {}, 1000, 8),
+]
+
+
+def bench_translation(steps_override: int | None = None) -> list[dict]:
+    import genzoo
+    from genzoo.metrics import evaluate
+    from genzoo.viz.grid import translation_pairs
+
+    torch.set_num_threads(2)
+    rows, panels = [], []
+    for data, label, name, extra, steps, batch in TRANSLATION:
+        ds = genzoo.load_dataset(data)
+        steps = steps_override or steps
+        model, took = _fit(name, extra, ds, steps, batch, final_eval=False)
+        res, _ = evaluate(model.eval(), ds, ["translation", "fid"])
+        tr = res["translation"]
+        rows.append(
+            {
+                "data": data,
+                "model": label,
+                "config": {"model": name, **extra},
+                "steps": steps,
+                "batch_size": batch,
+                "train_seconds": round(took, 1),
+                **tr["values"],
+                **{f"{k}_floor": v for k, v in (tr["floor"] or {}).items()},
+                "fid": res["fid"]["values"]["fid"],
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+        pick = np.linspace(0, len(ds.input.x_test) - 1, 12).astype(int)  # the test split is
+        x_in = model.to_model_input(ds.input.x_test[pick])  # ordered by class
+        target = model.to_model(ds.x_test[pick]) if ds.paired else None
+        panels.append((f"{data}: {label}", translation_pairs(model, x_in, target)))
+    _panels(panels, RESULTS / "translation.png", ncols=1)
+    return rows
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", default=["toy", "mnist"])
     parser.add_argument("--steps", type=int, help="training steps per run")
+    parser.add_argument("--seconds", type=float, default=480.0, help="budget: per model")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument(
         "--configs", nargs="+", choices=list(TOY), default=list(TOY), help="toy rows"
@@ -254,7 +419,13 @@ if __name__ == "__main__":
         elif section == "mnist":
             results["mnist"] = bench_mnist(args.steps or 5000)
             results["mnist_seconds"] = round(time.time() - t0)
+        elif section == "budget":
+            results["budget"] = bench_budget(args.seconds)
+            results["budget_seconds"] = round(time.time() - t0)
+        elif section == "translation":
+            results["translation"] = bench_translation(args.steps)
+            results["translation_seconds"] = round(time.time() - t0)
         else:
-            raise SystemExit(f"unknown section {section}; choose toy or mnist")
+            raise SystemExit(f"unknown section {section}; choose toy, mnist, budget or translation")
         save(results)
         print(f"{section}: {time.time() - t0:.0f}s", flush=True)
