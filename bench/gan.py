@@ -212,34 +212,36 @@ MNIST = {
 
 def bench_mnist(steps: int) -> list[dict]:
     import genzoo
-    from genzoo.metrics import evaluate
 
     torch.set_num_threads(2)
     ds = genzoo.load_dataset("mnist5k")
     rows = []
     for label, (name, extra) in MNIST.items():
-        model = genzoo.build_model(name, ds.info(), extra, seed=0)
-        cfg = genzoo.TrainConfig(
-            steps=steps, batch_size=64, log_every=0, eval_every=0, tensorboard=False
-        )
-        t0 = time.time()
-        genzoo.Trainer(model, ds, cfg, console=False).fit()
-        seconds = time.time() - t0
-        res, _ = evaluate(model.eval(), ds, ["fid", "precision_recall", "classes"])
+        model, seconds = _fit(name, extra, ds, steps, 64, final_eval=True)
         rows.append(
             {
                 "model": label,
                 "config": extra,
                 "steps": steps,
                 "train_seconds": round(seconds, 1),
-                "fid": res["fid"]["values"]["fid"],
-                "fid_floor": res["fid"]["floor"]["fid"],
-                **res["precision_recall"]["values"],
-                **res["classes"]["values"],
+                **_sample_metrics(model, ds),
             }
         )
         print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def _sample_metrics(model, ds) -> dict:
+    """FID (with its floor), precision/recall and class coverage of a model's samples."""
+    from genzoo.metrics import evaluate
+
+    res, _ = evaluate(model.eval(), ds, ["fid", "precision_recall", "classes"])
+    return {
+        "fid": res["fid"]["values"]["fid"],
+        "fid_floor": res["fid"]["floor"]["fid"],
+        **res["precision_recall"]["values"],
+        **res["classes"]["values"],
+    }
 
 
 # ---------------------------------------------------------------- one budget
@@ -294,7 +296,6 @@ def steps_per_second(name: str, extra: dict, ds, batch_size: int) -> float:
 
 def bench_budget(seconds: float) -> list[dict]:
     import genzoo
-    from genzoo.metrics import evaluate
     from genzoo.viz.grid import picture
 
     torch.set_num_threads(2)
@@ -304,7 +305,6 @@ def bench_budget(seconds: float) -> list[dict]:
         rate = steps_per_second(name, extra, ds, 64)
         opts, steps = _scaled(name, extra, int(rate * seconds))
         model, took = _fit(name, opts, ds, steps, 64, final_eval=False)
-        res, _ = evaluate(model.eval(), ds, ["fid", "precision_recall", "classes"])
         rows.append(
             {
                 "model": label,
@@ -313,10 +313,7 @@ def bench_budget(seconds: float) -> list[dict]:
                 "steps_per_second": round(rate, 2),
                 "steps": steps,
                 "train_seconds": round(took, 1),
-                "fid": res["fid"]["values"]["fid"],
-                "fid_floor": res["fid"]["floor"]["fid"],
-                **res["precision_recall"]["values"],
-                **res["classes"]["values"],
+                **_sample_metrics(model, ds),
             }
         )
         print(json.dumps(rows[-1]), flush=True)
