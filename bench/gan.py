@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sections import timed_fit
 
 OUT = Path(__file__).parent / "results" / "gan.json"
 
@@ -82,19 +83,9 @@ def toy_run(job: tuple[str, str, int, int]) -> dict:
     data, label, seed, steps = job
     name, extra, train = TOY[label]
     ds = genzoo.load_dataset(genzoo.DataConfig(source=data, n=100_000, seed=seed))
-    model = genzoo.build_model(name, ds.info(), {**NETS, **extra}, seed=seed)
-    cfg = genzoo.TrainConfig(
-        **{**TRAIN, **train},
-        steps=steps,
-        log_every=0,
-        eval_every=0,
-        tensorboard=False,
-        final_eval=False,
-        seed=seed,
+    model, seconds = timed_fit(
+        name, ds, {**NETS, **extra}, seed, **{**TRAIN, **train}, steps=steps, final_eval=False
     )
-    t0 = time.time()
-    genzoo.Trainer(model, ds, cfg, console=False).fit()
-    seconds = time.time() - t0
     g = torch.Generator().manual_seed(10_000 + seed)
     samples = torch.as_tensor(model.to_data(model.eval().sample(2500, generator=g)))
     found = mode_metrics(samples, torch.tensor(ds.meta["means"]), ds.meta["std"])
@@ -267,20 +258,7 @@ def _scaled(name: str, extra: dict, steps: int) -> tuple[dict, int]:
 
 
 def _fit(name: str, extra: dict, ds, steps: int, batch_size: int, final_eval: bool):
-    import genzoo
-
-    model = genzoo.build_model(name, ds.info(), extra, seed=0)
-    cfg = genzoo.TrainConfig(
-        steps=steps,
-        batch_size=batch_size,
-        log_every=0,
-        eval_every=0,
-        tensorboard=False,
-        final_eval=final_eval,
-    )
-    t0 = time.time()
-    genzoo.Trainer(model, ds, cfg, console=False).fit()
-    return model, time.time() - t0
+    return timed_fit(name, ds, extra, steps=steps, batch_size=batch_size, final_eval=final_eval)
 
 
 def steps_per_second(name: str, extra: dict, ds, batch_size: int) -> float:

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sections import run_sections
+from sections import run_sections, timed_fit
 from torch import nn
 
-import genzoo
 from genzoo.metrics import evaluate
 from genzoo.models.vae.common import log_normal, log_standard_normal
 
@@ -37,19 +36,10 @@ BATCH, LR = 128, 1e-3
 
 
 def fit(name, ds, steps, config, seed=0):
-    model = genzoo.build_model(name, ds.info(), config, seed=seed)
-    cfg = genzoo.TrainConfig(
-        steps=steps,
-        batch_size=min(BATCH, len(ds.x_train)),
-        lr=LR,
-        log_every=0,
-        eval_every=0,
-        tensorboard=False,
-        seed=seed,
+    model, seconds = timed_fit(
+        name, ds, config, seed, steps=steps, batch_size=min(BATCH, len(ds.x_train)), lr=LR
     )
-    t0 = time.time()
-    genzoo.Trainer(model, ds, cfg, console=False).fit()
-    return model.eval(), time.time() - t0
+    return model.eval(), seconds
 
 
 def epochs(steps, ds):
