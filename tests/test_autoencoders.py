@@ -34,6 +34,10 @@ def test_sampling_draws_codes_from_the_tracked_gaussian():
     g = torch.Generator().manual_seed(1)
     mix = torch.tensor([[1.0, 0, 0], [0.5, 2.0, 0], [0, -1.0, 0.3]])
     z = torch.randn(4000, 3, generator=g) @ mix.T + torch.tensor([1.0, -2.0, 0.5])
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # half-precision codes, fp32 moments
+        model._track_codes(z.bfloat16())
+    assert model.z_mean.dtype == model.z_moment2.dtype == torch.float32
+    assert torch.allclose(model.z_mean, z.bfloat16().float().mean(0), atol=1e-5)
     model._track_codes(z)  # momentum 1: the moments of this batch exactly
     assert torch.allclose(model.z_mean, z.mean(0), atol=1e-5)
     model.decode = lambda codes: codes  # look at the codes themselves

@@ -109,6 +109,36 @@ def test_one_trainer_step_changes_every_phase(name, kind, datasets):
         assert any(changed), f"phase {phase.name} did not change its parameters"
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.parametrize("name,kind", cases())
+def test_trains_and_samples_on_the_gpu_in_mixed_precision(name, kind, precision, datasets):
+    ds = datasets[kind]
+    model = make(name, ds)
+    steps = 1 + max(p.start for p in model.phases())
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=32,
+        log_every=0,
+        tensorboard=False,
+        final_eval=False,
+        device="cuda",
+        precision=precision,
+        ema=True,
+    )
+    trainer = Trainer(model, ds, cfg, console=False)
+    trainer.fit()
+    assert all(p.device.type == "cuda" for p in model.parameters())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    ema = trainer.ema.model.eval()
+    if "translate" in capabilities(ema):
+        with torch.no_grad():
+            x = ema.translate(ema.to_model_input(ds.input.x_test[:12]))
+    else:
+        x = ema.sample(12, generator=torch.Generator("cuda").manual_seed(0))
+    assert x.device.type == "cuda" and x.shape == (12, *ds.shape) and torch.isfinite(x).all()
+
+
 @pytest.mark.parametrize("name,kind", cases())
 def test_sample_shape_range_and_seed(name, kind, datasets):
     ds = datasets[kind]

@@ -114,6 +114,12 @@ def test_gradient_penalty_of_a_linear_critic_is_exact():
     assert L.r1_penalty(critic, x).item() == pytest.approx(w.norm().item() ** 2, rel=1e-5)
     gp.backward()  # differentiable in the critic's parameters (it trains the critic)
     assert f.weight.grad is not None and f.weight.grad.abs().sum() > 0
+    # under mixed precision the penalties still run in fp32, where the exact values hold
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert f(x).dtype == torch.bfloat16  # autocast is on for the critic's own layers
+        r1 = L.r1_penalty(critic, x.bfloat16())
+    assert r1.dtype == torch.float32
+    assert r1.item() == pytest.approx(w.norm().item() ** 2, rel=1e-5)
 
 
 # ---------------------------------------------------------------- layers

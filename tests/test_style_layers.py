@@ -161,3 +161,7 @@ def test_truncation_pulls_toward_the_mean_style_on_the_chosen_layers():
     )
     w = torch.randn(100, 3)
     assert torch.allclose(track_w_avg(avg, w, beta=0.9), 0.9 * avg + 0.1 * w.mean(0))
+    # under autocast w comes in half precision; the running mean stays in its own dtype
+    tracked = track_w_avg(avg, w.bfloat16(), beta=0.9)
+    assert tracked.dtype == torch.float32
+    assert torch.allclose(tracked, 0.9 * avg + 0.1 * w.bfloat16().float().mean(0), atol=1e-3)

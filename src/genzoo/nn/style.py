@@ -193,5 +193,6 @@ def truncate_styles(ws: Tensor, w_avg: Tensor, psi: float, cutoff: int | None = 
 
 
 def track_w_avg(w_avg: Tensor, w: Tensor, beta: float = 0.995) -> Tensor:
-    """The running mean of w that truncation pulls toward: beta w_avg + (1 - beta) mean(w)."""
-    return torch.lerp(w.detach().mean(0), w_avg, beta)
+    """The running mean of w that truncation pulls toward: beta w_avg + (1 - beta) mean(w),
+    kept in w_avg's dtype (w may be half precision under autocast)."""
+    return torch.lerp(w.detach().mean(0).to(w_avg.dtype), w_avg, beta)

@@ -203,7 +203,8 @@ class Trainer:
 
     def _check_finite(self, phase: Phase, out: LossOutput) -> None:
         values = {**out.terms, "loss": out.loss}  # name the culprit term first
-        stacked = torch.stack([v.detach().float().reshape(()) for v in values.values()])
+        dev = out.loss.device  # a constant term may be a CPU tensor
+        stacked = torch.stack([v.detach().float().reshape(()).to(dev) for v in values.values()])
         if bool(torch.isfinite(stacked).all()):
             return
         name, value = next(

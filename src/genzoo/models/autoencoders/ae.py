@@ -225,8 +225,10 @@ class Autoencoder(GenerativeModel):
     @torch.no_grad()
     def _track_codes(self, z: Tensor) -> None:
         m = self.config.prior_momentum
-        self.z_mean.lerp_(z.mean(0), m)
-        self.z_moment2.lerp_(z.T @ z / len(z), m)
+        with torch.autocast(z.device.type, enabled=False):  # the running moments stay fp32
+            z = z.float()
+            self.z_mean.lerp_(z.mean(0), m)
+            self.z_moment2.lerp_(z.T @ z / len(z), m)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator=None, labels=None) -> Tensor:

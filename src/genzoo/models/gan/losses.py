@@ -114,19 +114,26 @@ def interpolates(real: Tensor, fake: Tensor, generator: torch.Generator | None =
     return e * real + (1 - e) * fake
 
 
+def input_gradient(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """grad_x sum f(x), differentiable in f's parameters (create_graph). Always in fp32: under
+    fp16 autocast the input gradient of a sharp critic overflows, and the penalties built on
+    it are what keep the critic smooth."""
+    x = x.detach().float().requires_grad_(True)
+    with torch.autocast(x.device.type, enabled=False):
+        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grad
+
+
 def gradient_penalty(critic: Callable[[Tensor], Tensor], x_hat: Tensor) -> Tensor:
     """E[(||grad_x f(x^)||_2 - 1)^2] (Gulrajani et al. 2017, eq. 3), differentiable in f's
     parameters (create_graph) so the penalty trains the critic."""
-    x_hat = x_hat.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    grad = input_gradient(critic, x_hat)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
     """E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018), to be weighted by gamma/2."""
-    x = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
+    return input_gradient(critic, real).flatten(1).pow(2).sum(1).mean()
 
 
 def drift_penalty(real: Tensor) -> Tensor:

@@ -72,6 +72,12 @@ def fade_alpha(step: int, k: int, stable: int, fade: int) -> float:
     return min(1.0, max(0.0, (step - stage_start(k, stable, fade)) / fade))
 
 
+def fade(low: Tensor, high: Tensor, alpha: float) -> Tensor:
+    """(1 - alpha) low + alpha high, in the wider of the two dtypes (under autocast one path
+    may be half precision and the other fp32)."""
+    return low + alpha * (high - low)
+
+
 def resize(x: Tensor, size: Size) -> Tensor:
     """Nearest upsampling or average-pool downsampling of (N, C, H, W) to `size`."""
     if tuple(x.shape[2:]) == tuple(size):
@@ -190,7 +196,7 @@ class GrowingGenerator(nn.Module):
         out = self.to_rgb[stage](h)
         if stage > 0 and alpha < 1:  # fade in: blend with the previous stage's image
             low = resize(self.to_rgb[stage - 1](prev), self.sizes[stage])
-            out = torch.lerp(low, out, alpha)
+            out = fade(low, out, alpha)
         return out
 
     def stage_parameters(self, k: int) -> list[nn.Parameter]:
@@ -239,7 +245,7 @@ class GrowingDiscriminator(nn.Module):
             h = resize(self.blocks[stage](h), self.sizes[stage - 1])
             if alpha < 1:  # fade in: blend with the previous stage's input path
                 low = self.from_rgb[stage - 1](resize(x, self.sizes[stage - 1]))
-                h = torch.lerp(low, h, alpha)
+                h = fade(low, h, alpha)
         for k in range(stage - 1, 0, -1):
             h = resize(self.blocks[k](h), self.sizes[k - 1])  # (N, C_{k-1}, h_{k-1}, w_{k-1})
         return self.final(h).squeeze(1)
@@ -316,7 +322,7 @@ class ProGAN(Resolutions, GAN):
         v = resize(x, self.sizes[stage])
         if stage > 0 and alpha < 1:
             low = resize(resize(x, self.sizes[stage - 1]), self.sizes[stage])
-            v = torch.lerp(low, v, alpha)
+            v = fade(low, v, alpha)
         return resize(v, full)
 
     # ---------------------------------------------------------------- the report
