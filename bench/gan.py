@@ -1,7 +1,8 @@
 """Benchmarks of the GAN family; results go to bench/results/gan.json.
 
-    python bench/gan.py [toy] [mnist] [budget] [translation] [--steps N] [--seconds S]
-                        [--seeds S] [--configs LABEL ...] [--sets ring8 grid25]
+    python bench/gan.py [toy] [mnist] [budget] [stylegan] [translation] [--steps N]
+                        [--seconds S] [--seeds S] [--configs LABEL ...] [--sets ring8 grid25]
+                        [--device cpu|cuda] [--workers N]
 
 Toy runs are kept per (set, configuration, steps, seed) and saved one by one: a run already
 in the results is not repeated, so an interrupted benchmark resumes, and a new budget or a new
@@ -26,6 +27,10 @@ row adds to the results instead of replacing them.
   model's speed is measured on a short run first and sets its steps; progan's schedule is
   scaled to fit (equal stable and fade phases, a fifth of the steps each). The same metrics;
   figures of samples, StyleGAN's style mixing and its truncation sweep.
+- stylegan: StyleGAN's mapping depth (8, the paper's, or 2) against its R1 weight (1 or 10)
+  on mnist5k, `--seeds` seeds each at `--steps` (1,500 by default), fp32, `--workers` runs at
+  once (on a GPU, many: they are small). Mean, median and worst FID, recall and class coverage
+  over the seeds: single runs of a small StyleGAN swing from good to collapsed with the seed.
 - translation: `pix2pix` against its own L1-only U-Net (`adv_weight=0`) on `mnist5k-masked`
   and `mnist5k-lowres` (PSNR and SSIM against the targets, beside the input's own, and the
   class the feature network reads), and `cyclegan` on the unpaired `digits2mnist` (class kept,
@@ -235,6 +240,76 @@ def _sample_metrics(model, ds) -> dict:
     }
 
 
+# ---------------------------------------------------------------- stylegan's defaults
+STYLE_GRID = {  # label -> stylegan options: the mapping depth against the R1 weight
+    "8-layer mapping, gamma 1": {"mapping_layers": 8, "r1_weight": 1.0},
+    "8-layer mapping, gamma 10": {"mapping_layers": 8, "r1_weight": 10.0},
+    "2-layer mapping, gamma 1": {"mapping_layers": 2, "r1_weight": 1.0},
+    "2-layer mapping, gamma 10 (default)": {"mapping_layers": 2, "r1_weight": 10.0},
+}
+
+
+def style_run(job: tuple[str, int, int, str]) -> dict:
+    """One stylegan configuration, one seed, on mnist5k in fp32: its sample metrics."""
+    import genzoo
+
+    torch.set_num_threads(1)
+    label, seed, steps, device = job
+    ds = genzoo.load_dataset("mnist5k")
+    model, seconds = timed_fit(
+        "stylegan", ds, STYLE_GRID[label], seed, steps=steps, batch_size=64,
+        final_eval=False, device=device, precision="fp32",
+    )  # fmt: skip
+    return {
+        "config": label,
+        "options": STYLE_GRID[label],
+        "seed": seed,
+        "steps": steps,
+        "device": device,
+        "seconds": round(seconds, 1),
+        **_sample_metrics(model, ds),
+    }
+
+
+def bench_stylegan(results: dict, steps: int, seeds: int, device: str, workers: int) -> None:
+    """Every STYLE_GRID configuration for `seeds` seeds at `steps`; runs already held (same
+    configuration, seed, steps and device) are kept, so a second budget adds rows."""
+    style = results.setdefault("stylegan", {})
+    runs = [r for r in style.get("runs", []) if r["options"] == STYLE_GRID.get(r["config"])]
+    done = {(r["config"], r["seed"], r["steps"], r["device"]) for r in runs}
+    jobs = [(c, s, steps, device) for c in STYLE_GRID for s in range(seeds)]
+    jobs = [j for j in jobs if j not in done]
+    print(f"stylegan: {len(jobs)} runs to do, {len(done)} kept", flush=True)
+    with ProcessPoolExecutor(workers) as pool:
+        for r in pool.map(style_run, jobs):
+            runs.append(r)
+            print(json.dumps(r), flush=True)
+    rows = []
+    for key in sorted({(r["steps"], r["device"]) for r in runs}):
+        for label in STYLE_GRID:
+            mine = [r for r in runs if r["config"] == label and (r["steps"], r["device"]) == key]
+            if not mine:
+                continue
+            fid = np.array([r["fid"] for r in mine])
+            classes = [r["classes_covered"] for r in mine]
+            rows.append(
+                {
+                    "config": label,
+                    "steps": key[0],
+                    "device": key[1],
+                    "seeds": len(mine),
+                    "fid_mean": float(fid.mean()),
+                    "fid_median": float(np.median(fid)),
+                    "fid_max": float(fid.max()),
+                    "recall_mean": float(np.mean([r["recall"] for r in mine])),
+                    "classes_min": min(classes),
+                    "classes_mean": float(np.mean(classes)),
+                }
+            )
+    style.update(protocol="mnist5k, batch 64, fp32; metrics from the shipped feature network",
+                 rows=rows, runs=runs)  # fmt: skip
+
+
 # ---------------------------------------------------------------- one budget
 BUDGET = {  # label -> (model, options)
     "dcgan": ("dcgan", {}),
@@ -378,6 +453,8 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, help="training steps per run")
     parser.add_argument("--seconds", type=float, default=480.0, help="budget: per model")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--device", default="cpu", help="stylegan: cpu or cuda")
+    parser.add_argument("--workers", type=int, default=2, help="toy, stylegan: runs at once")
     parser.add_argument(
         "--configs", nargs="+", choices=list(TOY), default=list(TOY), help="toy rows"
     )
@@ -390,17 +467,21 @@ if __name__ == "__main__":
         t0 = time.time()
         if section == "toy":
             steps = args.steps or 40_000
-            bench_toy(results, steps, args.seeds, args.configs, args.sets)
+            bench_toy(results, steps, args.seeds, args.configs, args.sets, args.workers)
         elif section == "mnist":
             results["mnist"] = bench_mnist(args.steps or 5000)
             results["mnist_seconds"] = round(time.time() - t0)
         elif section == "budget":
             results["budget"] = bench_budget(args.seconds)
             results["budget_seconds"] = round(time.time() - t0)
+        elif section == "stylegan":
+            bench_stylegan(results, args.steps or 1500, args.seeds, args.device, args.workers)
         elif section == "translation":
             results["translation"] = bench_translation(args.steps)
             results["translation_seconds"] = round(time.time() - t0)
         else:
-            raise SystemExit(f"unknown section {section}; choose toy, mnist, budget or translation")
+            raise SystemExit(
+                f"unknown section {section}; choose toy, mnist, budget, stylegan or translation"
+            )
         save(results)
         print(f"{section}: {time.time() - t0:.0f}s", flush=True)
