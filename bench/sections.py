@@ -17,13 +17,15 @@ import genzoo
 
 def timed_fit(name: str, ds, model_options: dict, seed: int = 0, **train):
     """Build `name` on `ds` and train it quietly (no console, logging, evaluation or
-    TensorBoard unless `train` asks): (model, seconds of training)."""
+    TensorBoard unless `train` asks), from the model's own train defaults: (the weights it
+    ships, the EMA copy where EMA is on, seconds of training)."""
     model = genzoo.build_model(name, ds.info(), model_options, seed=seed)
     quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False}
-    cfg = genzoo.TrainConfig(**{**quiet, **train, "seed": seed})
+    cfg = genzoo.TrainConfig(**{**model.train_defaults, **quiet, **train, "seed": seed})
     t0 = time.time()
-    genzoo.Trainer(model, ds, cfg, console=False).fit()
-    return model, time.time() - t0
+    trainer = genzoo.Trainer(model, ds, cfg, console=False)
+    trainer.fit()
+    return trainer.eval_model(), time.time() - t0
 
 
 def run_sections(out: Path, sections: dict[str, Callable]) -> None:

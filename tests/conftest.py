@@ -10,6 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 
+DDPM_TINY = {
+    "T": 20,
+    "channels": [8, 8],
+    "res_blocks": 1,
+    "attention": [1],
+    "heads": 2,
+    "norm_groups": 4,
+    "width": 16,
+    "blocks": 1,
+    "sample_steps": 5,
+}
+
 # Small configs for the contract suite, per data kind ("any" for every kind); a model without
 # an entry is tested with its defaults.
 TINY: dict[str, dict[str, dict]] = {
@@ -32,6 +44,8 @@ TINY: dict[str, dict[str, dict]] = {
     "progan": {"any": {"channels": [8, 4], "latent_dim": 4, "stable_steps": 1, "fade_steps": 1}},
     "stylegan": {"any": {"channels": [8, 4], "latent_dim": 8, "mapping_layers": 2}},
     "pix2pix": {"any": {"channels": [4, 8, 8], "d_width": 4}},
+    "ddpm": {"any": DDPM_TINY},
+    "cddpm": {"any": DDPM_TINY},
     "cyclegan": {"any": {"width": 4, "n_blocks": 1, "d_width": 4, "pool_size": 8}},
 }
 
@@ -54,6 +68,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "denoising-ae+affine": ("denoising-ae", {"corruption": "affine"}),
     "pix2pix+l1-only": ("pix2pix", {"adv_weight": 0.0}),
     "cyclegan+bce-no-identity": ("cyclegan", {"loss": "non-saturating", "identity_weight": 0.0}),
+    "ddpm+v-learned-cosine": (
+        "ddpm",
+        {"prediction": "v", "learn_variance": True, "schedule": "cosine", "sampler": "ddpm"},
+    ),
+    "ddpm+ddim-eta1": ("ddpm", {"eta": 1.0}),
+    "ddpm+dpm-solver": ("ddpm", {"sampler": "dpm-solver"}),
+    "cddpm+guided-learned": ("cddpm", {"guidance": 3.0, "learn_variance": True}),
     "progan+r1-pack": (
         "progan",
         {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0, "pack": 2},

@@ -69,7 +69,11 @@ class RunConfig:
             name,
             from_dict(model_cls.Config, model_raw, prefix="model."),
             from_dict(DataConfig, raw.get("data"), prefix="data."),
-            from_dict(TrainConfig, raw.get("train"), prefix="train."),
+            from_dict(
+                TrainConfig,
+                merge(model_cls.train_defaults, raw.get("train") or {}),
+                prefix="train.",
+            ),
         )
 
 

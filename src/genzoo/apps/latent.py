@@ -26,13 +26,14 @@ def _decode(model, z: Tensor, y: Tensor | None) -> Tensor:
 def interpolate(
     model, z_a: Tensor, z_b: Tensor, steps: int = 10, mode: str = "linear", y: Tensor | None = None
 ) -> Tensor:
-    """Decoded points from z_a to z_b (each (k,)), ends included: (steps, *shape).
+    """Decoded points from z_a to z_b (each (k,), or any shape: a diffusion model's x_T is
+    an image), ends included: (steps, *shape).
 
     Spherical interpolation follows the great circle and keeps the norm a Gaussian prior
     expects; linear interpolation cuts through the low-density middle of the ball."""
     t = torch.linspace(0, 1, steps, device=z_a.device)
-    path = (slerp if mode == "spherical" else lerp)(z_a, z_b, t)  # (steps, k)
-    return _decode(model, path, y)
+    path = (slerp if mode == "spherical" else lerp)(z_a.flatten(), z_b.flatten(), t)  # (steps, k)
+    return _decode(model, path.view(steps, *z_a.shape), y)
 
 
 def active_order(z: Tensor) -> list[int]:

@@ -15,7 +15,8 @@ from .common import check_out, device_option, done, open_model, picture
     "--n",
     "n",
     type=click.IntRange(1, 100_000),
-    help="how many samples [default: 64; with --mix, 5 sources per side]",
+    help="how many samples [default: 64; with --mix, 5 sources per side; with --trajectory, "
+    "8 images or 1,000 points]",
 )
 @click.option(
     "--out", required=True, help="a .png grid (or plot) or a .npy array in the data's own units"
@@ -45,8 +46,34 @@ from .common import check_out, device_option, done, open_model, picture
     "LAYERS (coarse, middle, fine, or a range such as 0-3) from the left column's sources "
     "and the rest from the top row's",
 )
+@click.option(
+    "--sampler",
+    type=click.Choice(["ddpm", "ddim", "dpm-solver"]),
+    help="diffusion: ancestral (ddpm), DDIM, or DPM-Solver++(2M) [default: the model's]",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 100_000),
+    help="diffusion: sampler steps (ddpm: all T unless given; ddim: 50; dpm-solver: 10-25)",
+)
+@click.option(
+    "--eta", type=click.FloatRange(0), help="diffusion, ddim: 0 deterministic, 1 ancestral"
+)
+@click.option(
+    "--guidance",
+    type=click.FloatRange(0),
+    help="conditional diffusion: classifier-free guidance scale (1: none, 0: unconditional)",
+)
+@click.option(
+    "--trajectory",
+    is_flag=True,
+    help="diffusion: the x_T -> x_0 strip, one row per sample, instead of a grid",
+)
 @device_option
-def command(run, n, out, seed, labels, nrow, truncation, mix, device) -> None:
+def command(
+    run, n, out, seed, labels, nrow, truncation, mix, sampler, steps, eta, guidance, trajectory,
+    device,
+) -> None:  # fmt: skip
     """Draw new samples from a trained model.
 
     RUN is a run folder, its model/ folder or a checkpoint folder.
@@ -58,6 +85,9 @@ def command(run, n, out, seed, labels, nrow, truncation, mix, device) -> None:
       genzoo sample runs/cgan --labels 3,7 --out threes-and-sevens.png
       genzoo sample runs/dcgan --truncation 0.7 --out truncated.png
       genzoo sample runs/stylegan --mix coarse --n 6 --out mixing.png
+      genzoo sample runs/ddpm --sampler dpm-solver --steps 20 --out fast.png
+      genzoo sample runs/cddpm --labels 7 --guidance 3 --out sevens.png
+      genzoo sample runs/ddpm --trajectory --n 8 --out trajectory.png
     """
     from ..errors import GenzooError
 
@@ -65,21 +95,39 @@ def command(run, n, out, seed, labels, nrow, truncation, mix, device) -> None:
     model, _ = open_model(run, device)
     if mix is not None:
         return _mixing_grid(model, mix, n or 5, seed, truncation, path)
-    n = n or 64
+    if n is None:  # a trajectory shows a few images, or enough points to see the shape
+        n = (8 if model.info.kind == "image" else 1000) if trajectory else 64
     y = None
     if labels is not None:
         num = model.info.num_classes if getattr(model, "conditional", False) else None
         if not num:
             raise GenzooError(f"--labels: model {model.name} is not conditional")
         y = _parse_labels(labels, n, model.info.classes)
-    extra = {}
-    if truncation is not None:
-        import inspect
+    import inspect
 
-        if "truncation" not in inspect.signature(model.sample).parameters:
-            raise GenzooError(f"--truncation: model {model.name} has no truncation trick")
-        extra["truncation"] = truncation
+    takes = inspect.signature(model.sample).parameters
+    what = {"truncation": "a truncation trick", "sampler": "samplers", "steps": "sampler steps"}
+    what |= {"eta": "DDIM's eta", "guidance": "classifier-free guidance"}
+    given = {"truncation": truncation, "sampler": sampler, "steps": steps, "eta": eta}
+    given["guidance"] = guidance
+    extra = {k: v for k, v in given.items() if v is not None}
+    for k in extra:
+        if k not in takes:
+            raise GenzooError(f"--{k}: model {model.name} has no {what[k]}")
+    if guidance is not None and not getattr(model, "conditional", False):
+        raise GenzooError(f"--guidance: model {model.name} is not conditional (try cddpm)")
     g = torch.Generator(device=model.device).manual_seed(seed)
+    if trajectory:
+        if not hasattr(model, "trajectory"):
+            raise GenzooError(f"--trajectory: model {model.name} has no sampling trajectory")
+        if path.suffix != ".png":
+            raise GenzooError("--trajectory: write a .png (--out strip.png)")
+        from ..viz.grid import frames_picture
+
+        with torch.no_grad():
+            frames = model.trajectory(n, generator=g, labels=y, **extra)
+        frames_picture(model, frames).save(path)
+        return done(path, f"the trajectory x_T -> x_0 in {len(frames)} frames")
     with torch.no_grad():
         x = model.sample(n, generator=g, labels=y, **extra)
     if path.suffix == ".npy":

@@ -185,7 +185,8 @@ def recon(ctx: EvalContext) -> dict:
 
 @metric(
     "nll",
-    "negative log-likelihood (importance-sampled) in nats and bits per dimension",
+    "negative log-likelihood (importance-sampled, or a diffusion model's variational bound) in "
+    "nats and bits per dimension",
     needs="log_likelihood",
 )
 @torch.no_grad()
@@ -203,7 +204,8 @@ def nll(ctx: EvalContext) -> dict:
             "examples": len(x),
             "split": "test",
             "space": "model range",
-            "importance_samples": k,
+            # a model whose log_likelihood is another estimator says what k counts
+            **getattr(model, "likelihood_provenance", lambda k: {"importance_samples": k})(k),
             "density": "log p(x | y)" if conditional else "log p(x)",
             "binarized": bool(getattr(model.config, "binarize", False)),
         },

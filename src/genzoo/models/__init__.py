@@ -9,7 +9,7 @@ import torch
 from ..config import from_dict
 from ..data.dataset import DataInfo
 from ..registry import MODELS
-from . import autoencoders, gan, vae  # noqa: F401  (registers the families)
+from . import autoencoders, diffusion, gan, vae  # noqa: F401  (registers the families)
 from .base import (
     CAPABILITIES,
     GenerativeModel,

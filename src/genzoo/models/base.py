@@ -71,6 +71,8 @@ class GenerativeModel(nn.Module):
     Config: ClassVar[type]
     data_kinds: ClassVar[tuple[str, ...]] = ("image", "points", "table")  # what it can model
     translation: ClassVar[bool] = False  # trains on two domains: an input beside the data
+    # train settings this model's runs start from (a file or --set still overrides them)
+    train_defaults: ClassVar[dict] = {}
 
     def __init__(self, config, info: DataInfo):
         super().__init__()

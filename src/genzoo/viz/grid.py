@@ -63,6 +63,33 @@ def points_plot(layers: list[tuple[str, np.ndarray, str]], title: str = "") -> I
     return Image.open(buf).convert("RGB")
 
 
+def frames_picture(model, frames: list[tuple[str, torch.Tensor]]) -> Image.Image:
+    """A process shown frame by frame, left to right: images as one row per example and one
+    column per frame (the frames' titles are the caller's caption); points as a row of
+    scatter plots, each titled."""
+    if model.info.kind == "image":
+        x = torch.stack([f for _, f in frames], 1).flatten(0, 1)  # (n * frames, C, H, W)
+        return image_grid(to_display(x, model.info, model.transform), nrow=len(frames))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(frames)
+    fig, axes = plt.subplots(1, k, figsize=(2.2 * k, 2.4), dpi=100, sharex=True, sharey=True)
+    for ax, (title, x) in zip(np.atleast_1d(axes), frames, strict=True):
+        pts = model.to_data(x)[:, :2]
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.5, c="tab:red", linewidths=0)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
 def _stack_vertical(images: list[Image.Image], gap: int = 8) -> Image.Image:
     width = max(im.width for im in images)
     height = sum(im.height for im in images) + gap * (len(images) - 1)

@@ -67,17 +67,21 @@ def latent_walks(model, data) -> list[str]:
         label = None if y is None else y[a]
         mode = "spherical" if prior else "linear"
         rows.append((f"{a}-{b}", interpolate(model, z[a], z[b], 10, mode, label)))
-    dims = active_order(z)[:8]
-    z0 = torch.zeros_like(z[0]) if prior else z.mean(0)
-    label0 = None if y is None else y[0]
-    grid = traversal(model, z0, dims, 3.0, 9, label0, None if prior else z.std(0))
-    return [
+    parts = [
         "<h3>Interpolations</h3>",
         _img(
             picture(model, rows, 10),
             "interpolations",
             f"{'spherical' if prior else 'linear'} paths between pairs of test examples' codes",
         ),
+    ]
+    if z.dim() > 2:  # codes shaped like the data (inverted noise): no dimension to traverse
+        return parts
+    dims = active_order(z)[:8]
+    z0 = torch.zeros_like(z[0]) if prior else z.mean(0)
+    label0 = None if y is None else y[0]
+    grid = traversal(model, z0, dims, 3.0, 9, label0, None if prior else z.std(0))
+    return parts + [
         "<h3>Latent traversal</h3>",
         _img(
             picture(model, [("traversal", grid)], 9),
@@ -236,7 +240,8 @@ def latent_plot(model, data) -> Image.Image | None:
         return None
     x = model.to_model(data.x_test)
     with torch.no_grad():
-        z = in_batches(model, "encode", x, _labels(data)).float().cpu()
+        # codes may keep the data's shape (a diffusion model's inverted noise x_T)
+        z = in_batches(model, "encode", x, _labels(data)).float().cpu().flatten(1)
     title = "latent codes"
     if z.shape[1] > 2:
         z = z - z.mean(0)

@@ -1,0 +1,434 @@
+"""Denoising diffusion probabilistic models (Ho, Jain & Abbeel 2020), with the improvements of
+Nichol & Dhariwal 2021 ("Improved DDPM"), DDIM and DPM-Solver sampling, and classifier-free
+guidance (Ho & Salimans 2021).
+
+Training (Ho et al. algorithm 1): draw t ~ U{0, ..., T-1} and eps ~ N(0, I), make
+x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, and regress the denoiser's output onto
+eps, x_0 or v (`prediction`): L_simple, the mean squared error. With `learn_variance` the
+denoiser also outputs the interpolation of eq. 15 and trains it on the variational bound with
+the mean held fixed (stop-gradient), L_hybrid = L_simple + lambda L_vlb, lambda = `vlb_weight`.
+
+`log_likelihood` is the variational bound per example (a lower bound on log p(x), in nats):
+-(L_T + sum_t L_{t-1} + L_0), exact with all T terms or estimated without bias from k
+stratified timesteps. Images are 8-bit in [-1, 1], so the bound is on a discrete probability.
+
+Sampling runs one of the samplers in `samplers.py` on the network's predictions; images clip
+the x_0 estimate to [-1, 1] at every step. A conditional model (`cddpm`) sees the label through
+a class embedding; training replaces it with a null label at rate `label_dropout`, so one
+network learns both p(x | y) and p(x), and sampling mixes their predictions with the guidance
+scale s: eps = eps(x_t, null) + s (eps(x_t, y) - eps(x_t, null)); s = 1 is the plain
+conditional model, s > 1 trades variety for fidelity to the label.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...config import check
+from ...errors import GenzooError
+from ...nn.unet import MLPDenoiser, UNet
+from ...registry import NOISE_SCHEDULES
+from ..base import Batch, GenerativeModel, LossOutput, Phase, register_model
+from . import process as P
+from .samplers import ddim_invert, ddim_sample, ddpm_sample, dpm_solver_sample
+from .schedules import logsnr_timesteps, make_schedule, spaced_timesteps
+
+Sampler = Literal["ddpm", "ddim", "dpm-solver"]
+SAMPLERS = ("ddpm", "ddim", "dpm-solver")
+
+
+@dataclass
+class DDPMConfig:
+    T: int = 1000  # diffusion steps
+    schedule: str = "linear"  # noise schedule: linear or cosine
+    prediction: Literal["eps", "x0", "v"] = "eps"  # what the denoiser outputs
+    learn_variance: bool = False  # Improved DDPM: learned Sigma, hybrid loss
+    vlb_weight: float = 0.001  # lambda of the hybrid loss
+    # the U-Net (images)
+    # sized for two CPU cores: 0.7M parameters, about 5 steps/s at batch 64 on 28x28
+    channels: tuple[int, ...] = (16, 32, 64)  # one level per entry, halving the size
+    res_blocks: int = 1  # residual blocks per level
+    attention: tuple[int, ...] = (2,)  # levels with self-attention (0: the data's size)
+    heads: int = 4
+    norm_groups: int = 8  # GroupNorm groups; must divide every width
+    dropout: float = 0.0  # Ho et al. used 0.1 on CIFAR-10's long runs; short runs underfit
+    # the MLP (points and tables)
+    width: int = 256
+    blocks: int = 4
+    # sampling defaults (each can be overridden per call and on the CLI)
+    sampler: Sampler = "ddim"
+    sample_steps: int = 50  # steps of ddim / dpm-solver; ddpm takes all T unless told
+    eta: float = 0.0  # ddim: 0 deterministic, 1 ancestral
+    variance: Literal["small", "large"] = "small"  # ddpm with fixed variances: beta~ or beta
+    # conditional models
+    label_dropout: float = 0.1  # share of labels replaced by the null label in training
+    guidance: float = 1.0  # classifier-free guidance scale s (1: none)
+
+    def __post_init__(self) -> None:
+        check(self.T >= 2, "T", self.T, "an integer >= 2")
+        check(
+            self.schedule in NOISE_SCHEDULES,
+            "schedule",
+            self.schedule,
+            " or ".join(NOISE_SCHEDULES.names()),
+        )
+        check(self.vlb_weight >= 0, "vlb_weight", self.vlb_weight, "a number >= 0")
+        check(
+            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            "channels",
+            self.channels,
+            "one width >= 1 per level",
+        )
+        check(
+            all(c % self.norm_groups == 0 for c in self.channels),
+            "norm_groups",
+            self.norm_groups,
+            f"a divisor of every width in channels {list(self.channels)}",
+        )
+        check(
+            all(c % self.heads == 0 for c in self.channels),
+            "heads",
+            self.heads,
+            f"a divisor of every width in channels {list(self.channels)}",
+        )
+        check(
+            all(0 <= a < len(self.channels) for a in self.attention),
+            "attention",
+            self.attention,
+            f"level indices in 0..{len(self.channels) - 1}",
+        )
+        check(self.res_blocks >= 1, "res_blocks", self.res_blocks, "an integer >= 1")
+        check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check(self.width >= 1 and self.blocks >= 1, "width", self.width, "an integer >= 1")
+        check(self.sample_steps >= 1, "sample_steps", self.sample_steps, "an integer >= 1")
+        check(self.eta >= 0, "eta", self.eta, "a number >= 0")
+        check(0 <= self.label_dropout < 1, "label_dropout", self.label_dropout, "in [0, 1)")
+        check(self.guidance >= 0, "guidance", self.guidance, "a scale >= 0 (1: no guidance)")
+
+
+@register_model("ddpm", "DDPM: U-Net or MLP denoiser; eps, x0 or v; DDIM and DPM-Solver sampling")
+class DDPM(GenerativeModel):
+    Config = DDPMConfig
+    conditional: ClassVar[bool] = False
+    train_defaults: ClassVar[dict] = {"ema": True}  # sample from the weights' moving average
+
+    def __init__(self, config, info):
+        super().__init__(config, info)
+        self.schedule = make_schedule(config.schedule, config.T)
+        cfg, out_mul = config, 2 if config.learn_variance else 1
+        classes = info.num_classes if self.conditional else None
+        if info.kind == "image":
+            c = info.shape[0]
+            self.net = UNet(
+                c, out_mul * c, cfg.channels, cfg.res_blocks, cfg.attention, cfg.heads,
+                cfg.norm_groups, cfg.dropout, classes,
+            )  # fmt: skip
+        else:
+            d = math.prod(info.shape)
+            self.net = MLPDenoiser(d, out_mul * d, cfg.width, cfg.blocks, classes)
+
+    def data_range(self):
+        return "symmetric" if self.info.kind == "image" else "standard"
+
+    @property
+    def discrete(self) -> bool:
+        """8-bit images: the bound's L_0 is a discretized Gaussian over 256 levels."""
+        return self.info.kind == "image"
+
+    # ---------------------------------------------------------------- the denoiser
+    def denoise(self, x_t: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+        """The network's raw output at (x_t, t[, y]); flat data goes through the MLP flat."""
+        if self.info.kind == "image":
+            return self.net(x_t, t, y)
+        return self.net(x_t.flatten(1), t, y)  # points and tables are flat: (B, D)
+
+    def _split(self, out: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(prediction, variance interpolation f in [0, 1] or None)."""
+        if not self.config.learn_variance:
+            return out, None
+        pred, u = out.chunk(2, dim=1)
+        return pred, (u + 1) / 2
+
+    def predict(
+        self, x_t: Tensor, t: Tensor, y: Tensor | None = None, guidance: float | None = None
+    ) -> P.Prediction:
+        """x0_hat, eps_hat (and f) at (x_t, t); guided when conditional, clipped for images."""
+        out = self._guided(x_t, t, y, self.config.guidance if guidance is None else guidance)
+        out, frac = self._split(out)
+        x0, eps = P.x0_eps_from(self.config.prediction, self.schedule, x_t, t, out)
+        if self.discrete:  # images live in [-1, 1]: clip x_0 and re-derive eps from it
+            x0 = x0.clamp(-1, 1)
+            eps = P.eps_from_x0(self.schedule, x_t, t, x0)
+        return P.Prediction(x0, eps, frac)
+
+    def _guided(self, x_t: Tensor, t: Tensor, y: Tensor | None, scale: float) -> Tensor:
+        if not self.conditional:
+            return self.denoise(x_t, t)
+        if scale == 1.0:
+            return self.denoise(x_t, t, y)
+        null = torch.full_like(y, self.info.num_classes)
+        both = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, null]))
+        cond, uncond = both.chunk(2)
+        if self.config.learn_variance:  # guide the mean only; the variance is the conditional's
+            (c_mean, c_var), (u_mean, _) = cond.chunk(2, 1), uncond.chunk(2, 1)
+            return torch.cat([u_mean + scale * (c_mean - u_mean), c_var], 1)
+        return uncond + scale * (cond - uncond)
+
+    # ---------------------------------------------------------------- training
+    def _labels(self, y: Tensor | None, n: int) -> Tensor | None:
+        return None
+
+    def loss(self, batch: Batch) -> LossOutput:
+        x0 = batch["x"]
+        y = self._labels(batch.get("y"), len(x0))
+        n, s = len(x0), self.schedule
+        t = torch.randint(0, len(s), (n,), device=x0.device)  # 1. t ~ U{0, ..., T-1}
+        eps = torch.randn_like(x0)  # 2. eps ~ N(0, I)
+        x_t = P.q_sample(s, x0, t, eps)  # 3. x_t ~ q(x_t | x_0)
+        out, frac = self._split(self.denoise(x_t, t, y))
+        target = P.training_target(self.config.prediction, s, x0, t, eps)
+        simple = F.mse_loss(out.float(), target)  # 4. L_simple, the mean over every element
+        terms = {"simple": simple}
+        loss = simple
+        if frac is not None:  # 5. L_vlb trains the variance only: the mean is held fixed
+            x0_hat, _ = P.x0_eps_from(self.config.prediction, s, x_t, t, out.detach().float())
+            mean, _ = P.q_posterior(s, x0_hat, x_t, t)
+            logvar = P.learned_log_variance(s, t, frac.float())
+            vlb = P.vlb_term(s, x0, x_t, t, mean, logvar, self.discrete) / x0[0].numel()
+            vlb = len(s) * vlb.mean()  # L_vlb = T E_t[L_t], in nats per dimension
+            terms["vlb"] = vlb
+            loss = simple + self.config.vlb_weight * vlb
+        return LossOutput(loss, terms)
+
+    def phases(self) -> list[Phase]:
+        return [Phase("denoiser", list(self.parameters()), self.loss)]
+
+    # ---------------------------------------------------------------- sampling
+    def _sampler_args(self, sampler: str | None, steps: int | None) -> tuple[str, Tensor]:
+        sampler = sampler or self.config.sampler
+        if sampler not in SAMPLERS:
+            raise GenzooError(f"--sampler {sampler}: choose {', '.join(SAMPLERS)}")
+        T = len(self.schedule)
+        if steps is None:
+            steps = T if sampler == "ddpm" else min(self.config.sample_steps, T)
+        if sampler == "dpm-solver":
+            return sampler, logsnr_timesteps(self.schedule, steps)
+        return sampler, spaced_timesteps(T, steps)
+
+    def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
+        return None
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        labels: Tensor | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        eta: float | None = None,
+        x_T: Tensor | None = None,
+        on_step=None,
+    ) -> Tensor:
+        """n samples with `sampler` (default: the config's) in `steps` steps, from x_T ~ N(0, I)
+        drawn with `generator` unless given. Images are clamped to [-1, 1]."""
+        sampler, ts = self._sampler_args(sampler, steps)
+        y = self.default_labels(n, labels)
+        if x_T is None:
+            shape = (n, *self.info.shape)
+            x_T = torch.randn(shape, generator=generator, device=self.device)
+
+        def predict(x, t):
+            return self.predict(x, t, y, guidance)
+
+        s = self.schedule
+        if sampler == "ddpm":
+            x = ddpm_sample(predict, s, ts, x_T, generator, self.config.variance, on_step)
+        elif sampler == "ddim":
+            e = self.config.eta if eta is None else eta
+            x = ddim_sample(predict, s, ts, x_T, e, generator, on_step)
+        else:
+            x = dpm_solver_sample(predict, s, ts, x_T, on_step)
+        return x.clamp(-1, 1) if self.discrete else x
+
+    @torch.no_grad()
+    def trajectory(
+        self, n: int, frames: int = 10, *, generator=None, labels=None, **sample_kw
+    ) -> list[tuple[str, Tensor]]:
+        """x_T -> x_0 as `frames` snapshots [(title, (n, *shape))]: the noise, states evenly
+        spaced through the sampler's steps, and the sample."""
+        states: list[Tensor] = []
+        x_T = torch.randn(n, *self.info.shape, generator=generator, device=self.device)
+        kw = {"labels": labels, "generator": generator, "x_T": x_T, **sample_kw}
+        self.sample(n, on_step=lambda i, x, x0: states.append(x), **kw)
+        picks = torch.linspace(0, len(states) - 1, frames - 1).round().long().tolist()
+        out = [("x_T", x_T)] + [(f"step {i + 1}", states[i]) for i in picks]
+        return [(title, x.clamp(-1, 1) if self.discrete else x) for title, x in out]
+
+    def report_figures(self, run, data) -> list:
+        """The trajectory, the samples of each sampler and step count, and (conditional) the
+        guidance sweep."""
+        from ...viz.grid import frames_picture, picture
+
+        out = []
+        g = torch.Generator(device=self.device).manual_seed(0)
+        frames = self.trajectory(8 if self.discrete else 1000, generator=g)
+        out.append(
+            (
+                "Trajectory",
+                frames_picture(self, frames),
+                f"x_T to x_0 with {self.config.sampler} in {self.config.sample_steps} steps, "
+                f"left to right: {', '.join(t for t, _ in frames)}",
+            )
+        )
+        n = 10 if self.discrete else 1000
+        T = len(self.schedule)
+        runs = [("ddpm", T), ("ddim", 10), ("ddim", 50), ("dpm-solver", 10), ("dpm-solver", 20)]
+        for sampler, steps in dict.fromkeys((s, min(k, T)) for s, k in runs):
+            g = torch.Generator(device=self.device).manual_seed(0)
+            x = self.sample(n, generator=g, sampler=sampler, steps=steps)
+            out.append(
+                (
+                    f"Samples: {sampler}, {steps} steps",
+                    picture(self, [("samples", x)], 10),
+                    "the same noise x_T in every sampler's figure",
+                )
+            )
+        if self.conditional:
+            scales = [0.0, 1.0, 2.0, 4.0]
+            rows = []
+            for w in scales:
+                g = torch.Generator(device=self.device).manual_seed(0)
+                rows.append(self.sample(self.info.num_classes, generator=g, guidance=w))
+            out.append(
+                (
+                    "Classifier-free guidance",
+                    picture(self, [("samples", torch.cat(rows))], self.info.num_classes),
+                    "one class per column; rows: guidance scale "
+                    + ", ".join(f"{w:g}" for w in scales)
+                    + " (0: unconditional, 1: the conditional model alone)",
+                )
+            )
+        return out
+
+    # ---------------------------------------------------------------- DDIM inversion
+    @torch.no_grad()
+    def encode(self, x: Tensor, y: Tensor | None = None, steps: int | None = None) -> Tensor:
+        """x_0 -> x_T by DDIM inversion (eta = 0) in `steps` steps (default: sample_steps)."""
+        _, ts = self._sampler_args("ddim", steps)
+        y = self._condition_labels(y, len(x))
+        return ddim_invert(lambda v, t: self.predict(v, t, y, 1.0), self.schedule, ts, x)
+
+    @torch.no_grad()
+    def decode(self, z: Tensor, y: Tensor | None = None, steps: int | None = None) -> Tensor:
+        """x_T -> x_0 by DDIM with eta = 0: the inverse of `encode`."""
+        _, ts = self._sampler_args("ddim", steps)
+        y = self._condition_labels(y, len(z))
+        x = ddim_sample(lambda v, t: self.predict(v, t, y, 1.0), self.schedule, ts, z, 0.0)
+        return x.clamp(-1, 1) if self.discrete else x
+
+    def reconstruct(self, x: Tensor, y: Tensor | None = None, steps: int | None = None) -> Tensor:
+        """decode(encode(x)): how well DDIM inversion round-trips x."""
+        return self.decode(self.encode(x, y, steps), y, steps)
+
+    def _condition_labels(self, y: Tensor | None, n: int) -> Tensor | None:
+        return None
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """x_T ~ N(0, I), the 'code' that `decode` maps to data."""
+        return torch.randn(n, *self.info.shape, generator=generator, device=self.device)
+
+    # ---------------------------------------------------------------- the variational bound
+    @torch.no_grad()
+    def log_likelihood(
+        self,
+        x: Tensor,
+        k: int | None = None,
+        *,
+        y: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The variational lower bound on log p(x) (nats, (B,)): -(L_T + sum_t L_{t-1} + L_0).
+
+        k = None or k >= T: the exact bound, every term. k < T: L_0 exactly and the sum over
+        t = 1..T-1 split into k - 1 strata, one t drawn per stratum and per example, weighted
+        by the stratum's size: an unbiased estimate of the same bound (most of it sits in the
+        first few steps, which a fixed stride would skip)."""
+        s, T = self.schedule, len(self.schedule)
+        y = self._condition_labels(y, len(x))
+        n, dev = len(x), x.device
+        total = P.prior_kl(s, x)  # L_T
+        total = total + self._vlb_at(x, torch.zeros(n, dtype=torch.long, device=dev), y, generator)
+        if k is None or k >= T:
+            for t_int in range(1, T):
+                t = torch.full((n,), t_int, dtype=torch.long, device=dev)
+                total = total + self._vlb_at(x, t, y, generator)
+            return -total
+        edges = torch.linspace(1, T, max(k, 2), dtype=torch.float64).round().long().tolist()
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            if hi <= lo:
+                continue
+            t = torch.randint(lo, hi, (n,), generator=generator, device=dev)
+            total = total + (hi - lo) * self._vlb_at(x, t, y, generator)
+        return -total
+
+    def likelihood_provenance(self, k: int | None) -> dict:
+        """What the nll metric's estimate is, for its provenance."""
+        T = len(self.schedule)
+        exact = k is None or k >= T
+        return {
+            "estimator": "variational bound" + (" (all T terms)" if exact else ""),
+            "timesteps": T if exact else k,
+            "discrete": self.discrete,
+        }
+
+    def _vlb_at(self, x: Tensor, t: Tensor, y: Tensor | None, generator) -> Tensor:
+        """L_{t-1} per example at timesteps t (B,), x_t drawn from q(x_t | x)."""
+        s = self.schedule
+        eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        x_t = P.q_sample(s, x, t, eps)
+        out, frac = self._split(self._guided(x_t, t, y, 1.0))
+        x0_hat, _ = P.x0_eps_from(self.config.prediction, s, x_t, t, out)
+        if self.discrete:
+            x0_hat = x0_hat.clamp(-1, 1)
+        mean, logvar = P.q_posterior(s, x0_hat, x_t, t)
+        if frac is not None:
+            logvar = P.learned_log_variance(s, t, frac)
+        return P.vlb_term(s, x, x_t, t, mean, logvar.expand_as(x), self.discrete)
+
+
+@register_model("cddpm", "class-conditional DDPM with classifier-free guidance")
+class ConditionalDDPM(DDPM):
+    conditional: ClassVar[bool] = True
+
+    def __init__(self, config, info):
+        if not info.num_classes:
+            from ...errors import ConfigError
+
+            raise ConfigError("data", info.source, "labelled data (cddpm is conditioned on labels)")
+        super().__init__(config, info)
+
+    def _labels(self, y: Tensor | None, n: int) -> Tensor:
+        """Training labels, each replaced by the null label with probability label_dropout."""
+        y = self._condition_labels(y, n)
+        drop = torch.rand(n, device=y.device) < self.config.label_dropout
+        return torch.where(drop, torch.full_like(y, self.info.num_classes), y)
+
+    def _condition_labels(self, y: Tensor | None, n: int) -> Tensor:
+        if y is None:
+            raise GenzooError("cddpm: this needs the examples' labels (the model is conditional)")
+        return y.long().to(self.device)
+
+    def default_labels(self, n: int, labels: Tensor | None) -> Tensor:
+        """Without labels, samples cycle through the classes: 0, 1, ..., K-1, 0, ..."""
+        if labels is None:
+            return torch.arange(n, device=self.device) % self.info.num_classes
+        return labels.long().to(self.device)
