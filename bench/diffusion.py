@@ -1,48 +1,133 @@
 """Benchmarks of the diffusion family; results go to bench/results/diffusion.json.
 
-    python bench/diffusion.py [toy]
+    python bench/diffusion.py [toy] [samplers] [inversion] [guidance] [diffusers]
 
 - toy: `ddpm` with its MLP denoiser on `moons`, `swissroll`, `ring8` and `grid25` (10,000
   training points each): k-NN KL and MMD^2 of 2,000 samples against the test split, beside
   the real-vs-real floor; on the two mixtures, PacGAN's mode metrics (modes captured,
   high-quality share, reverse KL). Samples from the EMA weights with each sampler: ancestral
   over all T = 1000 steps, DDIM in 50 and DPM-Solver++(2M) in 20.
+- samplers: `ddpm` (the default U-Net, eps prediction, linear schedule, T = 1000) trained on
+  mnist5k, then the shape of the DDIM paper's Table 1: FID of 1,000 samples against the
+  1,000 test digits for DDIM (eta = 0), ancestral DDPM and DPM-Solver++(2M) at 10, 20, 50 and
+  100 steps and (DDIM, DDPM) all T, with the wall time per 1,000 samples beside each.
+- inversion: the same model's DDIM inversion, the shape of the DDIM paper's Table 2: 100 test
+  digits encoded to x_T and decoded back in S steps; per-pixel MSE in [0, 1] units and PSNR.
+- guidance: `cddpm` trained on mnist5k; for each classifier-free guidance scale, 1,000
+  samples (100 of each class) with DPM-Solver++ in 20 steps: the share the feature network
+  classifies as the class asked for, and FID.
+- diffusers: Hugging Face diffusers' `UNet2DModel` (sized to our U-Net's parameter count)
+  and `DDPMScheduler`, trained with the recipe of their unconditional training example for
+  the wall-clock seconds our `ddpm` trained in the samplers section; both sampled with DDIM in
+  50 steps; FID and training images per second side by side. Needs `pip install -e .[bench]`.
+
+Trained models are kept under bench/runs/ (ignored by git), so the sections that share one
+train it once; rows already in the results are not measured again (delete them to re-run).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import time
 from pathlib import Path
 
+import torch
 from sections import run_sections, timed_fit
 
 import genzoo
 from genzoo.metrics import evaluate
+from genzoo.metrics.features import feature_network_for, to_unit
+from genzoo.train.checkpoint import save_model_folder
 
 OUT = Path(__file__).parent / "results" / "diffusion.json"
+RUNS = Path(__file__).parent / "runs"
 
 TOY_SETS = ("moons", "swissroll", "ring8", "grid25")
 TOY_MODEL = {"width": 256, "blocks": 4}
 TOY_TRAIN = {"steps": 6000, "batch_size": 256, "lr": 1e-3, "warmup_steps": 200}
-SAMPLERS = (("ddpm", 1000), ("ddim", 50), ("dpm-solver", 20))
+TOY_SAMPLERS = (("ddpm", 1000), ("ddim", 50), ("dpm-solver", 20))
+
+MNIST_TRAIN = {"steps": 5000, "batch_size": 64}  # with the models' own defaults (lr 1e-3, EMA)
+N_FID = 1000  # samples per FID: the size of mnist5k's test split
+DRAW_BATCH = 100  # samples drawn per call (the fastest batch on 2 CPU cores)
+GRID = {
+    "ddim": (10, 20, 50, 100, 1000),
+    "ddpm": (10, 20, 50, 100, 1000),
+    "dpm-solver": (10, 20, 50, 100),
+}
+INVERSION_STEPS = (10, 20, 50, 100, 1000)
+N_INVERT = 100
+SCALES = (0.0, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 
-def using(model, sampler: str, steps: int):
-    """The model, set to sample with `sampler` in `steps` steps (as `evaluate` draws)."""
-    model.config = dataclasses.replace(model.config, sampler=sampler, sample_steps=steps)
+def _results() -> dict:
+    return json.loads(OUT.read_text()) if OUT.exists() else {}
+
+
+def _keep(section: str, rows: list[dict]) -> None:
+    """Write a section's rows so far (a long section that is stopped keeps them)."""
+    results = _results()
+    results[section] = rows
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _done(section: str, **key) -> dict | None:
+    for row in _results().get(section, []):
+        if all(row.get(k) == v for k, v in key.items()):
+            return row
+    return None
+
+
+def using(model, **settings):
+    """The model, set to sample with other config values (as `evaluate` draws)."""
+    model.config = dataclasses.replace(model.config, **settings)
     return model
 
 
+def trained(name: str, ds) -> tuple[genzoo.GenerativeModel, float]:
+    """`name` trained on mnist5k with MNIST_TRAIN (its EMA weights), and the seconds it took;
+    kept under bench/runs/ and loaded from there the next time."""
+    folder = RUNS / f"diffusion-{name}-{ds.name}-{MNIST_TRAIN['steps']}"
+    if (folder / "bench.json").is_file():
+        return genzoo.load(folder), json.loads((folder / "bench.json").read_text())["seconds"]
+    print(f"training {name} on {ds.name}: {MNIST_TRAIN}", flush=True)
+    model, seconds = timed_fit(name, ds, {}, **MNIST_TRAIN, final_eval=False)
+    save_model_folder(folder, model)
+    (folder / "bench.json").write_text(json.dumps({"seconds": seconds, **MNIST_TRAIN}) + "\n")
+    return model, seconds
+
+
+@torch.no_grad()
+def draw(model, n: int, seed: int = 0, **sampling) -> tuple[torch.Tensor, float]:
+    """n samples in raw units, in batches of DRAW_BATCH, and the seconds they took."""
+    g = torch.Generator().manual_seed(seed)
+    t0 = time.time()
+    chunks = [
+        model.sample(min(DRAW_BATCH, n - i), generator=g, **sampling).float()
+        for i in range(0, n, DRAW_BATCH)
+    ]
+    seconds = time.time() - t0
+    return torch.from_numpy(model.to_data(torch.cat(chunks))), seconds
+
+
+def fid_of(model, ds, samples: torch.Tensor) -> float:
+    res, _ = evaluate(model, ds, ["fid"], samples=samples)
+    return round(res["fid"]["values"]["fid"], 2)
+
+
+# ---------------------------------------------------------------- toy 2-D
 def bench_toy(_ds) -> list[dict]:
     rows = []
     for name in TOY_SETS:
         ds = genzoo.load_dataset(genzoo.DataConfig(source=name, n=10_000, seed=0))
         model, seconds = timed_fit("ddpm", ds, TOY_MODEL, **TOY_TRAIN)
         metrics = ["knn_kl", "mmd"] + (["modes"] if "means" in ds.meta else [])
-        for sampler, steps in SAMPLERS:
+        for sampler, steps in TOY_SAMPLERS:
             t0 = time.time()
-            res, _ = evaluate(using(model, sampler, steps), ds, metrics, n=2000)
+            model = using(model, sampler=sampler, sample_steps=steps)
+            res, _ = evaluate(model, ds, metrics, n=2000)
             row = {
                 "data": name,
                 "sampler": sampler,
@@ -58,5 +143,190 @@ def bench_toy(_ds) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------- mnist5k: samplers
+def bench_samplers(ds) -> list[dict]:
+    model, train_seconds = trained("ddpm", ds)
+    rows = []
+    for sampler, steps_list in GRID.items():
+        for steps in steps_list:
+            row = _done("samplers", sampler=sampler, steps=steps)
+            if row is None:
+                x, seconds = draw(model, N_FID, sampler=sampler, steps=steps)
+                row = {
+                    "sampler": sampler,
+                    "steps": steps,
+                    "fid": fid_of(model, ds, x),
+                    "seconds_per_1000": round(seconds * 1000 / N_FID, 1),
+                    "train_seconds": round(train_seconds),
+                }
+                print(row, flush=True)
+            rows.append(row)
+            _keep("samplers", rows)
+    return rows
+
+
+def bench_inversion(ds) -> list[dict]:
+    model, _ = trained("ddpm", ds)
+    x = model.to_model(ds.x_test[:N_INVERT])
+    rows = []
+    for steps in INVERSION_STEPS:
+        t0 = time.time()
+        parts = [model.reconstruct(x[i : i + 50], steps=steps) for i in range(0, len(x), 50)]
+        x_hat = torch.cat(parts)
+        mse = (((x_hat - x) / 2) ** 2).mean().item()  # [-1, 1] -> [0, 1] units
+        rows.append(
+            {
+                "steps": steps,
+                "mse": round(mse, 6),
+                "psnr": round(10 * math.log10(1 / mse), 2),
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_guidance(ds) -> list[dict]:
+    model, train_seconds = trained("cddpm", ds)
+    fn = feature_network_for(ds.info())
+    labels = torch.arange(N_FID) % ds.info().num_classes
+    rows = []
+    for w in SCALES:
+        x, seconds = draw(model, N_FID, sampler="dpm-solver", steps=20, guidance=w)
+        pred = fn.probabilities(to_unit(x, ds.info())).argmax(1)
+        rows.append(
+            {
+                "guidance": w,
+                "class_accuracy": round((pred == labels).float().mean().item(), 4),
+                "fid": fid_of(model, ds, x),
+                "seconds_per_1000": round(seconds * 1000 / N_FID, 1),
+                "train_seconds": round(train_seconds),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------- diffusers, same budget
+DIFFUSERS_UNET = {  # their UNet2DModel at our U-Net's size: 3 levels, attention at the lowest
+    "sample_size": 28,
+    "in_channels": 1,
+    "out_channels": 1,
+    "layers_per_block": 1,
+    "block_out_channels": (16, 32, 64),
+    "down_block_types": ("DownBlock2D", "DownBlock2D", "AttnDownBlock2D"),
+    "up_block_types": ("AttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
+    "norm_num_groups": 8,
+    "attention_head_dim": 16,
+}
+
+
+def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int):
+    """Their train_unconditional.py recipe (AdamW at 1e-4, betas (0.95, 0.999), weight
+    decay 1e-6, cosine decay after 500 warm-up steps, EMA with warm-up to 0.9999, the eps MSE
+    on DDPMScheduler's linear schedule over 1000 steps) for `seconds` of wall-clock time."""
+    from diffusers import DDPMScheduler, UNet2DModel
+    from diffusers.optimization import get_scheduler
+    from diffusers.training_utils import EMAModel
+
+    torch.manual_seed(0)
+    unet = UNet2DModel(**DIFFUSERS_UNET)
+    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear")
+    opt = torch.optim.AdamW(unet.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-6)
+    ema = EMAModel(unet.parameters(), decay=0.9999, use_ema_warmup=True, inv_gamma=1.0, power=0.75)
+    g = torch.Generator().manual_seed(0)
+
+    def step(lr_sched):
+        x0 = x_train[torch.randint(0, len(x_train), (batch_size,), generator=g)]
+        noise = torch.randn_like(x0)
+        t = torch.randint(0, 1000, (batch_size,))
+        x_t = noise_scheduler.add_noise(x0, noise, t)
+        loss = torch.nn.functional.mse_loss(unet(x_t, t).sample, noise)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        lr_sched.step()
+        opt.zero_grad()
+        ema.step(unet.parameters())
+
+    # the step count the budget allows, measured on the first steps (as their script needs the
+    # total for its cosine schedule); then train until the budget is spent
+    probe = get_scheduler("constant", optimizer=opt)
+    t0 = time.time()
+    for _ in range(30):
+        step(probe)
+    rate = 30 / (time.time() - t0)
+    total = int(rate * seconds)
+    lr_sched = get_scheduler(
+        "cosine", optimizer=opt, num_warmup_steps=500, num_training_steps=total
+    )
+    for _ in range(30):
+        lr_sched.step()
+    steps = 30
+    while time.time() - t0 < seconds:
+        step(lr_sched)
+        steps += 1
+    ema.copy_to(unet.parameters())
+    return unet.eval(), noise_scheduler, steps, time.time() - t0
+
+
+@torch.no_grad()
+def _their_samples(unet, noise_scheduler, n: int, steps: int) -> tuple[torch.Tensor, float]:
+    from diffusers import DDIMScheduler
+
+    sched = DDIMScheduler.from_config(noise_scheduler.config)
+    sched.set_timesteps(steps)
+    g = torch.Generator().manual_seed(0)
+    t0, chunks = time.time(), []
+    for i in range(0, n, DRAW_BATCH):
+        x = torch.randn(min(DRAW_BATCH, n - i), 1, 28, 28, generator=g)
+        for t in sched.timesteps:
+            x = sched.step(unet(x, t).sample, t, x, eta=0.0).prev_sample
+        chunks.append(x.clamp(-1, 1))
+    return torch.cat(chunks), time.time() - t0
+
+
+def bench_diffusers(ds) -> list[dict]:
+    import diffusers
+
+    ours, seconds = trained("ddpm", ds)
+    batch = MNIST_TRAIN["batch_size"]
+    x_train = ours.to_model(ds.x_train).float()  # the same [-1, 1] digits for both
+    unet, noise_scheduler, their_steps, their_seconds = _their_training(seconds, x_train, batch)
+    theirs, their_draw = _their_samples(unet, noise_scheduler, N_FID, 50)
+    x_ours, our_draw = draw(ours, N_FID, sampler="ddim", steps=50)
+    return [
+        {
+            "library": "genzoo",
+            "model": "ddpm (U-Net, EMA)",
+            "parameters": sum(p.numel() for p in ours.parameters()),
+            "train_seconds": round(seconds),
+            "steps": MNIST_TRAIN["steps"],
+            "images_per_second": round(MNIST_TRAIN["steps"] * batch / seconds, 1),
+            "fid_ddim50": fid_of(ours, ds, x_ours),
+            "sample_seconds_per_1000": round(our_draw * 1000 / N_FID, 1),
+        },
+        {
+            "library": f"diffusers {diffusers.__version__}",
+            "model": "UNet2DModel + DDPMScheduler (EMA)",
+            "parameters": sum(p.numel() for p in unet.parameters()),
+            "train_seconds": round(their_seconds),
+            "steps": their_steps,
+            "images_per_second": round(their_steps * batch / their_seconds, 1),
+            "fid_ddim50": fid_of(ours, ds, torch.from_numpy(ours.to_data(theirs))),
+            "sample_seconds_per_1000": round(their_draw * 1000 / N_FID, 1),
+        },
+    ]
+
+
 if __name__ == "__main__":
-    run_sections(OUT, {"toy": bench_toy})
+    run_sections(
+        OUT,
+        {
+            "toy": bench_toy,
+            "samplers": bench_samplers,
+            "inversion": bench_inversion,
+            "guidance": bench_guidance,
+            "diffusers": bench_diffusers,
+        },
+    )

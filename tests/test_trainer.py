@@ -380,6 +380,23 @@ def test_ema_follows_its_formula():
     assert torch.allclose(ema.model.weight, expected)
 
 
+def test_debiased_ema_is_the_weighted_average_of_the_iterates_alone():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 2)
+    ema = EMA(net, decay=0.9)
+    iterates = []
+    for n in range(1, 8):
+        with torch.no_grad():
+            net.weight.copy_(torch.randn_like(net.weight))
+        iterates.append(net.weight.detach().clone())
+        ema.update(net, n)
+        if n == 1:  # the first update copies: the random start gets no share
+            assert torch.equal(ema.model.weight, iterates[0])
+    w = torch.tensor([0.9 ** (len(iterates) - 1 - k) for k in range(len(iterates))])
+    expected = (w[:, None, None] * torch.stack(iterates)).sum(0) / w.sum()
+    assert torch.allclose(ema.model.weight, expected, atol=1e-6)
+
+
 class FakeTerminal(__import__("io").StringIO):
     def isatty(self) -> bool:
         return True

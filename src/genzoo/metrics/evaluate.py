@@ -188,14 +188,24 @@ def evaluate(
     seed: int = 0,
     features: str | Path | None = None,
     nll_samples: int = 200,
+    samples: torch.Tensor | np.ndarray | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run metrics `names` (default: all that apply); returns (results, notes)."""
+    """Run metrics `names` (default: all that apply); returns (results, notes).
+
+    `samples`: generated examples in the data's raw units to score in place of drawing `n`
+    from the model (a sampler the model does not hold, or samples already drawn and timed).
+    """
     from . import library  # noqa: F401  (registers the metrics)
 
     if model.transform is None:
         model.transform = data.transform(model.data_range())
     model.eval()
+    if samples is not None:
+        samples = torch.as_tensor(samples).float().cpu()
+        n = len(samples)
     ctx = EvalContext(model, data, n=n, seed=seed, features_path=features, nll_samples=nll_samples)
+    if samples is not None:
+        ctx._samples[n] = samples
     if names is None:
         names = default_metrics(ctx)
     results = {}

@@ -170,8 +170,8 @@ class Trainer:
         for phase in self.phases:  # 2. run the phases due at this step
             if phase.runs_at(self.step):
                 self._run_phase(phase, batch)
-        if self.ema is not None:  # 3. average the weights
-            self.ema.update(self.model)
+        if self.ema is not None:  # 3. average the weights (debiased: one update per step)
+            self.ema.update(self.model, self.step + 1)
         self.step += 1
 
     def _run_phase(self, phase: Phase, batch: dict[str, torch.Tensor]) -> None:

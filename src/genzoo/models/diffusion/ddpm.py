@@ -116,7 +116,7 @@ class DDPMConfig:
 class DDPM(GenerativeModel):
     Config = DDPMConfig
     conditional: ClassVar[bool] = False
-    train_defaults: ClassVar[dict] = {"ema": True}  # sample from the weights' moving average
+    train_defaults: ClassVar[dict] = {"ema": True, "warmup_steps": 200}  # sample from the EMA
 
     def __init__(self, config, info):
         super().__init__(config, info)
@@ -170,9 +170,9 @@ class DDPM(GenerativeModel):
     def _guided(self, x_t: Tensor, t: Tensor, y: Tensor | None, scale: float) -> Tensor:
         if not self.conditional:
             return self.denoise(x_t, t)
-        if scale == 1.0:
-            return self.denoise(x_t, t, y)
         null = torch.full_like(y, self.info.num_classes)
+        if scale in (0.0, 1.0):  # one pass: the unconditional or the conditional model alone
+            return self.denoise(x_t, t, null if scale == 0.0 else y)
         both = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, null]))
         cond, uncond = both.chunk(2)
         if self.config.learn_variance:  # guide the mean only; the variance is the conditional's
