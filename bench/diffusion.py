@@ -1,6 +1,6 @@
 """Benchmarks of the diffusion family; results go to bench/results/diffusion.json.
 
-    python bench/diffusion.py [toy] [samplers] [inversion] [guidance] [diffusers]
+    python bench/diffusion.py [toy] [samplers] [inversion] [bound] [guidance] [diffusers]
 
 - toy: `ddpm` with its MLP denoiser on `moons`, `swissroll`, `ring8` and `grid25` (10,000
   training points each): k-NN KL and MMD^2 of 2,000 samples against the test split, beside
@@ -13,6 +13,10 @@
   100 steps and (DDIM, DDPM) all T, with the wall time per 1,000 samples beside each.
 - inversion: the same model's DDIM inversion, the shape of the DDIM paper's Table 2: 100 test
   digits encoded to x_T and decoded back in S steps; per-pixel MSE in [0, 1] units and PSNR.
+- bound: the same model's variational bound on log p(x) of test digits (discretized decoder,
+  8-bit pixels), in bits per dimension: exact (all 1,000 terms) on 100 digits, and the
+  stratified estimate `genzoo eval --metrics nll` makes by default (200 terms) on the same
+  100 and on all 1,000, with seconds per 100 digits.
 - guidance: `cddpm` trained on mnist5k; for each classifier-free guidance scale, 1,000
   samples (100 of each class) with DPM-Solver++ in 20 steps: the share the feature network
   classifies as the class asked for, and FID.
@@ -186,6 +190,34 @@ def bench_inversion(ds) -> list[dict]:
     return rows
 
 
+def bench_bound(ds) -> list[dict]:
+    model, _ = trained("ddpm", ds)
+    x = model.to_model(ds.x_test)
+    dims = x[0].numel()
+    rows = []
+    for label, n, k in (("exact", 100, None), ("estimate", 100, 200), ("estimate", len(x), 200)):
+        g = torch.Generator().manual_seed(0)
+        t0 = time.time()
+        with torch.no_grad():
+            log_px = torch.cat(
+                [model.log_likelihood(x[i : i + 100], k, generator=g) for i in range(0, n, 100)]
+            )
+        bpd = -log_px / (dims * math.log(2))
+        rows.append(
+            {
+                "bound": label,
+                "terms": min(k or len(model.schedule), len(model.schedule)),
+                "examples": n,
+                "bits_per_dim": round(bpd.mean().item(), 4),
+                "bits_per_dim_se": round((bpd.std() / math.sqrt(n)).item(), 4),
+                "nats": round(-log_px.mean().item(), 2),
+                "seconds_per_100": round((time.time() - t0) * 100 / n, 1),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def bench_guidance(ds) -> list[dict]:
     model, train_seconds = trained("cddpm", ds)
     fn = feature_network_for(ds.info())
@@ -221,18 +253,21 @@ DIFFUSERS_UNET = {  # their UNet2DModel at our U-Net's size: 3 levels, attention
 }
 
 
-def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int):
-    """Their train_unconditional.py recipe (AdamW at 1e-4, betas (0.95, 0.999), weight
-    decay 1e-6, cosine decay after 500 warm-up steps, EMA with warm-up to 0.9999, the eps MSE
-    on DDPMScheduler's linear schedule over 1000 steps) for `seconds` of wall-clock time."""
+THEIR_LRS = (1e-4,)  # their example's learning rate
+
+
+def _their_setup(x_train: torch.Tensor, batch_size: int, lr: float):
+    """Their train_unconditional.py recipe (AdamW at `lr`, 1e-4 in their example, betas
+    (0.95, 0.999), weight decay 1e-6, cosine decay after 500 warm-up steps, EMA with warm-up to
+    0.9999, the eps MSE on DDPMScheduler's linear schedule over 1000 steps, gradients clipped
+    at norm 1): (unet, noise scheduler, optimizer, EMA, one training step(lr_schedule))."""
     from diffusers import DDPMScheduler, UNet2DModel
-    from diffusers.optimization import get_scheduler
     from diffusers.training_utils import EMAModel
 
     torch.manual_seed(0)
     unet = UNet2DModel(**DIFFUSERS_UNET)
     noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear")
-    opt = torch.optim.AdamW(unet.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-6)
+    opt = torch.optim.AdamW(unet.parameters(), lr=lr, betas=(0.95, 0.999), weight_decay=1e-6)
     ema = EMAModel(unet.parameters(), decay=0.9999, use_ema_warmup=True, inv_gamma=1.0, power=0.75)
     g = torch.Generator().manual_seed(0)
 
@@ -249,6 +284,14 @@ def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int):
         opt.zero_grad()
         ema.step(unet.parameters())
 
+    return unet, noise_scheduler, opt, ema, step
+
+
+def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int, lr: float = 1e-4):
+    """Their recipe (`_their_setup`) for `seconds` of wall-clock time."""
+    from diffusers.optimization import get_scheduler
+
+    unet, noise_scheduler, opt, ema, step = _their_setup(x_train, batch_size, lr)
     # the step count the budget allows, measured on the first steps (as their script needs the
     # total for its cosine schedule); then train until the budget is spent
     probe = get_scheduler("constant", optimizer=opt)
@@ -286,37 +329,101 @@ def _their_samples(unet, noise_scheduler, n: int, steps: int) -> tuple[torch.Ten
     return torch.cat(chunks), time.time() - t0
 
 
+def steady_images_per_second(ds, batch: int, warm: int = 20, timed: int = 100) -> dict:
+    """Training images per second of both, one after the other in the same process: `timed`
+    steps after `warm`, so setup, data loading and the first slow steps do not count."""
+    from diffusers.optimization import get_scheduler
+
+    model = genzoo.build_model("ddpm", ds.info(), {}, seed=0)
+    quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
+    cfg = genzoo.TrainConfig(
+        **{**model.train_defaults, **quiet, "steps": 10**6, "batch_size": batch}
+    )
+    trainer = genzoo.Trainer(model, ds, cfg, console=False)
+    trainer._setup()  # what fit() does before its loop of train_step()
+    x_train = model.to_model(ds.x_train).float()
+    _, _, opt, _, step = _their_setup(x_train, batch, 1e-4)
+    sched = get_scheduler("constant", optimizer=opt)
+    out = {}
+    for name, one in (("genzoo", trainer.train_step), ("diffusers", lambda: step(sched))):
+        for _ in range(warm):
+            one()
+        t0 = time.time()
+        for _ in range(timed):
+            one()
+        out[name] = round(timed * batch / (time.time() - t0), 1)
+    return out
+
+
 def bench_diffusers(ds) -> list[dict]:
+    """Rows: ours; ours sampled through diffusers' DDIMScheduler (the check that their sampling
+    harness below is right); theirs at each learning rate of THEIR_LRS."""
     import diffusers
 
     ours, seconds = trained("ddpm", ds)
     batch = MNIST_TRAIN["batch_size"]
     x_train = ours.to_model(ds.x_train).float()  # the same [-1, 1] digits for both
-    unet, noise_scheduler, their_steps, their_seconds = _their_training(seconds, x_train, batch)
-    theirs, their_draw = _their_samples(unet, noise_scheduler, N_FID, 50)
-    x_ours, our_draw = draw(ours, N_FID, sampler="ddim", steps=50)
-    return [
-        {
-            "library": "genzoo",
-            "model": "ddpm (U-Net, EMA)",
-            "parameters": sum(p.numel() for p in ours.parameters()),
+    ours_params = sum(p.numel() for p in ours.parameters())
+    rows = []
+
+    def add(key: dict, measure) -> None:
+        row = _done("diffusers", **key)
+        if row is None:
+            row = {**key, **measure()}
+            print(row, flush=True)
+        rows.append(row)
+        _keep("diffusers", rows)
+
+    def our_row():
+        x, took = draw(ours, N_FID, sampler="ddim", steps=50)
+        return {
+            "parameters": ours_params,
             "train_seconds": round(seconds),
             "steps": MNIST_TRAIN["steps"],
             "images_per_second": round(MNIST_TRAIN["steps"] * batch / seconds, 1),
-            "fid_ddim50": fid_of(ours, ds, x_ours),
-            "sample_seconds_per_1000": round(our_draw * 1000 / N_FID, 1),
-        },
-        {
-            "library": f"diffusers {diffusers.__version__}",
-            "model": "UNet2DModel + DDPMScheduler (EMA)",
-            "parameters": sum(p.numel() for p in unet.parameters()),
-            "train_seconds": round(their_seconds),
-            "steps": their_steps,
-            "images_per_second": round(their_steps * batch / their_seconds, 1),
-            "fid_ddim50": fid_of(ours, ds, torch.from_numpy(ours.to_data(theirs))),
-            "sample_seconds_per_1000": round(their_draw * 1000 / N_FID, 1),
-        },
-    ]
+            "fid_ddim50": fid_of(ours, ds, x),
+            "sample_seconds_per_1000": round(took * 1000 / N_FID, 1),
+        }
+
+    def our_row_their_sampler():
+        class Eps(torch.nn.Module):  # our denoiser behind their UNet2DModel's call
+            def forward(self, x, t):
+                out = ours.denoise(x, t.expand(len(x)) if t.dim() == 0 else t)
+                return type("Out", (), {"sample": out})
+
+        x, took = _their_samples(Eps(), DDPMScheduler(num_train_timesteps=1000), N_FID, 50)
+        return {"fid_ddim50": fid_of(ours, ds, torch.from_numpy(ours.to_data(x)))}
+
+    def their_row(lr: float):
+        def measure():
+            unet, sched, steps, took = _their_training(seconds, x_train, batch, lr)
+            x, draw_s = _their_samples(unet, sched, N_FID, 50)
+            return {
+                "parameters": sum(p.numel() for p in unet.parameters()),
+                "train_seconds": round(took),
+                "steps": steps,
+                "images_per_second": round(steps * batch / took, 1),
+                "fid_ddim50": fid_of(ours, ds, torch.from_numpy(ours.to_data(x))),
+                "sample_seconds_per_1000": round(draw_s * 1000 / N_FID, 1),
+            }
+
+        return measure
+
+    from diffusers import DDPMScheduler
+
+    add(
+        {"library": "steady", "model": "training images per second"},
+        lambda: {"images_per_second": steady_images_per_second(ds, batch)},
+    )
+    add({"library": "genzoo", "model": "ddpm (U-Net, EMA), lr 1e-3"}, our_row)
+    add(
+        {"library": "genzoo", "model": "the same ddpm, sampled by diffusers' DDIMScheduler"},
+        our_row_their_sampler,
+    )
+    for lr in THEIR_LRS:
+        name = f"UNet2DModel + DDPMScheduler (EMA), lr {lr:g}"
+        add({"library": f"diffusers {diffusers.__version__}", "model": name}, their_row(lr))
+    return rows
 
 
 if __name__ == "__main__":
@@ -326,6 +433,7 @@ if __name__ == "__main__":
             "toy": bench_toy,
             "samplers": bench_samplers,
             "inversion": bench_inversion,
+            "bound": bench_bound,
             "guidance": bench_guidance,
             "diffusers": bench_diffusers,
         },

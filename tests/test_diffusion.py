@@ -247,7 +247,9 @@ def test_a_diffusion_run_samples_with_every_sampler_and_writes_its_report(cddpm_
         assert outs[sampler].min() >= 0 and outs[sampler].max() <= 16  # digits' own units
     strip = tmp_path / "t.png"
     assert main(["sample", str(cddpm_run), "--trajectory", "--n", "3", "--out", str(strip)]) == 0
-    assert Image.open(strip).size[0] > 10 * 8  # ten frames across
+    assert Image.open(strip).size[0] > 6 * 8  # six frames across: x_T and the 5 steps
+    frames = saved.trajectory(2, frames=10, generator=torch.Generator().manual_seed(0))
+    assert [title for title, _ in frames] == ["x_T"] + [f"step {i}" for i in range(1, 6)]
 
 
 def test_diffusion_options_are_refused_where_they_do_not_apply(cddpm_run, tmp_path, capsys):
@@ -258,3 +260,28 @@ def test_diffusion_options_are_refused_where_they_do_not_apply(cddpm_run, tmp_pa
     assert "--steps 50: choose between 1 and the model's T = 20" in capsys.readouterr().err
     assert main(["sample", str(cddpm_run), "--trajectory", "--out", str(tmp_path / "t.npy")]) == 2
     assert "--trajectory: write a .png" in capsys.readouterr().err
+
+
+def test_encode_reconstruct_and_interpolate_go_through_ddim_inversion(cddpm_run, tmp_path):
+    from genzoo.cli.main import main
+
+    codes = tmp_path / "codes.npz"
+    assert main(["encode", str(cddpm_run), "--out", str(codes)]) == 0
+    z, y = np.load(codes)["z"], np.load(codes)["y"]
+    assert z.shape[1:] == (1, 8, 8) and len(z) == len(y)
+    model = genzoo.load(cddpm_run)
+    data = genzoo.load_dataset(genzoo.DataConfig(source="digits", seed=0))
+    x = model.to_model(data.x_test[:4])
+    y4 = torch.as_tensor(data.y_test[:4])
+    assert torch.allclose(torch.from_numpy(z[:4]).float(), model.encode(x, y4), atol=1e-5)
+    # the codes are noise: decoding them deterministically gives back the reconstruction
+    assert torch.allclose(model.decode(model.encode(x, y4), y4), model.reconstruct(x, y4))
+    path = tmp_path / "path.npy"
+    args = ["interpolate", str(cddpm_run), "--a", "0", "--b", "1", "--steps", "5"]
+    assert main([*args, "--mode", "spherical", "--out", str(path)]) == 0
+    strip = np.load(path)[0]  # (modes, steps, ...): the one spherical row
+    assert strip.shape == (5, 1, 8, 8)
+    ends = model.to_data(model.reconstruct(x[:1], torch.as_tensor(data.y_test[:1])))
+    assert np.allclose(strip[0], ends[0], atol=1e-3)  # the path starts at example 0's inversion
+    assert main([*args, "--out", str(tmp_path / "path.png")]) == 0
+    assert main(["reconstruct", str(cddpm_run), "--n", "4", "--out", str(tmp_path / "r.png")]) == 0

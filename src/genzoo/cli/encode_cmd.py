@@ -33,6 +33,7 @@ def command(run, out, input_path, split, device) -> None:
       genzoo encode runs/ae --out codes.npy
       genzoo encode runs/ae --split all --out codes.npz      # z and labels, for plots
       genzoo encode runs/ae --input my_digits/ --out codes.npy
+    genzoo encode runs/ddpm --out noise.npy      # diffusion: x_T by DDIM inversion
     """
     from ..errors import GenzooError
     from ..models.base import Encoder, in_batches
@@ -49,4 +50,5 @@ def command(run, out, input_path, split, device) -> None:
         np.savez(path, **arrays)
     else:
         np.save(path, z)
-    done(path, f"{len(z)} codes of size {z.shape[1]}")
+    size = " x ".join(str(d) for d in z.shape[1:])  # a diffusion model's code is x_T, an image
+    done(path, f"{len(z)} codes of size {size}")

@@ -103,6 +103,7 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
       genzoo interpolate runs/vae --a class:1 --b class:7 --mode spherical --out 1to7.png
       genzoo interpolate runs/vae --out prior.png --seed 2
       genzoo interpolate runs/cgan --label 4 --out fours.png
+      genzoo interpolate runs/ddpm --a 3 --b 250 --mode spherical --out path.png
     """
     from ..apps.latent import interpolate as walk
     from ..errors import GenzooError

@@ -263,13 +263,14 @@ class DDPM(GenerativeModel):
     def trajectory(
         self, n: int, frames: int = 10, *, generator=None, labels=None, **sample_kw
     ) -> list[tuple[str, Tensor]]:
-        """x_T -> x_0 as `frames` snapshots [(title, (n, *shape))]: the noise, states evenly
-        spaced through the sampler's steps, and the sample."""
+        """x_T -> x_0 as up to `frames` snapshots [(title, (n, *shape))]: the noise, states
+        evenly spaced through the sampler's steps, and the sample (fewer when it takes fewer
+        steps: each state appears once)."""
         states: list[Tensor] = []
         x_T = torch.randn(n, *self.info.shape, generator=generator, device=self.device)
         kw = {"labels": labels, "generator": generator, "x_T": x_T, **sample_kw}
         self.sample(n, on_step=lambda i, x, x0: states.append(x), **kw)
-        picks = torch.linspace(0, len(states) - 1, frames - 1).round().long().tolist()
+        picks = torch.linspace(0, len(states) - 1, frames - 1).round().long().unique().tolist()
         out = [("x_T", x_T)] + [(f"step {i + 1}", states[i]) for i in picks]
         return [(title, x.clamp(-1, 1) if self.discrete else x) for title, x in out]
 
