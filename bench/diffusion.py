@@ -3,10 +3,10 @@
     python bench/diffusion.py [toy] [samplers] [inversion] [bound] [guidance] [diffusers]
 
 - toy: `ddpm` with its MLP denoiser on `moons`, `swissroll`, `ring8` and `grid25` (10,000
-  training points each): k-NN KL and MMD^2 of 2,000 samples against the test split, beside
-  the real-vs-real floor; on the two mixtures, PacGAN's mode metrics (modes captured,
-  high-quality share, reverse KL). Samples from the EMA weights with each sampler: ancestral
-  over all T = 1000 steps, DDIM in 50 and DPM-Solver++(2M) in 20.
+  training points each, 40,000 steps with cosine decay): k-NN KL and MMD^2 of 2,000 samples
+  against the test split, beside the real-vs-real floor; on the two mixtures, PacGAN's mode
+  metrics (modes captured, high-quality share, reverse KL). Samples from the EMA weights with
+  each sampler: ancestral over all T = 1000 steps, DDIM in 50 and DPM-Solver++(2M) in 20.
 - samplers: `ddpm` (the default U-Net, eps prediction, linear schedule, T = 1000) trained on
   mnist5k, then the shape of the DDIM paper's Table 1: FID of 1,000 samples against the
   1,000 test digits for DDIM (eta = 0), ancestral DDPM and DPM-Solver++(2M) at 10, 20, 50 and
@@ -14,16 +14,18 @@
 - inversion: the same model's DDIM inversion, the shape of the DDIM paper's Table 2: 100 test
   digits encoded to x_T and decoded back in S steps; per-pixel MSE in [0, 1] units and PSNR.
 - bound: the same model's variational bound on log p(x) of test digits (discretized decoder,
-  8-bit pixels), in bits per dimension: exact (all 1,000 terms) on 100 digits, and the
-  stratified estimate `genzoo eval --metrics nll` makes by default (200 terms) on the same
-  100 and on all 1,000, with seconds per 100 digits.
+  8-bit pixels), in bits per dimension: exact (all 1,000 terms) on 100 digits (10 per
+  class), and the stratified estimate `genzoo eval --metrics nll` makes by default (200
+  terms) on the same 100 and on all 1,000, with seconds per 100 digits.
 - guidance: `cddpm` trained on mnist5k; for each classifier-free guidance scale, 1,000
   samples (100 of each class) with DPM-Solver++ in 20 steps: the share the feature network
   classifies as the class asked for, and FID.
 - diffusers: Hugging Face diffusers' `UNet2DModel` (sized to our U-Net's parameter count)
-  and `DDPMScheduler`, trained with the recipe of their unconditional training example for
-  the wall-clock seconds our `ddpm` trained in the samplers section; both sampled with DDIM in
-  50 steps; FID and training images per second side by side. Needs `pip install -e .[bench]`.
+  and `DDPMScheduler`, trained with the recipe of their unconditional training example (and
+  with it at our learning rate) for the wall-clock seconds our `ddpm` trained in the samplers
+  section; each sampled with DDIM in 50 steps by our sampler and by their `DDIMScheduler`; FID,
+  and training images per second in the budget runs and back to back in one process. Needs
+  `pip install -e .[bench]`.
 
 Trained models are kept under bench/runs/ (ignored by git), so the sections that share one
 train it once; rows already in the results are not measured again (delete them to re-run).
@@ -50,7 +52,13 @@ RUNS = Path(__file__).parent / "runs"
 
 TOY_SETS = ("moons", "swissroll", "ring8", "grid25")
 TOY_MODEL = {"width": 256, "blocks": 4}
-TOY_TRAIN = {"steps": 6000, "batch_size": 256, "lr": 1e-3, "warmup_steps": 200}
+TOY_TRAIN = {  # the mixtures' narrow modes need the long run and the decay
+    "steps": 40_000,
+    "batch_size": 256,
+    "lr": 1e-3,
+    "warmup_steps": 200,
+    "schedule": "cosine",
+}
 TOY_SAMPLERS = (("ddpm", 1000), ("ddim", 50), ("dpm-solver", 20))
 
 MNIST_TRAIN = {"steps": 5000, "batch_size": 64}  # with the models' own defaults (lr 1e-3, EMA)
@@ -192,10 +200,12 @@ def bench_inversion(ds) -> list[dict]:
 
 def bench_bound(ds) -> list[dict]:
     model, _ = trained("ddpm", ds)
-    x = model.to_model(ds.x_test)
-    dims = x[0].numel()
+    every = model.to_model(ds.x_test)
+    dims = every[0].numel()
     rows = []
-    for label, n, k in (("exact", 100, None), ("estimate", 100, 200), ("estimate", len(x), 200)):
+    # 100 digits are every 10th of the test split: it is sorted by class, so 10 of each
+    for label, n, k in (("exact", 100, None), ("estimate", 100, 200), ("estimate", 1000, 200)):
+        x = every[:: len(every) // n]
         g = torch.Generator().manual_seed(0)
         t0 = time.time()
         with torch.no_grad():
@@ -253,7 +263,7 @@ DIFFUSERS_UNET = {  # their UNet2DModel at our U-Net's size: 3 levels, attention
 }
 
 
-THEIR_LRS = (1e-4,)  # their example's learning rate
+THEIR_LRS = (1e-4, 1e-3)  # their example's learning rate, and ours
 
 
 def _their_setup(x_train: torch.Tensor, batch_size: int, lr: float):
@@ -288,10 +298,18 @@ def _their_setup(x_train: torch.Tensor, batch_size: int, lr: float):
 
 
 def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int, lr: float = 1e-4):
-    """Their recipe (`_their_setup`) for `seconds` of wall-clock time."""
+    """Their recipe (`_their_setup`) for `seconds` of wall-clock time: (the EMA weights in
+    their UNet2DModel, the steps taken, the seconds taken). Kept under bench/runs/ in their own
+    format (`save_pretrained`) and loaded from there the next time."""
+    from diffusers import UNet2DModel
     from diffusers.optimization import get_scheduler
 
-    unet, noise_scheduler, opt, ema, step = _their_setup(x_train, batch_size, lr)
+    folder = RUNS / f"diffusers-unet2d-lr{lr:g}-{round(seconds)}s"
+    if (folder / "bench.json").is_file():
+        kept = json.loads((folder / "bench.json").read_text())
+        return UNet2DModel.from_pretrained(folder).eval(), kept["steps"], kept["seconds"]
+    print(f"training diffusers' UNet2DModel at lr {lr:g} for {seconds:.0f} s", flush=True)
+    unet, _, opt, ema, step = _their_setup(x_train, batch_size, lr)
     # the step count the budget allows, measured on the first steps (as their script needs the
     # total for its cosine schedule); then train until the budget is spent
     probe = get_scheduler("constant", optimizer=opt)
@@ -309,29 +327,56 @@ def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int, lr: 
     while time.time() - t0 < seconds:
         step(lr_sched)
         steps += 1
+    took = time.time() - t0
     ema.copy_to(unet.parameters())
-    return unet.eval(), noise_scheduler, steps, time.time() - t0
+    unet.save_pretrained(folder)
+    (folder / "bench.json").write_text(json.dumps({"steps": steps, "seconds": took}) + "\n")
+    return unet.eval(), steps, took
+
+
+class _TheirNet(torch.nn.Module):
+    """Their UNet2DModel behind our denoiser's call, so our samplers can drive it (the
+    timestep conventions agree: t = 0 .. 999 on the same linear schedule)."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, x, t, y=None):
+        return self.unet(x, t).sample
+
+
+def _on_our_sampler(unet, ours) -> genzoo.GenerativeModel:
+    """A `ddpm` like `ours` (its schedule and its data transform) with their network inside."""
+    model = genzoo.build_model("ddpm", ours.info, {}, seed=0)
+    model.transform = ours.transform
+    model.net = _TheirNet(unet)
+    return model.eval()
 
 
 @torch.no_grad()
-def _their_samples(unet, noise_scheduler, n: int, steps: int) -> tuple[torch.Tensor, float]:
-    from diffusers import DDIMScheduler
+def _their_samples(eps, n: int, steps: int, **step_kw) -> tuple[torch.Tensor, float]:
+    """n samples by their DDIMScheduler (eta = 0) from the noise predictor eps(x, t). Their
+    defaults clip the predicted x0 to [-1, 1] at every step but keep the unclipped eps in the
+    update (`use_clipped_model_output=False`); ours re-derive eps from the clipped x0."""
+    from diffusers import DDIMScheduler, DDPMScheduler
 
-    sched = DDIMScheduler.from_config(noise_scheduler.config)
+    sched = DDIMScheduler.from_config(DDPMScheduler(num_train_timesteps=1000).config)
     sched.set_timesteps(steps)
     g = torch.Generator().manual_seed(0)
     t0, chunks = time.time(), []
     for i in range(0, n, DRAW_BATCH):
         x = torch.randn(min(DRAW_BATCH, n - i), 1, 28, 28, generator=g)
         for t in sched.timesteps:
-            x = sched.step(unet(x, t).sample, t, x, eta=0.0).prev_sample
+            x = sched.step(eps(x, t.expand(len(x))), t, x, eta=0.0, **step_kw).prev_sample
         chunks.append(x.clamp(-1, 1))
     return torch.cat(chunks), time.time() - t0
 
 
-def steady_images_per_second(ds, batch: int, warm: int = 20, timed: int = 100) -> dict:
-    """Training images per second of both, one after the other in the same process: `timed`
-    steps after `warm`, so setup, data loading and the first slow steps do not count."""
+def steady_images_per_second(ds, batch: int, warm: int = 20, timed: int = 100, rounds: int = 3):
+    """Training images per second of both in the same process: after `warm` steps each, they
+    take turns of `timed` steps, `rounds` times; the median turn of each. Setup, data loading
+    and the first slow steps do not count, and a slow spell on the machine hits both."""
     from diffusers.optimization import get_scheduler
 
     model = genzoo.build_model("ddpm", ds.info(), {}, seed=0)
@@ -344,26 +389,29 @@ def steady_images_per_second(ds, batch: int, warm: int = 20, timed: int = 100) -
     x_train = model.to_model(ds.x_train).float()
     _, _, opt, _, step = _their_setup(x_train, batch, 1e-4)
     sched = get_scheduler("constant", optimizer=opt)
-    out = {}
-    for name, one in (("genzoo", trainer.train_step), ("diffusers", lambda: step(sched))):
+    libs = {"genzoo": trainer.train_step, "diffusers": lambda: step(sched)}
+    for one in libs.values():
         for _ in range(warm):
             one()
-        t0 = time.time()
-        for _ in range(timed):
-            one()
-        out[name] = round(timed * batch / (time.time() - t0), 1)
-    return out
+    rates: dict[str, list[float]] = {name: [] for name in libs}
+    for _ in range(rounds):
+        for name, one in libs.items():
+            t0 = time.time()
+            for _ in range(timed):
+                one()
+            rates[name].append(timed * batch / (time.time() - t0))
+    return {name: round(sorted(r)[len(r) // 2], 1) for name, r in rates.items()}
 
 
 def bench_diffusers(ds) -> list[dict]:
-    """Rows: ours; ours sampled through diffusers' DDIMScheduler (the check that their sampling
-    harness below is right); theirs at each learning rate of THEIR_LRS."""
+    """Rows: training images per second of both, back to back; then ours, and theirs at each
+    learning rate of THEIR_LRS, each sampled by DDIM in 50 steps: by our sampler, and by their
+    DDIMScheduler with its defaults and with `use_clipped_model_output=True`."""
     import diffusers
 
     ours, seconds = trained("ddpm", ds)
     batch = MNIST_TRAIN["batch_size"]
     x_train = ours.to_model(ds.x_train).float()  # the same [-1, 1] digits for both
-    ours_params = sum(p.numel() for p in ours.parameters())
     rows = []
 
     def add(key: dict, measure) -> None:
@@ -374,52 +422,47 @@ def bench_diffusers(ds) -> list[dict]:
         rows.append(row)
         _keep("diffusers", rows)
 
-    def our_row():
-        x, took = draw(ours, N_FID, sampler="ddim", steps=50)
+    def fids(model) -> dict:
+        """FID by our DDIM and by theirs (50 steps), and our sampler's seconds per 1,000."""
+        x, took = draw(model, N_FID, sampler="ddim", steps=50)
+        theirs, _ = _their_samples(model.denoise, N_FID, 50)
+        clipped_eps, _ = _their_samples(model.denoise, N_FID, 50, use_clipped_model_output=True)
         return {
-            "parameters": ours_params,
-            "train_seconds": round(seconds),
-            "steps": MNIST_TRAIN["steps"],
-            "images_per_second": round(MNIST_TRAIN["steps"] * batch / seconds, 1),
             "fid_ddim50": fid_of(ours, ds, x),
+            "fid_ddim50_their_sampler": fid_of(ours, ds, torch.from_numpy(ours.to_data(theirs))),
+            "fid_ddim50_their_sampler_clipped_eps": fid_of(
+                ours, ds, torch.from_numpy(ours.to_data(clipped_eps))
+            ),
             "sample_seconds_per_1000": round(took * 1000 / N_FID, 1),
         }
 
-    def our_row_their_sampler():
-        class Eps(torch.nn.Module):  # our denoiser behind their UNet2DModel's call
-            def forward(self, x, t):
-                out = ours.denoise(x, t.expand(len(x)) if t.dim() == 0 else t)
-                return type("Out", (), {"sample": out})
-
-        x, took = _their_samples(Eps(), DDPMScheduler(num_train_timesteps=1000), N_FID, 50)
-        return {"fid_ddim50": fid_of(ours, ds, torch.from_numpy(ours.to_data(x)))}
+    def our_row():
+        return {
+            "parameters": sum(p.numel() for p in ours.parameters()),
+            "train_seconds": round(seconds),
+            "steps": MNIST_TRAIN["steps"],
+            "images_per_second": round(MNIST_TRAIN["steps"] * batch / seconds, 1),
+            **fids(ours),
+        }
 
     def their_row(lr: float):
         def measure():
-            unet, sched, steps, took = _their_training(seconds, x_train, batch, lr)
-            x, draw_s = _their_samples(unet, sched, N_FID, 50)
+            unet, steps, took = _their_training(seconds, x_train, batch, lr)
             return {
                 "parameters": sum(p.numel() for p in unet.parameters()),
                 "train_seconds": round(took),
                 "steps": steps,
                 "images_per_second": round(steps * batch / took, 1),
-                "fid_ddim50": fid_of(ours, ds, torch.from_numpy(ours.to_data(x))),
-                "sample_seconds_per_1000": round(draw_s * 1000 / N_FID, 1),
+                **fids(_on_our_sampler(unet, ours)),
             }
 
         return measure
-
-    from diffusers import DDPMScheduler
 
     add(
         {"library": "steady", "model": "training images per second"},
         lambda: {"images_per_second": steady_images_per_second(ds, batch)},
     )
     add({"library": "genzoo", "model": "ddpm (U-Net, EMA), lr 1e-3"}, our_row)
-    add(
-        {"library": "genzoo", "model": "the same ddpm, sampled by diffusers' DDIMScheduler"},
-        our_row_their_sampler,
-    )
     for lr in THEIR_LRS:
         name = f"UNet2DModel + DDPMScheduler (EMA), lr {lr:g}"
         add({"library": f"diffusers {diffusers.__version__}", "model": name}, their_row(lr))

@@ -146,3 +146,39 @@ def test_log_axis_only_for_positive_values_spread_over_a_decade():
     assert not log_scale([9, 10, 10])  # classes covered
     assert not log_scale([-1.5, 20.0])  # critic values
     assert not log_scale([0.0, 5.0])
+
+
+def test_a_costly_encoder_plots_an_evenly_spread_subset_of_the_codes():
+    """A model with `report_latent_points` (a diffusion model inverts its sampler to encode)
+    encodes only that many test examples for the latent plot, spread over the (class-sorted)
+    split so that every class appears."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import torch
+
+    from genzoo.viz.report import latent_plot
+
+    seen = []
+
+    class Costly:
+        report_latent_points = 20
+
+        def to_model(self, x):
+            return torch.as_tensor(x)
+
+        def encode(self, x):
+            seen.append(x.clone())
+            return x[:, :2]
+
+    y = np.repeat(np.arange(10), 30)  # sorted by class, like the bundled test splits
+    x = np.stack([y, np.arange(300)], 1).astype(np.float32)
+    data = SimpleNamespace(x_test=x, y_test=y, num_classes=10, classes=[str(i) for i in range(10)])
+    assert latent_plot(Costly(), data) is not None
+    codes = torch.cat(seen)
+    assert len(codes) == 20
+    assert set(codes[:, 0].long().tolist()) == set(range(10))
+    del Costly.report_latent_points  # without the attribute: every example
+    seen.clear()
+    latent_plot(Costly(), data)
+    assert len(torch.cat(seen)) == 300

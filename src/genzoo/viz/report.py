@@ -59,14 +59,16 @@ def latent_walks(model, data) -> list[str]:
         return prior_walks(model) if hasattr(model, "sample_latent") else []
     x, y = model.to_model(data.x_test), _labels(data)
     y = None if y is None else y.to(model.device)
-    z = in_batches(model, "encode", x, y)
     prior = hasattr(model, "sample_latent")
-    pairs = torch.linspace(0, len(x) - 1, 8).long().view(4, 2)  # spread over the split
+    pairs = torch.linspace(0, len(x) - 1, 8).long()  # spread over the split
+    # only the pairs' codes: encoding may be costly (a diffusion model inverts its sampler)
+    z_pairs = in_batches(model, "encode", x[pairs], None if y is None else y[pairs])
     rows = []
-    for a, b in pairs.tolist():
+    for i in range(0, 8, 2):
+        a, b = pairs[i].item(), pairs[i + 1].item()
         label = None if y is None else y[a]
         mode = "spherical" if prior else "linear"
-        rows.append((f"{a}-{b}", interpolate(model, z[a], z[b], 10, mode, label)))
+        rows.append((f"{a}-{b}", interpolate(model, z_pairs[i], z_pairs[i + 1], 10, mode, label)))
     parts = [
         "<h3>Interpolations</h3>",
         _img(
@@ -75,8 +77,9 @@ def latent_walks(model, data) -> list[str]:
             f"{'spherical' if prior else 'linear'} paths between pairs of test examples' codes",
         ),
     ]
-    if z.dim() > 2:  # codes shaped like the data (inverted noise): no dimension to traverse
+    if z_pairs.dim() > 2:  # codes shaped like the data (inverted noise): no dimension to traverse
         return parts
+    z = in_batches(model, "encode", x, y)
     dims = active_order(z)[:8]
     z0 = torch.zeros_like(z[0]) if prior else z.mean(0)
     label0 = None if y is None else y[0]
@@ -238,10 +241,17 @@ def latent_plot(model, data) -> Image.Image | None:
 
     if not isinstance(model, Encoder):
         return None
-    x = model.to_model(data.x_test)
+    x, y = model.to_model(data.x_test), data.y_test
+    labels = _labels(data)
+    # a model whose encoder is costly plots a subset, spread evenly over the split
+    n = min(len(x), getattr(model, "report_latent_points", len(x)))
+    if n < len(x):
+        keep = torch.linspace(0, len(x) - 1, n).long()
+        x, labels = x[keep], None if labels is None else labels[keep]
+        y = None if y is None else np.asarray(y)[keep.numpy()]
     with torch.no_grad():
         # codes may keep the data's shape (a diffusion model's inverted noise x_T)
-        z = in_batches(model, "encode", x, _labels(data)).float().cpu().flatten(1)
+        z = in_batches(model, "encode", x, labels).float().cpu().flatten(1)
     title = "latent codes"
     if z.shape[1] > 2:
         z = z - z.mean(0)
@@ -251,7 +261,6 @@ def latent_plot(model, data) -> Image.Image | None:
     elif z.shape[1] == 1:
         z = torch.cat([z, torch.zeros_like(z)], 1)
     fig, ax = plt.subplots(figsize=(5, 5))
-    y = data.y_test
     if y is not None:
         sc = ax.scatter(
             z[:, 0],

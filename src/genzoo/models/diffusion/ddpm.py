@@ -117,6 +117,7 @@ class DDPM(GenerativeModel):
     Config = DDPMConfig
     conditional: ClassVar[bool] = False
     train_defaults: ClassVar[dict] = {"ema": True, "warmup_steps": 200}  # sample from the EMA
+    report_latent_points: ClassVar[int] = 200  # each code is a DDIM inversion: plot a subset
 
     def __init__(self, config, info):
         super().__init__(config, info)
