@@ -138,8 +138,10 @@ def train(
 ) -> dict[str, Any]:
     """Load the data, build the model (seeded) and train it; returns the run summary."""
     from .config import read_file as read_cfg
+    from .train.distributed import World
 
-    if out is not None:
+    main = World.from_env().is_main  # under torchrun, only rank 0 checks and writes the folder
+    if out is not None and main:
         out = Path(out)
         saved = out / "config.yaml"
         if saved.exists():
@@ -155,7 +157,7 @@ def train(
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     trainer = Trainer(model, data, rc.train, out=out, run_config=rc.to_dict(), console=console)
     summary = trainer.fit(resume=resume)
-    if out is not None and rc.train.final_eval:
+    if out is not None and rc.train.final_eval and main:
         summary = finish_run(out, data, device=str(trainer.device))
     return summary
 

@@ -82,6 +82,10 @@ def command(
     if out is None:
         out = Path("runs") / f"{rc.model_name}-{Path(rc.data.source).stem or 'data'}"
     summary = train(rc, out=out, resume=resume is not None)
+    from ..train.distributed import World
+
+    if not World.from_env().is_main:  # under torchrun, rank 0 speaks for the run
+        return
     test = summary.get("test", {})
     shown = "  ".join(f"{k.removeprefix('test/')} {v:.4g}" for k, v in test.items())
     click.echo(

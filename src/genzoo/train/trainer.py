@@ -25,6 +25,7 @@ from ..errors import ConfigError, GenzooError, NonFiniteLossError, TrainingInter
 from ..models.base import GenerativeModel, LossOutput, Phase, mean_phase_losses
 from ..registry import SCHEDULES
 from . import checkpoint as ckpt
+from . import distributed
 from .config import TrainConfig
 from .ema import EMA
 from .loggers import ConsoleLogger, JsonlLogger, NullConsole, TensorBoardLogger
@@ -59,14 +60,16 @@ class Trainer:
         self.run_config = run_config
         self.console_enabled = console
         # Everything that can be refused is refused here, before any folder is made.
-        self.device = resolve_device(self.cfg.device)
+        self.world = distributed.World.from_env()  # one process unless launched by torchrun
+        self.device = distributed.process_device(self.world, resolve_device(self.cfg.device))
         self.amp_dtype = resolve_precision(self.cfg.precision, self.device)
         for ds in (data, data.input) if data.input is not None else (data,):
-            if self.cfg.batch_size > len(ds.x_train):
+            if self.cfg.batch_size * self.world.size > len(ds.x_train):
+                per = f" / {self.world.size} processes" if self.world.distributed else ""
                 raise ConfigError(
                     "train.batch_size",
                     self.cfg.batch_size,
-                    f"at most the {len(ds.x_train)} training examples of {ds.name}",
+                    f"at most the {len(ds.x_train)} training examples of {ds.name}{per}",
                 )
         self.step = 0
         self._stop_signal: int | None = None
@@ -74,7 +77,9 @@ class Trainer:
     # ---------------------------------------------------------------- setup
     def _setup(self) -> None:
         cfg = self.cfg
-        seed_everything(cfg.seed)
+        self._own_group = distributed.init(self.world, self.device)
+        # each process draws its own noise inside the losses; rank 0 draws a single run's
+        seed_everything(cfg.seed + 7919 * self.world.rank)
         model = self.model.to(self.device).train()
         model.transform = self.data.transform(model.data_range())
         self.x_train = model.to_model(self.data.x_train)
@@ -111,12 +116,19 @@ class Trainer:
         self.schedulers = {p.name: self._scheduler(p) for p in self.phases}
         fp16 = self.amp_dtype == torch.float16
         self.scalers = {p.name: torch.amp.GradScaler("cuda", enabled=fp16) for p in self.phases}
+        # the phases' losses; under torchrun, each through its own DDP wrapper
+        self.losses = {p.name: p.loss for p in self.phases}
+        if self.world.distributed:
+            distributed.sync_model(model)
+            self.losses = {p.name: distributed.wrap_phase(p, self.device) for p in self.phases}
         self.ema = EMA(model, cfg.ema_decay) if cfg.ema else None
-        self.stream = BatchStream(len(self.x_train), cfg.batch_size, cfg.seed)
+        # one global batch of batch_size per process, drawn alike everywhere; each takes its own
+        global_batch = cfg.batch_size * self.world.size
+        self.stream = BatchStream(len(self.x_train), global_batch, cfg.seed)
         # unpaired domains: input batches drawn on their own, from a stream of their own
         unpaired = self.x_in_train is not None and not self.data.paired
         self.stream_in = (
-            BatchStream(len(self.x_in_train), cfg.batch_size, cfg.seed + 1) if unpaired else None
+            BatchStream(len(self.x_in_train), global_batch, cfg.seed + 1) if unpaired else None
         )
         self.acc: dict[str, torch.Tensor] = {}  # running sums of logged terms since last log
         self.acc_count: dict[str, int] = {}
@@ -158,14 +170,19 @@ class Trainer:
         if self.x_in_train is not None:
             x_in = self.x_in_train if split == "train" else self.x_in_test
             if self.stream_in is not None and split == "train":
-                out["x_in"] = x_in[self.stream_in.next().to(x.device)]
+                out["x_in"] = x_in[self._mine(self.stream_in.next()).to(x.device)]
             else:
                 out["x_in"] = x_in[idx]
         return out
 
     # ---------------------------------------------------------------- one step
+    def _mine(self, idx: torch.Tensor) -> torch.Tensor:
+        """This process's slice of a global batch."""
+        b, r = self.cfg.batch_size, self.world.rank
+        return idx[r * b : (r + 1) * b]
+
     def train_step(self) -> None:
-        batch = self.batch(self.stream.next())  # 1. draw a minibatch
+        batch = self.batch(self._mine(self.stream.next()))  # 1. draw a minibatch
         self.model.step = self.eval_model().step = self.step  # for schedules inside losses
         for phase in self.phases:  # 2. run the phases due at this step
             if phase.runs_at(self.step):
@@ -183,7 +200,7 @@ class Trainer:
             else nullcontext()
         )
         with autocast:
-            out = phase.loss(batch)
+            out = self.losses[phase.name](batch)
         self._check_finite(phase, out)
         scaler.scale(out.loss).backward()
         if self.cfg.grad_clip is not None:
@@ -330,7 +347,10 @@ class Trainer:
             {k: v.to(self.device) for k, v in state.get("model_state", {}).items()}
         )
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self) -> Path | None:
+        """Rank 0 writes; every process can resume from what it wrote."""
+        if not self.world.is_main:
+            return None
         ema_model = self.ema.model if self.ema is not None else None
         path = ckpt.write_checkpoint(self.out, self.step, self.model, ema_model, self.state_dict())
         ckpt.prune_checkpoints(self.out, self.cfg.keep_checkpoints)
@@ -355,6 +375,7 @@ class Trainer:
         self._open_run(resumed=start_ckpt is not None)
         t0, step0 = time.time(), self.step
         cfg = self.cfg
+        finished = False
         try:
             with stop_signals(self._request_stop):
                 while self.step < cfg.steps:
@@ -364,9 +385,13 @@ class Trainer:
                     if self._stop_signal is not None:
                         path = self.save_checkpoint() if self.out is not None else None
                         raise TrainingInterrupted(self.step, str(path) if path else None)
-            return self._finish(time.time() - t0, self.step - step0, start_ckpt)
+            summary = self._finish(time.time() - t0, self.step - step0, start_ckpt)
+            finished = True
+            return summary
         finally:
             self._close_run()
+            if self._own_group:
+                distributed.shutdown(finished)
 
     def _request_stop(self, signum: int) -> None:
         self._stop_signal = signum
@@ -378,18 +403,21 @@ class Trainer:
         cfg = self.cfg
         if cfg.log_every and (final or self.step % cfg.log_every == 0):
             self._log_train()
-        if self._due(cfg.eval_every, final):
+        if self._due(cfg.eval_every, final) and self.world.is_main:
             self.last_eval = self.evaluate()
             self._log({"step": self.step, **self.last_eval, **self.diagnose()})
-        if self.out is not None and self._due(cfg.sample_every, final):
+        if self.out is not None and self._due(cfg.sample_every, final) and self.world.is_main:
             self.write_preview()
         if self.out is not None and self._due(cfg.checkpoint_every, final):
             self.save_checkpoint()
 
     def _log_train(self) -> None:
         record: dict[str, Any] = {"step": self.step}
-        for k, v in self.acc.items():
-            record[k] = float(v) / self.acc_count[k]
+        means = {k: v / self.acc_count[k] for k, v in self.acc.items()}
+        if self.world.distributed:  # every process logs at the same steps: average them
+            means = distributed.mean_across(means)
+        for k, v in means.items():
+            record[k] = float(v)
         for p in self.phases:
             record[f"{p.name}/lr"] = self.optimizers[p.name].param_groups[0]["lr"]
         self.acc, self.acc_count = {}, {}
@@ -413,7 +441,7 @@ class Trainer:
         self.jsonl = self.tb = None
         # Records past the step we start from belong to an attempt that was cut off: drop them.
         start = self.step
-        if self.out is not None:
+        if self.out is not None and self.world.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             if not resumed or not (self.out / "config.yaml").exists():
                 write_yaml(self.out / "config.yaml", self.resolved_config())
@@ -421,7 +449,9 @@ class Trainer:
             if self.cfg.tensorboard:
                 self.tb = TensorBoardLogger(self.out / "tb", start)
         self.console = (
-            ConsoleLogger(self.cfg.steps, self.step) if self.console_enabled else NullConsole()
+            ConsoleLogger(self.cfg.steps, self.step)
+            if self.console_enabled and self.world.is_main
+            else NullConsole()
         )
         if resumed:
             self.console.message(f"resuming {self.out} from step {self.step}")
@@ -468,7 +498,9 @@ class Trainer:
                 "python": platform.python_version(),
             },
         }
-        if self.out is not None:
+        if self.world.distributed:
+            summary["processes"] = self.world.size
+        if self.out is not None and self.world.is_main:
             ckpt.save_model_folder(self.out / "model", final)
             ckpt.atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=2))
             self.console.message(f"done: {self.out}")

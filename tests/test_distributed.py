@@ -1,0 +1,131 @@
+"""Data-parallel training under torchrun, on CPU with gloo: two processes on loopback end
+with the same parameters, and those of one process trained on the combined batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+import genzoo
+
+WORKER = Path(__file__).with_name("ddp_worker.py")
+AE = {"hidden": [32], "latent_dim": 4}  # as in ddp_worker.py
+
+
+def torchrun(
+    args: list[str], tmp_path: Path, ok: bool = True, **env: str
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", **env}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    done = subprocess.run(
+        cmd + args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def single_process(name: str, steps: int, batch: int, tmp_path: Path) -> dict[str, torch.Tensor]:
+    """The same worker as one plain process (one thread, like each of torchrun's)."""
+    out = tmp_path / "single"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    subprocess.run(
+        [sys.executable, str(WORKER), name, str(steps), str(batch), str(out)],
+        env={**env, "OMP_NUM_THREADS": "1"}, check=True, timeout=240,
+    )  # fmt: skip
+    return torch.load(out / "rank0.pt")
+
+
+def test_two_processes_match_one_process_on_the_combined_batch(tmp_path):
+    torchrun([str(WORKER), "ae", "30", "16", str(tmp_path)], tmp_path)
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    one = single_process("ae", 30, 32, tmp_path)
+    assert r0.keys() == r1.keys() == one.keys()
+    for k in r0:
+        assert torch.equal(r0[k], r1[k]), k  # gradients are averaged: the ranks never drift
+        torch.testing.assert_close(r0[k], one[k], rtol=1e-4, atol=1e-5)
+    init = genzoo.build_model("ae", genzoo.load_dataset("mnist5k").info(), AE, seed=0)
+    moved = max((r0[k] - v.detach()).abs().max().item() for k, v in init.named_parameters())
+    assert moved > 1e-3  # it trained: the match is not two untouched initializations
+
+
+def test_a_gan_trains_its_two_phases_in_step_across_processes(tmp_path):
+    torchrun([str(WORKER), "dcgan", "4", "8", str(tmp_path)], tmp_path)
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    for k in r0:
+        assert torch.equal(r0[k], r1[k]), k
+
+
+def test_the_cli_under_torchrun_writes_one_run_folder_from_rank_0(tmp_path):
+    args = ["-m", "genzoo", "train", "ae", "--data", "mnist5k", "--steps", "20", "--out", "run"]
+    args += ["--set", "model.hidden=[32]", "--set", "train.batch_size=16"]
+    done = torchrun(args, tmp_path)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 20
+    assert done.stdout.count("run folder: run") == 1  # one console: rank 0's
+    records = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    steps = [r["step"] for r in map(json.loads, records) if "ae/loss" in r]  # training lines
+    assert steps == sorted(set(steps))  # one writer: no step logged twice
+    assert (tmp_path / "run" / "report.html").is_file()
+
+
+def test_a_process_that_dies_ends_the_run_instead_of_hanging_it(tmp_path):
+    # rank 1 exits at step 3 of a run far too long to finish; rank 0 must not wait forever
+    # (subprocess.run's timeout would fail the test)
+    args = [str(WORKER), "ae", "1000000", "16", str(tmp_path)]
+    done = torchrun(args, tmp_path, ok=False, DIE_RANK="1")
+    assert done.returncode != 0
+    assert "exitcode  : 3" in done.stderr and "rank      : 1" in done.stderr
+    assert not (tmp_path / "rank0.pt").exists()
+
+
+def test_two_machines_simulated_by_two_launchers_on_loopback(tmp_path):
+    with socket.socket() as s:  # a free port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    nodes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes",
+                "2",
+                "--node_rank",
+                str(rank),
+                "--nproc_per_node",
+                "1",
+                "--master_addr",
+                "127.0.0.1",
+                "--master_port",
+                str(port),
+                str(WORKER),
+                "ae",
+                "20",
+                "16",
+                str(tmp_path),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for rank in (0, 1)
+    ]
+    for node in nodes:
+        _, err = node.communicate(timeout=240)
+        assert node.returncode == 0, err[-3000:]
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    one = single_process("ae", 20, 32, tmp_path)
+    for k in r0:
+        assert torch.equal(r0[k], r1[k]), k
+        torch.testing.assert_close(r0[k], one[k], rtol=1e-4, atol=1e-5)
