@@ -1,16 +1,44 @@
-"""Run by `torchrun` in test_distributed.py: train MODEL on mnist5k for STEPS steps at
-BATCH per process through the Python API, and save this rank's parameters to OUT/rank{r}.pt.
-Run by plain `python`, it is the single process the distributed runs are compared with.
+"""Run by `torchrun` in test_distributed.py.
 
-    torchrun --standalone --nproc_per_node 2 tests/ddp_worker.py MODEL STEPS BATCH OUT
+torchrun --standalone --nproc_per_node 2 tests/ddp_worker.py MODEL STEPS BATCH OUT
+    train MODEL on mnist5k for STEPS steps at BATCH per process through the Python API,
+    and save this rank's parameters to OUT/rank{r}.pt; run by plain `python`, it is the
+    single process the distributed runs are compared with. With DIE_RANK=r, process r
+    exits at step 3.
+torchrun ... tests/ddp_worker.py cli GENZOO-ARGS...
+    `genzoo GENZOO-ARGS...`; with KILL_RANK=r and KILL_STEP=k, process r is killed after
+    step k (SIGKILL), or with KILL_SIG=SIGTERM the launcher is sent SIGTERM, as a job
+    scheduler would.
 """
 
 import os
+import signal
 import sys
 
 import torch
 
 import genzoo
+
+if sys.argv[1] == "cli":
+    from genzoo.cli.main import main
+    from genzoo.train.trainer import Trainer as _Trainer
+
+    step = _Trainer.train_step
+
+    def killing_step(self) -> None:
+        step(self)
+        if (
+            self.step == int(os.environ["KILL_STEP"])
+            and os.environ["KILL_RANK"] == os.environ["RANK"]
+        ):
+            if os.environ.get("KILL_SIG") == "SIGTERM":
+                os.kill(os.getppid(), signal.SIGTERM)
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    if "KILL_STEP" in os.environ:
+        _Trainer.train_step = killing_step
+    sys.exit(main(sys.argv[2:]))
 
 name, steps, batch, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(1)

@@ -125,6 +125,9 @@ def test_trains_and_samples_on_the_gpu_in_mixed_precision(name, kind, precision,
         device="cuda",
         precision=precision,
         ema=True,
+        # fp16 also takes the other fast paths: NHWC layout, batches from pinned host memory
+        channels_last=precision == "fp16",
+        data_on="host" if precision == "fp16" else "device",
     )
     trainer = Trainer(model, ds, cfg, console=False)
     trainer.fit()

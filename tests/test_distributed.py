@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
+from safetensors.torch import load_file
 
 import genzoo
+
+from .conftest import run_cli
+from .test_contract import cases as contract_cases
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 AE = {"hidden": [32], "latent_dim": 4}  # as in ddp_worker.py
@@ -63,6 +69,16 @@ def test_a_gan_trains_its_two_phases_in_step_across_processes(tmp_path):
         assert torch.equal(r0[k], r1[k]), k
 
 
+def test_every_registered_model_and_variant_trains_in_step_across_processes(tmp_path):
+    torchrun([str(Path(__file__).with_name("ddp_contract_worker.py")), str(tmp_path)], tmp_path)
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert {case.id for case in contract_cases()} == set(r0) == set(r1)
+    for case in r0:
+        apart = (r0[case]["weights"] - r1[case]["weights"]).abs().max().item()
+        assert apart == 0.0, f"{case}: the processes' weights drifted apart by {apart}"
+        assert r0[case]["moved"] > 0.0, f"{case}: nothing trained"
+
+
 def test_the_cli_under_torchrun_writes_one_run_folder_from_rank_0(tmp_path):
     args = ["-m", "genzoo", "train", "ae", "--data", "mnist5k", "--steps", "20", "--out", "run"]
     args += ["--set", "model.hidden=[32]", "--set", "train.batch_size=16"]
@@ -84,6 +100,70 @@ def test_a_process_that_dies_ends_the_run_instead_of_hanging_it(tmp_path):
     assert done.returncode != 0
     assert "exitcode  : 3" in done.stderr and "rank      : 1" in done.stderr
     assert not (tmp_path / "rank0.pt").exists()
+
+
+VAE_RUN = ["train", "vae", "--data", "mnist5k", "--steps", "30", "--out", "run"]
+for _field in (
+    "model.hidden=[32]", "train.batch_size=16", "train.checkpoint_every=10", "train.ema=true",
+    "train.eval_every=0", "train.sample_every=0", "train.final_eval=false", "train.log_every=5",
+    "train.tensorboard=false",
+):  # fmt: skip
+    VAE_RUN += ["--set", _field]
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    out = load_file(run / "model" / "model.safetensors")
+    ema = load_file(run / "checkpoints" / "step-000030" / "ema.safetensors")
+    return {**out, **{f"ema.{k}": v for k, v in ema.items()}}
+
+
+@pytest.fixture(scope="module")
+def vae_reference(tmp_path_factory) -> tuple[Path, dict[str, torch.Tensor]]:
+    """Two processes trained without a stop (the VAE draws its own noise in each)."""
+    tmp = tmp_path_factory.mktemp("ddp-ref")
+    torchrun([str(WORKER), "cli", *VAE_RUN], tmp)
+    return tmp / "run", weights(tmp / "run")
+
+
+def test_a_killed_process_resumes_bit_identically_under_torchrun(vae_reference, tmp_path):
+    killed = torchrun(
+        [str(WORKER), "cli", *VAE_RUN], tmp_path, ok=False, KILL_RANK="1", KILL_STEP="15"
+    )
+    assert killed.returncode != 0
+    assert (tmp_path / "run" / "checkpoints" / "latest").read_text().strip() == "step-000010"
+    resumed = torchrun([str(WORKER), "cli", *VAE_RUN, "--resume", "auto"], tmp_path)
+    assert "from step 10" in resumed.stderr
+    got = weights(tmp_path / "run")
+    for k, v in vae_reference[1].items():
+        assert torch.equal(got[k], v), k  # every process drew the noise it would have
+
+
+def test_sigterm_to_the_launcher_stops_every_process_at_one_checkpoint(vae_reference, tmp_path):
+    stopped = torchrun(
+        [str(WORKER), "cli", *VAE_RUN],
+        tmp_path, ok=False, KILL_RANK="0", KILL_STEP="14", KILL_SIG="SIGTERM",
+    )  # fmt: skip
+    assert stopped.returncode != 0
+    latest = (tmp_path / "run" / "checkpoints" / "latest").read_text().strip()
+    assert latest not in ("step-000010", "step-000030")  # written on the stop, not periodic
+    assert "interrupted at step" in stopped.stderr
+    torchrun([str(WORKER), "cli", *VAE_RUN, "--resume", "auto"], tmp_path)
+    got = weights(tmp_path / "run")
+    for k, v in vae_reference[1].items():
+        assert torch.equal(got[k], v), k
+
+
+def test_a_run_of_two_processes_resumes_in_one(vae_reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(vae_reference[0], run)
+    args = [a if a != "30" else "40" for a in VAE_RUN]
+    done = run_cli(*args, "--resume", "auto", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["resumed_from"].endswith("step-000030") and summary["steps"] == 40
+    assert "processes" not in summary
+    after = load_file(run / "model" / "model.safetensors")
+    assert any(not torch.equal(after[k], v) for k, v in vae_reference[1].items() if k in after)
 
 
 def test_two_machines_simulated_by_two_launchers_on_loopback(tmp_path):

@@ -25,6 +25,9 @@ RESUMABLE_CHANGES = {
     for name in (
         "steps",
         "device",
+        "compile",
+        "channels_last",
+        "data_on",
         "log_every",
         "eval_every",
         "sample_every",
@@ -86,6 +89,7 @@ def build_run_config(
     steps: int | None = None,
     seed: int | None = None,
     device: str | None = None,
+    compile: bool | None = None,
 ) -> RunConfig:
     """Resolve a run's config: file, then `--set` overrides, then explicit flags.
 
@@ -105,9 +109,8 @@ def build_run_config(
         flags["model"] = {"name": model}
     if data is not None:
         flags["data"] = {"source": data}
-    train = {
-        k: v for k, v in (("steps", steps), ("seed", seed), ("device", device)) if v is not None
-    }
+    given = (("steps", steps), ("seed", seed), ("device", device), ("compile", compile))
+    train = {k: v for k, v in given if v is not None}
     if train:
         flags["train"] = train
     rc = RunConfig.from_dict(merge(raw, flags))

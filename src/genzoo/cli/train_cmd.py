@@ -37,9 +37,16 @@ import click
     "newest checkpoint (or start it); DIR: continue that run",
 )
 @click.option("--device", type=str, help="auto, cpu, cuda or cuda:N [default: auto]")
+@click.option(
+    "--compile",
+    "compile_",
+    is_flag=True,
+    default=None,
+    help="torch.compile the training losses (train.compile): a slower start, faster steps",
+)
 @click.option("--print-config", is_flag=True, help="print the resolved config as YAML and exit")
 def command(
-    model, data, steps, out, seed, config_file, overrides, resume, device, print_config
+    model, data, steps, out, seed, config_file, overrides, resume, device, compile_, print_config
 ) -> None:
     """Train a model and write its run folder.
 
@@ -55,6 +62,10 @@ def command(
       genzoo train ae --data my_images/ --config ae.yaml
       genzoo train ae --data mnist5k --out runs/ae --resume auto   # continue after a stop
       genzoo train ae --print-config > ae.yaml                      # every field, to edit
+
+    \b
+    Data-parallel on 2 processes (train.batch_size is per process; see README):
+      torchrun --standalone --nproc_per_node 2 -m genzoo train ddpm --out runs/ddpm
     """
     from ..errors import GenzooError
     from ..run import build_run_config, train
@@ -67,6 +78,7 @@ def command(
         steps=steps,
         seed=seed,
         device=device,
+        compile=compile_,
     )
     if print_config:
         import yaml

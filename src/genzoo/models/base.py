@@ -53,6 +53,11 @@ class Phase:
     stop: int | None = None  # the step it stops before; None = to the end
     optimizer: str | None = None  # "adam", "adamw" or "rmsprop"; overrides train.optimizer
     log_grad_norm: bool = False  # log the gradient norm of its parameters at every update
+    # some parameters sit out some of its updates (a growing network's faded-out layers)
+    partial: bool = False
+    # called after each of its optimizer steps, outside the loss and its autograd graph (a
+    # WGAN critic's weight clipping); what it changes must be the same on every process
+    after_update: Callable[[], None] | None = None
 
     def runs_at(self, step: int) -> bool:
         active = self.start <= step and (self.stop is None or step < self.stop)
@@ -90,25 +95,28 @@ class GenerativeModel(nn.Module):
         """The value range this model wants its inputs in (see genzoo.data.dataset)."""
         return "unit"
 
-    def to_model(self, x_raw) -> Tensor:
-        """Examples in the data's own units -> this model's range, on its device."""
+    def to_model(self, x_raw, device: torch.device | str | None = None) -> Tensor:
+        """Examples in the data's own units -> this model's range, on its device (or on
+        `device`)."""
         x = (
             x_raw.float()
             if isinstance(x_raw, Tensor)
             else torch.as_tensor(np.asarray(x_raw, dtype=np.float32))
         )
-        return (self.transform.forward(x) if self.transform is not None else x).to(self.device)
+        x = self.transform.forward(x) if self.transform is not None else x
+        return x.to(self.device if device is None else device)
 
     def to_data(self, x: Tensor) -> np.ndarray:
         """This model's range -> the data's own units, as a NumPy array."""
         x = x.detach().float().cpu()
         return (self.transform.inverse(x) if self.transform is not None else x).numpy()
 
-    def to_model_input(self, x_raw) -> Tensor:
+    def to_model_input(self, x_raw, device: torch.device | str | None = None) -> Tensor:
         """Input-domain examples in their own units -> this model's range (translation)."""
         x = torch.as_tensor(np.asarray(x_raw, dtype=np.float32))
         t = self.input_transform
-        return (t.forward(x) if t is not None else x).to(self.device)
+        x = t.forward(x) if t is not None else x
+        return x.to(self.device if device is None else device)
 
     def input_to_data(self, x: Tensor) -> np.ndarray:
         """This model's range -> the input domain's own units (translation)."""

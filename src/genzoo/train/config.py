@@ -24,6 +24,11 @@ class TrainConfig:
     ema_decay: float = 0.999
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     device: str = "auto"  # auto, cpu, cuda or cuda:N
+    compile: bool = False  # torch.compile each phase's loss: slower first steps, faster after
+    channels_last: bool = False  # image models in NHWC layout (faster convolutions on GPUs)
+    # where the training split lives: on the device, or in pinned host memory with each batch
+    # copied over asynchronously (auto: on the device when it takes at most a quarter of it)
+    data_on: Literal["auto", "device", "host"] = "auto"
     seed: int = 0  # seeds initialization, batches and every random draw in training
     log_every: int = 50  # steps between log lines / metrics.jsonl records (0 = never)
     eval_every: int = 500  # steps between test-split evaluations (0 = only at the end)

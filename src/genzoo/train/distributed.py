@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -89,22 +90,29 @@ def process_device(world: World, device: torch.device) -> torch.device:
 class _PhaseModule(nn.Module):
     """The parameters of one phase and its loss, as one module for DDP to wrap."""
 
-    def __init__(self, phase: Phase):
+    def __init__(self, phase: Phase, loss=None):
         super().__init__()
         self.params = nn.ParameterList(phase.params)
-        self.loss = phase.loss
+        self.loss = phase.loss if loss is None else loss
 
     def forward(self, batch: Batch) -> LossOutput:
         return self.loss(batch)
 
 
-def wrap_phase(phase: Phase, device: torch.device):
+def wrap_phase(phase: Phase, device: torch.device, loss=None):
     """The phase's loss through DDP: calling it averages the gradients of exactly the
-    phase's parameters across processes at backward. Parameters a phase does not reach at a
-    step (layers not grown yet) are allowed."""
+    phase's parameters across processes at backward. A phase marked `partial` (parameters
+    that sit out some updates, like a growing network's faded-out layers) makes DDP look for
+    them at every step; the others spare that search. Buffers are never synchronised: the
+    parameters alone are what the processes must agree on. `loss` replaces the phase's own
+    (its compiled version)."""
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(
-        _PhaseModule(phase), device_ids=ids, find_unused_parameters=True, broadcast_buffers=False
+        _PhaseModule(phase, loss),
+        device_ids=ids,
+        find_unused_parameters=phase.partial,
+        init_sync=False,  # sync_model has already made every process start from rank 0's
+        forward_sync_buffers=False,
     )
 
 
@@ -123,6 +131,21 @@ def mean_across(values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     dist.all_reduce(stacked)
     stacked /= dist.get_world_size()
     return dict(zip(keys, stacked, strict=True))
+
+
+def any_across(flag: bool) -> bool:
+    """True on every process when it is true on any: a stop signal that reached one process
+    stops them all at the same step (one tiny collective a step)."""
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def gather(value: Any) -> list[Any]:
+    """Every process's `value` (plain values and CPU tensors), in rank order, on every process."""
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, value)
+    return out
 
 
 def barrier() -> None:

@@ -9,6 +9,7 @@ stream, all saved in checkpoints, so a resumed run is bit-identical on CPU to on
 
 from __future__ import annotations
 
+import gc
 import json
 import platform
 import time
@@ -81,8 +82,13 @@ class Trainer:
         # each process draws its own noise inside the losses; rank 0 draws a single run's
         seed_everything(cfg.seed + 7919 * self.world.rank)
         model = self.model.to(self.device).train()
+        if cfg.channels_last:  # NHWC convolution weights; the batches follow in batch()
+            model.to(memory_format=torch.channels_last)
         model.transform = self.data.transform(model.data_range())
-        self.x_train = model.to_model(self.data.x_train)
+        # the training split on the device, or pinned in host memory (batch() copies it over)
+        self.host_data = self._data_on_host()
+        home = "cpu" if self.host_data else self.device
+        self.x_train = self._pinned(model.to_model(self.data.x_train, home))
         self.y_train = (
             None
             if self.data.y_train is None
@@ -98,7 +104,7 @@ class Trainer:
         inp = self.data.input
         if inp is not None:
             model.input_transform = inp.transform(model.data_range())
-            self.x_in_train = model.to_model_input(inp.x_train)
+            self.x_in_train = self._pinned(model.to_model_input(inp.x_train, home))
             self.x_in_test = model.to_model_input(self.data.inputs_for("test"))
         self.phases = model.phases()
         for p in self.phases:
@@ -116,11 +122,23 @@ class Trainer:
         self.schedulers = {p.name: self._scheduler(p) for p in self.phases}
         fp16 = self.amp_dtype == torch.float16
         self.scalers = {p.name: torch.amp.GradScaler("cuda", enabled=fp16) for p in self.phases}
-        # the phases' losses; under torchrun, each through its own DDP wrapper
-        self.losses = {p.name: p.loss for p in self.phases}
+        if cfg.compile:
+            from torch._dynamo import config as dynamo
+            from torch._inductor import config as inductor
+
+            inductor.fallback_random = True  # the same noise as eager, from the same stream
+            dynamo.allow_unspec_int_on_nn_module = True  # model.step: one graph, not one a step
+        # the phases' losses: compiled if asked, and under torchrun each through its own DDP
+        self.losses = {
+            p.name: torch.compile(p.loss) if cfg.compile else p.loss for p in self.phases
+        }
         if self.world.distributed:
             distributed.sync_model(model)
-            self.losses = {p.name: distributed.wrap_phase(p, self.device) for p in self.phases}
+            self.losses = {
+                p.name: distributed.wrap_phase(p, self.device, self.losses[p.name])
+                for p in self.phases
+            }
+        self._staging: dict[str, list] = {}  # pinned buffers batch() gathers host rows into
         self.ema = EMA(model, cfg.ema_decay) if cfg.ema else None
         # one global batch of batch_size per process, drawn alike everywhere; each takes its own
         global_batch = cfg.batch_size * self.world.size
@@ -163,17 +181,54 @@ class Trainer:
 
     def batch(self, idx: torch.Tensor, split: str = "train") -> dict[str, torch.Tensor]:
         x, y = (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
-        idx = idx.to(x.device)
-        out = {"x": x[idx]}
+        out = {"x": self._take("x", x, idx)}
         if y is not None:
-            out["y"] = y[idx]
+            out["y"] = y[idx.to(y.device)]
         if self.x_in_train is not None:
             x_in = self.x_in_train if split == "train" else self.x_in_test
             if self.stream_in is not None and split == "train":
-                out["x_in"] = x_in[self._mine(self.stream_in.next()).to(x.device)]
-            else:
-                out["x_in"] = x_in[idx]
+                idx = self._mine(self.stream_in.next())
+            out["x_in"] = self._take("x_in", x_in, idx)
         return out
+
+    # ---------------------------------------------------------------- where the data lives
+    def _data_on_host(self) -> bool:
+        """Whether the training split stays in host memory: only ever on CUDA, where asked,
+        or (auto) where it would take more than a quarter of the device's memory."""
+        if self.device.type != "cuda" or self.cfg.data_on == "device":
+            return False
+        if self.cfg.data_on == "host":
+            return True
+        splits = [self.data.x_train] + ([self.data.input.x_train] if self.data.input else [])
+        size = sum(4 * int(np.prod(np.shape(s))) for s in splits)  # float32 in the model
+        return size > torch.cuda.get_device_properties(self.device).total_memory / 4
+
+    def _pinned(self, t: torch.Tensor) -> torch.Tensor:
+        return t.pin_memory() if self.host_data else t
+
+    def _take(self, key: str, t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Rows `idx` of `t` on the device, in the layout the model trains in. From pinned
+        host memory the rows are gathered into one of two pinned buffers and copied over
+        without blocking; a buffer is refilled only once its last copy has finished."""
+        if t.device.type == "cpu" and self.device.type == "cuda":
+            bufs = self._staging.setdefault(key, [])
+            if len(bufs) < 2 or bufs[0][0].shape[0] != len(idx):
+                shape = (len(idx), *t.shape[1:])
+                bufs[:] = [
+                    (torch.empty(shape, dtype=t.dtype).pin_memory(), torch.cuda.Event())
+                    for _ in range(2)
+                ]
+            buf, done = bufs[0]
+            done.synchronize()  # its previous copy is over: safe to overwrite
+            torch.index_select(t, 0, idx.cpu(), out=buf)
+            rows = buf.to(self.device, non_blocking=True)
+            done.record()
+            bufs.reverse()
+        else:
+            rows = t[idx.to(t.device)]
+        if self.cfg.channels_last and rows.dim() == 4:
+            rows = rows.contiguous(memory_format=torch.channels_last)
+        return rows
 
     # ---------------------------------------------------------------- one step
     def _mine(self, idx: torch.Tensor) -> torch.Tensor:
@@ -213,6 +268,8 @@ class Trainer:
             self._accumulate({f"{phase.name}/grad_norm": torch.nn.utils.get_total_norm(grads)})
         scaler.step(opt)
         scaler.update()
+        if phase.after_update is not None:
+            phase.after_update()
         self.schedulers[phase.name].step()
         terms = {f"{phase.name}/{k}": v for k, v in out.terms.items()}
         terms[f"{phase.name}/loss"] = out.loss
@@ -341,18 +398,29 @@ class Trainer:
             self.stream_in.load_state_dict(state["stream_in"])
         self.acc = {k: v.to(self.device) for k, v in state["accumulated"].items()}
         self.acc_count = {k: int(v) for k, v in state["accumulated_count"].items()}
-        set_rng_state(state["rng"], self.device)
+        ranks = state.get("rng_ranks")
+        if self.world.distributed and ranks is not None and len(ranks) == self.world.size:
+            set_rng_state(ranks[self.world.rank], self.device)
+        else:
+            set_rng_state(state["rng"], self.device)
+            if self.world.rank > 0:  # resumed on more processes than wrote it: fresh noise
+                seed_everything(self.cfg.seed + 7919 * self.world.rank + self.step)
         self.warnings = dict(state.get("warnings", {}))
         self.model.load_training_state(
             {k: v.to(self.device) for k, v in state.get("model_state", {}).items()}
         )
 
     def save_checkpoint(self) -> Path | None:
-        """Rank 0 writes; every process can resume from what it wrote."""
+        """Rank 0 writes; every process can resume from what it wrote. Under torchrun every
+        process calls this at the same step: the random states of all of them are kept, so
+        that a resumed run draws the same noise on each as an uninterrupted one."""
+        state = self.state_dict()
+        if self.world.distributed:
+            state["rng_ranks"] = distributed.gather(state["rng"])
         if not self.world.is_main:
             return None
         ema_model = self.ema.model if self.ema is not None else None
-        path = ckpt.write_checkpoint(self.out, self.step, self.model, ema_model, self.state_dict())
+        path = ckpt.write_checkpoint(self.out, self.step, self.model, ema_model, state)
         ckpt.prune_checkpoints(self.out, self.cfg.keep_checkpoints)
         return path
 
@@ -370,6 +438,8 @@ class Trainer:
         start_ckpt = None
         if resume and self.out is not None:
             start_ckpt = ckpt.latest_checkpoint(self.out)
+            if self.world.distributed:
+                self._agree_on(start_ckpt)
             if start_ckpt is not None:
                 self._resume_from(start_ckpt)
         self._open_run(resumed=start_ckpt is not None)
@@ -382,7 +452,7 @@ class Trainer:
                     self.train_step()
                     self.console.advance()
                     self._periodic(final=self.step == cfg.steps)
-                    if self._stop_signal is not None:
+                    if self._stop_requested():
                         path = self.save_checkpoint() if self.out is not None else None
                         raise TrainingInterrupted(self.step, str(path) if path else None)
             summary = self._finish(time.time() - t0, self.step - step0, start_ckpt)
@@ -390,11 +460,34 @@ class Trainer:
             return summary
         finally:
             self._close_run()
+            if self.world.distributed:
+                # The DDP wrappers go now, before the process group they hold: left to the
+                # interpreter's exit, their group's threads die there and abort the process.
+                self.losses = {p.name: p.loss for p in self.phases}
+                gc.collect()
             if self._own_group:
                 distributed.shutdown(finished)
 
+    def _agree_on(self, start: Path | None) -> None:
+        """Every process must resume from the checkpoint rank 0 resumes from: on several
+        machines, --out has to be a folder they all see."""
+        seen = distributed.gather(None if start is None else str(start))
+        for rank, path in enumerate(seen):
+            if path != seen[0]:
+                raise GenzooError(
+                    f"process {rank} would resume from {path or 'the start'} but process 0 "
+                    f"from {seen[0] or 'the start'}: --out must be one folder that every "
+                    "machine sees (a shared file system)"
+                )
+
     def _request_stop(self, signum: int) -> None:
         self._stop_signal = signum
+
+    def _stop_requested(self) -> bool:
+        """A signal to any process stops every process, at the same step."""
+        if self.world.distributed:
+            return distributed.any_across(self._stop_signal is not None)
+        return self._stop_signal is not None
 
     def _due(self, every: int, final: bool) -> bool:
         return final or (every > 0 and self.step % every == 0)

@@ -131,6 +131,7 @@ class GAN(GenerativeModel):
         super().__init__(config, info)
         self.check_fits(info)
         self.build()
+        self.clip_critic()  # clipped from the start, so the critic always meets its bound
         self.replay = (
             ReplayBuffer(config.replay_size, config.replay_ratio) if config.replay_size else None
         )
@@ -263,13 +264,19 @@ class GAN(GenerativeModel):
             terms["distance"] = real.mean() - fake.mean()
         return terms
 
+    def clip_critic(self) -> None:
+        """WGAN: the critic's weights clamped to [-c, c], after every critic update (and once
+        at construction: the same iterates as clamping before each update, as the reference
+        code does). Outside the loss, where an in-place change of parameters under
+        DistributedDataParallel would detach them from the gradient averaging."""
+        if self.config.clip:
+            with torch.no_grad():
+                for p in self.discriminator.parameters():
+                    p.clamp_(-self.config.clip, self.config.clip)
+
     def d_loss(self, batch: Batch) -> LossOutput:
         cfg = self.config
         self._train_only(self.discriminator)
-        if cfg.clip:  # WGAN: clamp before each critic update, as the reference code does
-            with torch.no_grad():
-                for p in self.discriminator.parameters():
-                    p.clamp_(-cfg.clip, cfg.clip)
         x, y = self.real_view(batch["x"]), batch.get("y")
         y_fake = self._fake_labels(batch)
         with torch.no_grad():  # 1. fakes from the current G
@@ -315,6 +322,7 @@ class GAN(GenerativeModel):
                 betas=cfg.betas,
                 optimizer=cfg.optimizer,
                 log_grad_norm=True,
+                after_update=self.clip_critic if cfg.clip else None,
             ),
             Phase(
                 "g",

@@ -383,7 +383,12 @@ class ProGAN(Resolutions, GAN):
         out = []
         for k, (name, start, stop) in enumerate(self.stage_windows()):
             common = dict(
-                start=start, stop=stop, betas=cfg.betas, optimizer=cfg.optimizer, log_grad_norm=True
+                start=start,
+                stop=stop,
+                betas=cfg.betas,
+                optimizer=cfg.optimizer,
+                log_grad_norm=True,
+                partial=True,  # the previous resolution's from_rgb sits out once faded
             )
             out += [
                 Phase(
@@ -391,6 +396,7 @@ class ProGAN(Resolutions, GAN):
                     self.discriminator.stage_parameters(k),
                     functools.partial(self._at_stage, k, self.d_loss),
                     lr=cfg.d_lr or cfg.lr,
+                    after_update=self.clip_critic if cfg.clip else None,
                     **common,
                 ),
                 Phase(
