@@ -152,6 +152,15 @@ class GenerativeModel(nn.Module):
 
 
 @torch.no_grad()
+def set_trainable(net: nn.Module, on: bool) -> None:
+    """Freeze or unfreeze `net`, touching only the parameters whose state changes. The trainer
+    sets each phase's parameters trainable and the others frozen before the phase's loss runs,
+    so inside a (compiled) loss this finds nothing to change and breaks no graph."""
+    for p in net.parameters():
+        if p.requires_grad != on:
+            p.requires_grad_(on)
+
+
 def mean_phase_losses(
     model: GenerativeModel,
     x: Tensor,
@@ -178,7 +187,7 @@ def mean_phase_losses(
                 out = phase.loss(batch)
                 for k, v in {"loss": out.loss, **out.terms}.items():
                     key = f"{phase.name}/{k}"
-                    sums[key] = sums.get(key, 0.0) + float(v) * len(batch["x"])
+                    sums[key] = sums.get(key, 0.0) + float(v.detach()) * len(batch["x"])
     model.train(was_training)
     return {k: v / len(x) for k, v in sums.items()}
 

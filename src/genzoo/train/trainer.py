@@ -139,6 +139,14 @@ class Trainer:
                 for p in self.phases
             }
         self._staging: dict[str, list] = {}  # pinned buffers batch() gathers host rows into
+        # with several phases, each runs with the others' parameters frozen: no gradients are
+        # computed for what its optimizer does not step (and a compiled loss sees no change)
+        self._freeze = {}
+        if len(self.phases) > 1:
+            for p in self.phases:
+                mine = {id(q) for q in p.params}
+                others = {id(q): q for o in self.phases if o is not p for q in o.params}
+                self._freeze[p.name] = [q for k, q in others.items() if k not in mine]
         self.ema = EMA(model, cfg.ema_decay) if cfg.ema else None
         # one global batch of batch_size per process, drawn alike everywhere; each takes its own
         global_batch = cfg.batch_size * self.world.size
@@ -249,6 +257,11 @@ class Trainer:
     def _run_phase(self, phase: Phase, batch: dict[str, torch.Tensor]) -> None:
         opt, scaler = self.optimizers[phase.name], self.scalers[phase.name]
         opt.zero_grad(set_to_none=True)
+        if self._freeze:
+            for q in self._freeze[phase.name]:
+                q.requires_grad_(False)
+            for q in phase.params:
+                q.requires_grad_(True)
         autocast = (
             torch.autocast(self.device.type, dtype=self.amp_dtype)
             if self.amp_dtype is not None
@@ -460,6 +473,9 @@ class Trainer:
             return summary
         finally:
             self._close_run()
+            for p in self.phases:  # nothing left frozen by the last phase
+                for q in p.params:
+                    q.requires_grad_(True)
             if self.world.distributed:
                 # The DDP wrappers go now, before the process group they hold: left to the
                 # interpreter's exit, their group's threads die there and abort the process.

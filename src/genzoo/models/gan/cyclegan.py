@@ -29,7 +29,7 @@ from torch import Tensor
 from ...config import check
 from ...errors import ConfigError
 from ...nn.translation import PatchDiscriminator, ResnetGenerator
-from ..base import Batch, LossOutput, Phase, register_model
+from ..base import Batch, LossOutput, Phase, register_model, set_trainable
 from . import losses as L
 from .common import ReplayBuffer
 from .translation import TranslationModel
@@ -94,9 +94,9 @@ class CycleGAN(TranslationModel):
     def _train_only(self, generators: bool) -> None:
         if torch.is_grad_enabled():
             for net in (self.g_ab, self.g_ba):
-                net.requires_grad_(generators)
+                set_trainable(net, generators)
             for net in (self.d_a, self.d_b):
-                net.requires_grad_(not generators)
+                set_trainable(net, not generators)
 
     def g_loss(self, batch: Batch) -> LossOutput:
         cfg = self.config

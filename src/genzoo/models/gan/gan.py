@@ -25,7 +25,15 @@ from torch import Tensor, nn
 from ...config import check
 from ...errors import ConfigError, GenzooError
 from ...nn.gan_layers import pack
-from ..base import Batch, Diagnosis, GenerativeModel, LossOutput, Phase, register_model
+from ..base import (
+    Batch,
+    Diagnosis,
+    GenerativeModel,
+    LossOutput,
+    Phase,
+    register_model,
+    set_trainable,
+)
 from . import losses as L
 from .common import ReplayBuffer, truncated_normal
 from .networks import Critic, DCGenerator, DCTrunk, Discriminator, MLPGenerator, MLPTrunk
@@ -239,8 +247,8 @@ class GAN(GenerativeModel):
     def _train_only(self, net: nn.Module) -> None:
         """Freeze the other network, so each phase's gradients reach its own parameters."""
         if torch.is_grad_enabled():
-            self.generator.requires_grad_(net is self.generator)
-            self.discriminator.requires_grad_(net is self.discriminator)
+            set_trainable(self.generator, net is self.generator)
+            set_trainable(self.discriminator, net is self.discriminator)
 
     def _fake_labels(self, batch: Batch) -> Tensor | None:
         """Labels for the fakes of a step: the real batch's, so both sides match in class."""

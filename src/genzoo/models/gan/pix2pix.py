@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ...config import check
 from ...nn.translation import PatchDiscriminator, UNetGenerator
-from ..base import Batch, LossOutput, Phase, register_model
+from ..base import Batch, LossOutput, Phase, register_model, set_trainable
 from . import losses as L
 from .translation import TranslationModel
 
@@ -95,8 +95,8 @@ class Pix2Pix(TranslationModel):
 
     def _train_only(self, net) -> None:
         if torch.is_grad_enabled() and self.discriminator is not None:
-            self.generator.requires_grad_(net is self.generator)
-            self.discriminator.requires_grad_(net is self.discriminator)
+            set_trainable(self.generator, net is self.generator)
+            set_trainable(self.discriminator, net is self.discriminator)
 
     def d_loss(self, batch: Batch) -> LossOutput:
         """(1/2) [-log D(x, y) - log(1 - D(x, G(x)))], averaged over patches."""
