@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench-setup clean
+.PHONY: setup demo test test-fast lint bench-setup bench clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,14 @@ test-fast: setup
 # the libraries bench/ compares against (pythae for bench/vae.py)
 bench-setup: setup
 	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
+
+# every benchmark, each printing its tables and writing bench/results/*.json (bench/RESULTS.md
+# gives each one's time: several hours in all on 2 CPU cores; each script also runs by section)
+bench: bench-setup
+	cd bench && ../$(PY) data_load.py && ../$(PY) metric_floors.py && ../$(PY) throughput.py
+	cd bench && ../$(PY) autoencoders.py && ../$(PY) vae.py
+	cd bench && ../$(PY) gan.py toy mnist budget stylegan translation
+	cd bench && ../$(PY) diffusion.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests

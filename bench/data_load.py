@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sections import print_table
+
 TIMED_LOAD = """
 import time, sys
 from genzoo.data import load_dataset
@@ -55,7 +57,7 @@ def main() -> None:
         results["ae_mnist5k_train"] = json.loads(run(TIMED_TRAIN, env=env))
     out = Path(__file__).parent / "results" / "data_load.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    print_table(out.stem, results)
 
 
 if __name__ == "__main__":

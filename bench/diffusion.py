@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -175,6 +176,47 @@ def bench_samplers(ds) -> list[dict]:
             rows.append(row)
             _keep("samplers", rows)
     return rows
+
+
+def speedups(rows: list[dict], tolerance: float = 0.05) -> list[dict]:
+    """For each full-T reference (the ODE that ddim solves at 1,000 steps, and ancestral
+    sampling at 1,000 steps) and each sampler: the fewest steps whose FID is within
+    `tolerance` of the reference's (or better), and how many times faster than the
+    reference those samples are drawn."""
+    out = []
+    for ref in [r for r in rows if r["steps"] == 1000]:
+        for sampler in dict.fromkeys(r["sampler"] for r in rows):
+            fast = [
+                r
+                for r in rows
+                if r["sampler"] == sampler and r["fid"] <= ref["fid"] * (1 + tolerance)
+            ]
+            best = min(fast, key=lambda r: r["seconds_per_1000"], default=None)
+            out.append(
+                {
+                    "reference": f"{ref['sampler']}-1000",
+                    "reference_fid": ref["fid"],
+                    "sampler": sampler,
+                    "steps": None if best is None else best["steps"],
+                    "fid": None if best is None else best["fid"],
+                    "seconds_per_1000": None if best is None else best["seconds_per_1000"],
+                    "speedup": None
+                    if best is None
+                    else round(ref["seconds_per_1000"] / best["seconds_per_1000"], 1),
+                }
+            )
+    return out
+
+
+def bench_speedup(_ds) -> list[dict]:
+    """The speed-up at equal FID, from the samplers section's figures (run it first)."""
+    rows = _results().get("samplers")
+    if not rows:
+        sys.exit("run `python bench/diffusion.py samplers` first: speedup reads its figures")
+    out = speedups(rows)
+    for row in out:
+        print(row)
+    return out
 
 
 def bench_inversion(ds) -> list[dict]:
@@ -475,6 +517,7 @@ if __name__ == "__main__":
         {
             "toy": bench_toy,
             "samplers": bench_samplers,
+            "speedup": bench_speedup,
             "inversion": bench_inversion,
             "bound": bench_bound,
             "guidance": bench_guidance,

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sections import timed_fit
+from sections import print_table, timed_fit
 
 OUT = Path(__file__).parent / "results" / "gan.json"
 
@@ -484,4 +484,5 @@ if __name__ == "__main__":
                 f"unknown section {section}; choose toy, mnist, budget, stylegan or translation"
             )
         save(results)
+        print_table(section, results.get(section))
         print(f"{section}: {time.time() - t0:.0f}s", flush=True)

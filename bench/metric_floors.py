@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sections import print_table
 
 import genzoo
 from genzoo.metrics import sample_quality as sq
@@ -64,7 +65,7 @@ def main() -> None:
         }
     out = Path(__file__).parent / "results" / "metric_floors.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    print_table(out.stem, results)
 
 
 if __name__ == "__main__":
