@@ -1,7 +1,7 @@
 """Training throughput, model FLOP utilization, scaling over processes and the compiled path;
 results go to bench/results/throughput.json.
 
-    python bench/throughput.py [mfu] [scaling] [compile] [--device cpu|cuda]
+    python bench/throughput.py [mfu] [scaling] [compile] [--device cpu|cuda] [--batch N]
 
 - mfu: for `ae`, `vae`, `dcgan` and `ddpm` with their defaults on mnist5k at batch 128: the
   model FLOPs of one training step (every phase, forward and backward, as PyTorch's
@@ -65,7 +65,7 @@ def matmul_peak(device: torch.device, sizes=(1024, 2048), repeats: int = 20) -> 
     return best
 
 
-def _trainer(name: str, ds, device: str, batch: int = BATCH, **train) -> genzoo.Trainer:
+def _trainer(name: str, ds, device: str, batch: int | None = None, **train) -> genzoo.Trainer:
     model = genzoo.build_model(name, ds.info(), {}, seed=0)
     quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
     cfg = genzoo.TrainConfig(
@@ -73,7 +73,7 @@ def _trainer(name: str, ds, device: str, batch: int = BATCH, **train) -> genzoo.
             **model.train_defaults,
             **quiet,
             "steps": 10**6,
-            "batch_size": batch,
+            "batch_size": batch or BATCH,
             "device": device,
             "precision": "fp32",
             **train,
@@ -259,4 +259,12 @@ if __name__ == "__main__":
         i = sys.argv.index("--device")
         DEVICE = sys.argv[i + 1] if i + 1 < len(sys.argv) else sys.exit("--device needs a value")
         del sys.argv[i : i + 2]
+    if "--batch" in sys.argv:  # --batch N: another batch size, figures in a file of their own
+        i = sys.argv.index("--batch")
+        BATCH = int(sys.argv[i + 1]) if i + 1 < len(sys.argv) else sys.exit("--batch needs N")
+        del sys.argv[i : i + 2]
+    if DEVICE != "cpu":  # a GPU's figures go beside the CPU's, not over them
+        OUT = OUT.with_name(f"throughput-{DEVICE.split(':')[0]}.json")
+    if BATCH != 128:
+        OUT = OUT.with_name(f"{OUT.stem}-batch{BATCH}.json")
     run_sections(OUT, {"mfu": bench_mfu, "scaling": bench_scaling, "compile": bench_compile})

@@ -32,7 +32,17 @@ def train(name, ds, tmp_path=None, **settings):
 
 def assert_close_weights(a, b, **tol):
     for (k, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
-        torch.testing.assert_close(p.detach(), q.detach(), msg=k, **tol)
+        p, q = p.detach(), q.detach().to(p.device)
+        torch.testing.assert_close(p, q, msg=f"{k}: max |diff| {(p - q).abs().max():.3g}", **tol)
+
+
+@pytest.fixture
+def true_fp32():
+    """float32 without TF32 on the GPU: the fast paths are compared in the same arithmetic."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 @pytest.mark.parametrize("name", ["conv-ae", "ddpm"])
@@ -55,6 +65,14 @@ def test_compiled_losses_train_to_the_eager_weights(digits):
     assert all(not torch.equal(p, q) for p, q in pairs)  # it trained: not two initializations
 
 
+def test_a_second_compiled_run_in_the_same_process_starts_afresh(digits):
+    # the first run's shapes would otherwise turn the second's symbolic, and compiled code
+    # that draws eager-identical noise cannot draw a symbolic number of latents
+    train("dcgan", digits, compile=True, steps=2)
+    model = train("dcgan", digits, compile=True, steps=2, batch_size=32)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
 def test_the_compile_flag_reaches_the_config(tmp_path):
     done = run_cli("train", "ae", "--compile", "--print-config", check=True)
     assert "compile: true" in done.stdout
@@ -64,7 +82,7 @@ def test_the_compile_flag_reaches_the_config(tmp_path):
 
 @CUDA
 @pytest.mark.parametrize("name", ["conv-ae", "ddpm"])
-def test_on_the_gpu_compiled_channels_last_matches_eager(name, digits):
+def test_on_the_gpu_compiled_channels_last_matches_eager(name, digits, true_fp32):
     gpu = dict(device="cuda", steps=5, batch_size=32, precision="fp32")
     eager = train(name, digits, **gpu)
     fast = train(name, digits, compile=True, channels_last=True, **gpu)
@@ -73,11 +91,25 @@ def test_on_the_gpu_compiled_channels_last_matches_eager(name, digits):
 
 @CUDA
 def test_on_the_gpu_a_gan_trains_compiled_in_bf16_and_channels_last(digits):
+    # a transposed-convolution generator: the case inductor's own NHWC switch used to fail
     before = make("dcgan", digits)
     fast = train("dcgan", digits, device="cuda", precision="bf16", compile=True, channels_last=True)
     assert all(torch.isfinite(p).all() for p in fast.parameters())
     pairs = zip(fast.parameters(), before.parameters(), strict=True)
     assert all(not torch.equal(p.cpu(), q) for p, q in pairs)
+
+
+@CUDA
+def test_on_the_gpu_the_default_dcgan_trains_compiled_in_fp32():
+    # 28x28 digits through transposed convolutions: inductor's own NHWC switch failed here
+    ds = genzoo.load_dataset("mnist5k")
+    model = genzoo.build_model("dcgan", ds.info(), {}, seed=0)
+    cfg = TrainConfig(
+        steps=3, batch_size=128, device="cuda", precision="fp32", compile=True, log_every=0,
+        tensorboard=False,
+    )  # fmt: skip
+    Trainer(model, ds, cfg, console=False).fit()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
 @CUDA

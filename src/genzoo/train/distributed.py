@@ -18,6 +18,7 @@ the same as in a single process. Backend: gloo on CPU, NCCL on CUDA (one device 
 from __future__ import annotations
 
 import datetime
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -112,8 +113,17 @@ def wrap_phase(phase: Phase, device: torch.device, loss=None):
         device_ids=ids,
         find_unused_parameters=phase.partial,
         init_sync=False,  # sync_model has already made every process start from rank 0's
-        forward_sync_buffers=False,
+        **_NO_BUFFER_SYNC,
     )
+
+
+# the name of "never synchronise buffers" changed in torch 2.13 (the old one still works there,
+# with a warning)
+_NO_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
 
 
 def sync_model(model: nn.Module) -> None:

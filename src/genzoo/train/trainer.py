@@ -13,6 +13,7 @@ import gc
 import json
 import platform
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,13 @@ class Trainer:
 
             inductor.fallback_random = True  # the same noise as eager, from the same stream
             dynamo.allow_unspec_int_on_nn_module = True  # model.step: one graph, not one a step
+            # Inductor's own switch of convolutions to NHWC mispredicts the strides of their
+            # backward on CUDA (pytorch/pytorch#171622, #197514) and fails a transposed-
+            # convolution GAN: the layout is train.channels_last's to choose.
+            inductor.layout_optimization = False
+            # graphs and shape guesses of an earlier run in this process (another model's
+            # sizes) would make this one's shapes symbolic, which fallback_random cannot draw
+            torch._dynamo.reset()
         # the phases' losses: compiled if asked, and under torchrun each through its own DDP
         self.losses = {
             p.name: torch.compile(p.loss) if cfg.compile else p.loss for p in self.phases
@@ -283,7 +291,9 @@ class Trainer:
         scaler.update()
         if phase.after_update is not None:
             phase.after_update()
-        self.schedulers[phase.name].step()
+        with warnings.catch_warnings():  # fp16: a step the scaler skipped still counts
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+            self.schedulers[phase.name].step()
         terms = {f"{phase.name}/{k}": v for k, v in out.terms.items()}
         terms[f"{phase.name}/loss"] = out.loss
         self._accumulate(terms)
