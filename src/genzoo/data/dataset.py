@@ -315,8 +315,11 @@ def stratified_split(n: int, y: np.ndarray | None, n_test: int, seed: int):
 def encode_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
     """Map arbitrary label values to 0..K-1 (sorted; integers numerically)."""
     values = np.asarray(values)
+    if values.dtype.kind not in "biufUS":
+        raise DataError(f"{where}: labels must be integers or names, found dtype {values.dtype}")
     if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+        if not np.all(whole):
             raise DataError(f"{where}: labels must be integers or names, found {values[:5]}...")
         values = values.astype(np.int64)
     uniq, inv = np.unique(values, return_inverse=True)

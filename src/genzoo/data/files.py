@@ -16,14 +16,24 @@ Pillow's decompression-bomb guard stays on.
 
 Array layout: (N, D) is a table (points when D == 2); (N, H, W), (N, C, H, W) or (N, H, W, C)
 with C in {1, 3} are images.
+
+Every reader learns the size of what it is about to hold before holding it: from an IDX or
+`.npy` header, a `.npz` member's header, an image's header. Data larger than
+`GENZOO_MAX_DATA_BYTES` (default: half of this machine's memory) is refused before it is
+read, and a file whose header and length disagree is refused as damaged, so a forged header
+or a decompression bomb costs nothing but the message.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import math
+import os
 import struct
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -66,44 +76,97 @@ def _looks_like_idx(path: Path) -> bool:
     return len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in IDX_TYPES
 
 
+def max_data_bytes() -> int:
+    """The most bytes of decoded data a loader will hold (GENZOO_MAX_DATA_BYTES; default
+    half of the machine's physical memory)."""
+    env = os.environ.get("GENZOO_MAX_DATA_BYTES")
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            raise DataError(f"GENZOO_MAX_DATA_BYTES={env!r}: expected a number of bytes") from None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _check_size(path, shape, itemsize: int, what: str = "data") -> int:
+    """The bytes `shape` of `itemsize` takes; refused above the limit, before any is read."""
+    need = math.prod(int(d) for d in shape) * itemsize
+    limit = max_data_bytes()
+    if need > limit:
+        raise DataError(
+            f"{path}: {what} of shape {'x'.join(map(str, shape))} would take {need:,} bytes, "
+            f"more than the {limit:,} allowed (GENZOO_MAX_DATA_BYTES)"
+        )
+    return need
+
+
+DECODE_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
 def _read_bytes(path: Path, limit: int | None = None) -> bytes:
     try:
-        with path.open("rb") as f:
-            gz = f.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gz else open
+        opener = gzip.open if _is_gzip(path) else open
         with opener(path, "rb") as f:
             return f.read() if limit is None else f.read(limit)
-    except (OSError, EOFError) as e:
+    except DECODE_ERRORS as e:
         raise DataError(f"{path}: could not be read ({e})") from None
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file, checking its magic number, dimensions and byte length."""
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise DataError(f"{path}: truncated IDX file ({len(raw)} bytes, no complete header)")
-    if raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        magic = int.from_bytes(raw[:4], "big")
-        raise DataError(
-            f"{path}: bad IDX magic number 0x{magic:08x}; expected 0x0000TTNN with "
-            "TT a type code (08 for uint8) and NN the number of dimensions, e.g. "
-            "0x00000803 for images or 0x00000801 for labels"
-        )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header ({ndim} dimensions, {len(raw)} bytes)")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    have = len(raw) - header
-    if have != need:
-        state = "truncated" if have < need else "longer than its header says"
-        raise DataError(
-            f"{path}: {state}: dimensions {'x'.join(map(str, dims))} need {need} "
-            f"bytes of data, the file holds {have}"
-        )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    """Parse one IDX file, checking its magic number, dimensions and byte length. Only the
+    header is read before the size is known; then exactly that many bytes (one more, to
+    notice a longer file), so a forged header or a gzip bomb is refused cheaply."""
+    try:
+        gz = _is_gzip(path)
+        with (gzip.open if gz else open)(path, "rb") as f:
+            magic = f.read(4)
+            if len(magic) < 4:
+                raise DataError(
+                    f"{path}: truncated IDX file ({len(magic)} bytes, no complete header)"
+                )
+            if magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
+                raise DataError(
+                    f"{path}: bad IDX magic number 0x{int.from_bytes(magic, 'big'):08x}; "
+                    "expected 0x0000TTNN with TT a type code (08 for uint8) and NN the number "
+                    "of dimensions, e.g. 0x00000803 for images or 0x00000801 for labels"
+                )
+            ndim = magic[3]
+            sizes = f.read(4 * ndim)
+            if ndim == 0 or len(sizes) < 4 * ndim:
+                raise DataError(
+                    f"{path}: truncated IDX header ({ndim} dimensions, {4 + len(sizes)} bytes)"
+                )
+            dims = struct.unpack(f">{ndim}I", sizes)
+            dtype = np.dtype(IDX_TYPES[magic[2]])
+            need = _check_size(path, dims, dtype.itemsize)
+            if not gz:  # the length is known without reading
+                have = path.stat().st_size - 4 - 4 * ndim
+                if have != need:
+                    _idx_length_error(path, dims, need, have)
+            data = f.read(need + 1)
+    except DECODE_ERRORS as e:
+        raise DataError(f"{path}: could not be read ({e})") from None
+    if len(data) != need:
+        _idx_length_error(path, dims, need, len(data) if len(data) < need else "more")
+    return np.frombuffer(data, dtype=dtype).reshape(dims)
+
+
+def _idx_length_error(path: Path, dims, need: int, have) -> None:
+    longer = have == "more" or have > need
+    state = "longer than its header says" if longer else "truncated"
+    held = "more" if have == "more" else str(have)
+    raise DataError(
+        f"{path}: {state}: dimensions {'x'.join(map(str, dims))} need {need} "
+        f"bytes of data, the file holds {held}"
+    )
 
 
 def _paired_labels(path: Path) -> Path | None:
@@ -143,6 +206,25 @@ def load_idx(path: Path, cfg: DataConfig) -> RawData:
     return _from_array(x, y, classes, path)
 
 
+def _npy_header(f, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header, refusing object arrays and oversized data."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"format version {version[0]}.{version[1]} is not one NumPy wrote")
+        # 3.0 differs from 2.0 by allowing UTF-8 in field names only
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(f)
+    except (ValueError, SyntaxError, TypeError, *DECODE_ERRORS) as e:
+        raise DataError(f"{what}: not a valid .npy array ({e})") from None
+    if dtype.hasobject:
+        raise DataError(
+            f"{what} is an object array; genzoo loads numeric arrays only and never unpickles"
+        )
+    return shape, dtype
+
+
 def _read_numpy(read, what: str) -> np.ndarray:
     """Run `read()`, turning NumPy's refusals (pickled objects, damage) into DataErrors."""
     try:
@@ -153,12 +235,24 @@ def _read_numpy(read, what: str) -> np.ndarray:
                 f"{what} is an object array; genzoo loads numeric arrays only and never unpickles"
             ) from None
         raise DataError(f"{what} could not be read ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{what} could not be read ({e})") from None
+    except (*DECODE_ERRORS, zipfile.BadZipFile, MemoryError) as e:
+        raise DataError(f"{what} could not be read ({type(e).__name__}: {e})") from None
 
 
 @FILE_FORMATS.register("npy", "a NumPy .npy array (no labels), loaded without pickle")
 def load_npy(path: Path, cfg: DataConfig) -> RawData:
+    try:
+        with path.open("rb") as f:
+            shape, dtype = _npy_header(f, str(path))
+            need = _check_size(path, shape, dtype.itemsize)
+            have = path.stat().st_size - f.tell()
+    except DECODE_ERRORS as e:
+        raise DataError(f"{path}: could not be read ({e})") from None
+    if have != need:
+        raise DataError(
+            f"{path}: {'truncated' if have < need else 'longer than its header says'}: an "
+            f"array of shape {shape} and type {dtype} needs {need} bytes, the file holds {have}"
+        )
     x = _read_numpy(lambda: np.load(path, allow_pickle=False), str(path))
     return _from_array(x, None, None, path)
 
@@ -169,8 +263,10 @@ def load_npy(path: Path, cfg: DataConfig) -> RawData:
 def load_npz(path: Path, cfg: DataConfig) -> RawData:
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except (ValueError, zipfile.BadZipFile, *DECODE_ERRORS) as e:
         raise DataError(f"{path}: not a valid .npz archive ({e})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy under another name
+        raise DataError(f"{path}: not a .npz archive (a single array; name it .npy)")
     with archive:
         keys = list(archive.files)
         x_key = next((k for k in DATA_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
@@ -194,7 +290,21 @@ def load_npz(path: Path, cfg: DataConfig) -> RawData:
 
 
 def _npz_array(archive, key: str, path: Path) -> np.ndarray:
-    return _read_numpy(lambda: archive[key], f"{path}: array {key!r}")
+    """One member, its header checked first: its declared size against the limit and
+    against the member's own length in the archive."""
+    what = f"{path}: array {key!r}"
+    try:
+        names = archive.zip.namelist()
+        member = archive.zip.getinfo(f"{key}.npy" if f"{key}.npy" in names else key)
+        with archive.zip.open(member) as f:
+            shape, dtype = _npy_header(f, what)
+            need = _check_size(path, shape, dtype.itemsize, f"array {key!r}")
+            have = member.file_size - f.tell()
+    except (KeyError, zipfile.BadZipFile, *DECODE_ERRORS) as e:
+        raise DataError(f"{what} could not be read ({e})") from None
+    if have != need:
+        raise DataError(f"{what}: its header says {need} bytes of data, the archive holds {have}")
+    return _read_numpy(lambda: archive[key], what)
 
 
 def _from_array(x: np.ndarray, y, classes, path: Path) -> RawData:
@@ -256,14 +366,23 @@ def load_folder(path: Path, cfg: DataConfig) -> RawData:
             "in the folder and its sub-folders)"
         )
     pictures = []
+    held, limit = 0, max_data_bytes()
     for _, f in files:
         try:
-            with Image.open(f) as im:
-                im.load()
-                pictures.append(im.copy())
-        except Image.DecompressionBombError as e:
+            with warnings.catch_warnings():  # Pillow only warns below twice its pixel limit
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(f) as im:
+                    held += im.size[0] * im.size[1] * 4  # decoded, at most 4 bytes a pixel
+                    if held > limit:
+                        raise DataError(
+                            f"{f}: the images up to this one would take more than the "
+                            f"{limit:,} bytes allowed (GENZOO_MAX_DATA_BYTES)"
+                        )
+                    im.load()
+                    pictures.append(im.copy())
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise DataError(f"{f}: refused as a decompression bomb ({e})") from None
-        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, zlib.error) as e:
             raise DataError(f"{f}: not a readable image ({e})") from None
     size = pictures[0].size
     for (_, f), im in zip(files, pictures, strict=True):
