@@ -3,9 +3,11 @@ non-finite losses, TensorBoard output, schedules and EMA."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -136,6 +138,21 @@ def test_resume_refuses_changed_settings(reference, tmp_path):
     assert "trained with model.latent_dim=8, this command asks for 4" in proc.stderr
 
 
+def test_a_run_from_before_newer_settings_existed_still_resumes(reference, tmp_path):
+    import yaml
+
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    for key in ("on_nan", "max_nan_skips", "compile", "channels_last", "data_on"):
+        del saved["train"][key]  # as a run folder of an earlier version holds it
+    (out / "config.yaml").write_text(yaml.safe_dump(saved))
+    args = [a if a != "90" else "95" for a in TRAIN]
+    proc = run_cli(*args, "--out", str(out), "--resume", "auto")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "summary.json").read_text())["steps"] == 95
+
+
 # ---------------------------------------------------------------- in-process trainer tests
 @pytest.fixture(scope="module")
 def digits():
@@ -168,11 +185,14 @@ def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(digits, tmp_pat
         calls["n"] += 1
         if calls["n"] == 2:  # the second checkpoint dies halfway: weights written, state not
             path.write_bytes(b"partial")
-            raise OSError("disk full")
+            raise OSError(errno.ENOSPC, "No space left on device")
         real(path, state)
 
     monkeypatch.setattr(checkpoint, "save_state", crashing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(
+        CheckpointError, match=r"step-000020: could not be written \(No space left on device\); "
+        r"the last good checkpoint, .*step-000010, is intact",
+    ):  # fmt: skip
         Trainer(small_model(digits), digits, cfg(), out=out, console=False).fit()
     monkeypatch.setattr(checkpoint, "save_state", real)
     latest = checkpoint.latest_checkpoint(out)
@@ -203,6 +223,9 @@ def test_a_pickle_that_would_run_code_is_refused(digits, tmp_path, monkeypatch):
     Trainer(small_model(digits), digits, cfg(steps=10), out=out, console=False).fit()
     state_file = out / "checkpoints" / "step-000010" / "trainer_state.pt"
     torch.save({"step": 10, "payload": Evil()}, state_file)
+    # the checksums forged to match as well: the refusal to unpickle code must hold alone
+    folder = state_file.parent
+    (folder / "COMPLETE").write_text("10\n" + checkpoint.checksum_lines(folder))
     with pytest.raises(CheckpointError, match="refused: it holds more than tensors"):
         checkpoint.load_state(state_file)
     assert not marker.exists()
@@ -245,6 +268,7 @@ def test_strict_load_refuses_missing_and_extra_tensors(digits, tmp_path):
     model = small_model(digits)
     model.transform = digits.transform("unit")
     checkpoint.save_model_folder(tmp_path / "m", model)
+    (tmp_path / "m" / "CHECKSUMS").unlink()  # a folder edited by hand: only the strict load
     state = load_file(tmp_path / "m" / "model.safetensors")
     state["extra.weight"] = torch.zeros(2)
     checkpoint.save_tensors(tmp_path / "m" / "model.safetensors", state)

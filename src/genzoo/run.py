@@ -90,6 +90,7 @@ def build_run_config(
     seed: int | None = None,
     device: str | None = None,
     compile: bool | None = None,
+    on_nan: str | None = None,
 ) -> RunConfig:
     """Resolve a run's config: file, then `--set` overrides, then explicit flags.
 
@@ -109,7 +110,10 @@ def build_run_config(
         flags["model"] = {"name": model}
     if data is not None:
         flags["data"] = {"source": data}
-    given = (("steps", steps), ("seed", seed), ("device", device), ("compile", compile))
+    given = (
+        ("steps", steps), ("seed", seed), ("device", device), ("compile", compile),
+        ("on_nan", on_nan),
+    )  # fmt: skip
     train = {k: v for k, v in given if v is not None}
     if train:
         flags["train"] = train
@@ -119,7 +123,12 @@ def build_run_config(
 
 
 def check_resumable(saved: dict[str, Any], new: dict[str, Any], run_dir: Path) -> None:
-    """A resumed run must ask for the same thing as the run it continues (steps may grow)."""
+    """A resumed run must ask for the same thing as the run it continues (steps may grow).
+    Settings the run's version of genzoo did not have yet count as their defaults."""
+    try:
+        saved = RunConfig.from_dict(saved).to_dict()
+    except GenzooError:
+        pass  # a field since removed or renamed: compared as written, and named below
     for section in SECTIONS:
         old_s, new_s = saved.get(section, {}), new.get(section, {})
         for key in sorted(set(old_s) | set(new_s)):

@@ -44,9 +44,26 @@ import click
     default=None,
     help="torch.compile the training losses (train.compile): a slower start, faster steps",
 )
+@click.option(
+    "--on-nan",
+    type=click.Choice(["stop", "skip"]),
+    help="a NaN or infinite loss or gradient: stop (default) or skip that update "
+    "(train.on_nan; at most train.max_nan_skips in a row)",
+)
 @click.option("--print-config", is_flag=True, help="print the resolved config as YAML and exit")
 def command(
-    model, data, steps, out, seed, config_file, overrides, resume, device, compile_, print_config
+    model,
+    data,
+    steps,
+    out,
+    seed,
+    config_file,
+    overrides,
+    resume,
+    device,
+    compile_,
+    on_nan,
+    print_config,
 ) -> None:
     """Train a model and write its run folder.
 
@@ -79,6 +96,7 @@ def command(
         seed=seed,
         device=device,
         compile=compile_,
+        on_nan=on_nan,
     )
     if print_config:
         import yaml

@@ -11,10 +11,15 @@ A checkpoint is written into a temporary folder, every file fsynced, `COMPLETE` 
 folder is renamed into place and `latest` replaced atomically: a crash at any moment leaves the
 previous checkpoint intact and `latest` pointing at a complete one. Weights are never pickled, and
 trainer state is read with ``torch.load(weights_only=True)``, which refuses to run code.
+
+`COMPLETE` (and a model folder's `CHECKSUMS`) lists the SHA-256 of every file beside it, checked
+before anything is loaded: a truncated, bit-flipped or replaced file is refused by name, where
+safetensors alone would load flipped bits as other weights.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -110,8 +115,45 @@ def model_meta(model) -> dict[str, Any]:
     }
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checksum_lines(folder: Path) -> str:
+    """'<sha256>  <name>' for every file of `folder` but the checksum files themselves."""
+    names = sorted(
+        p.name for p in folder.iterdir() if p.is_file() and p.name not in ("COMPLETE", "CHECKSUMS")
+    )
+    return "".join(f"{_sha256(folder / n)}  {n}\n" for n in names)
+
+
+def verify_folder(folder: Path) -> None:
+    """Check the files of a checkpoint or model folder against the checksums written with them
+    (folders without any, written by hand or by older versions, are taken as they are)."""
+    for marker in ("COMPLETE", "CHECKSUMS"):
+        listing = folder / marker
+        if not listing.is_file():
+            continue
+        for line in listing.read_text(errors="replace").splitlines():
+            digest, sep, name = line.partition("  ")
+            if not sep:
+                continue  # COMPLETE's first line: the step
+            file = folder / name
+            if "/" in name or not file.is_file():
+                raise CheckpointError(f"{file}: missing (listed in {listing.name})")
+            if _sha256(file) != digest:
+                raise CheckpointError(
+                    f"{file}: damaged: its contents differ from what was written "
+                    f"(SHA-256 in {listing.name}); it was truncated, altered or replaced"
+                )
+
+
 def save_model_folder(folder: Path, model, state: dict[str, torch.Tensor] | None = None) -> None:
-    """config.json + model.safetensors, enough for `load` to rebuild the model alone."""
+    """config.json + model.safetensors (+ CHECKSUMS), enough for `load` to rebuild the model."""
     folder.mkdir(parents=True, exist_ok=True)
     save_tensors(
         folder / "model.safetensors",
@@ -119,6 +161,7 @@ def save_model_folder(folder: Path, model, state: dict[str, torch.Tensor] | None
         {"format": MODEL_FORMAT, "model": model.name},
     )
     atomic_write_text(folder / "config.json", json.dumps(model_meta(model), indent=2))
+    atomic_write_text(folder / "CHECKSUMS", checksum_lines(folder))
 
 
 def write_checkpoint(run_dir: Path, step: int, model, ema_model, state: dict[str, Any]) -> Path:
@@ -129,13 +172,22 @@ def write_checkpoint(run_dir: Path, step: int, model, ema_model, state: dict[str
     final = root / name
     tmp = root / f".{name}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_model_folder(tmp, model)
-    if ema_model is not None:
-        save_tensors(tmp / "ema.safetensors", ema_model.state_dict())
-    save_state(tmp / "trainer_state.pt", state)
-    atomic_write_text(tmp / "COMPLETE", f"{step}\n")
-    fsync_dir(tmp)
+    try:
+        tmp.mkdir()
+        save_model_folder(tmp, model)
+        if ema_model is not None:
+            save_tensors(tmp / "ema.safetensors", ema_model.state_dict())
+        save_state(tmp / "trainer_state.pt", state)
+        (tmp / "CHECKSUMS").unlink()  # COMPLETE lists them all, the model folder's included
+        atomic_write_text(tmp / "COMPLETE", f"{step}\n" + checksum_lines(tmp))
+        fsync_dir(tmp)
+    except OSError as e:  # a full disk, a lost mount: the previous checkpoint stays as it was
+        shutil.rmtree(tmp, ignore_errors=True)
+        before = latest_checkpoint(run_dir)
+        kept = f"the last good checkpoint, {before}, is intact" if before else "none was before"
+        raise CheckpointError(
+            f"{final}: could not be written ({e.strerror or e}); {kept}"
+        ) from None
     if final.exists():  # a re-run of the same step after a resume
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -201,6 +253,7 @@ def load(path: str | Path, *, weights: str = "model", device: str | torch.device
     from ..registry import MODELS
 
     folder = resolve_model_folder(path)
+    verify_folder(folder)
     try:
         meta = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as e:

@@ -20,6 +20,10 @@ class TrainConfig:
     schedule: Literal["constant", "cosine", "linear"] = "constant"  # decay after warm-up
     warmup_steps: int = 0  # linear warm-up from 0 to lr
     grad_clip: float | None = None  # max global gradient norm per phase; none = no clipping
+    # a NaN or infinite loss term or gradient: stop (naming the step and term), or skip that
+    # update, at most max_nan_skips steps in a row
+    on_nan: Literal["stop", "skip"] = "stop"
+    max_nan_skips: int = 10
     ema: bool = False  # keep an exponential moving average of the weights (used for sampling)
     ema_decay: float = 0.999
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
@@ -57,6 +61,7 @@ class TrainConfig:
             "a number > 0, or none",
         )
         check(0 < self.ema_decay < 1, "ema_decay", self.ema_decay, "0 < decay < 1")
+        check(self.max_nan_skips >= 1, "max_nan_skips", self.max_nan_skips, "an integer >= 1")
         check(
             bool(re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device)),
             "device",

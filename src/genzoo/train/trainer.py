@@ -23,7 +23,13 @@ import torch
 
 from ..config import to_dict, write_yaml
 from ..data.dataset import Dataset
-from ..errors import ConfigError, GenzooError, NonFiniteLossError, TrainingInterrupted
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    GenzooError,
+    NonFiniteLossError,
+    TrainingInterrupted,
+)
 from ..models.base import GenerativeModel, LossOutput, Phase, mean_phase_losses
 from ..registry import SCHEDULES
 from . import checkpoint as ckpt
@@ -74,6 +80,7 @@ class Trainer:
                     f"at most the {len(ds.x_train)} training examples of {ds.name}{per}",
                 )
         self.step = 0
+        self._nan_run = 0  # updates skipped in a row for non-finite values
         self._stop_signal: int | None = None
 
     # ---------------------------------------------------------------- setup
@@ -277,43 +284,77 @@ class Trainer:
         )
         with autocast:
             out = self.losses[phase.name](batch)
-        self._check_finite(phase, out)
         scaler.scale(out.loss).backward()
-        if self.cfg.grad_clip is not None:
-            scaler.unscale_(opt)
-            norm = torch.nn.utils.clip_grad_norm_(phase.params, self.cfg.grad_clip)
-            self._accumulate({f"{phase.name}/grad_norm": norm})
-        elif phase.log_grad_norm:
+        fp16 = scaler.is_enabled()  # the scaler skips steps with inf gradients by itself
+        norm = None
+        if self.cfg.grad_clip is not None or phase.log_grad_norm or not fp16:
             scaler.unscale_(opt)
             grads = [p.grad for p in phase.params if p.grad is not None]
-            self._accumulate({f"{phase.name}/grad_norm": torch.nn.utils.get_total_norm(grads)})
-        scaler.step(opt)
-        scaler.update()
-        if phase.after_update is not None:
-            phase.after_update()
+            norm = torch.nn.utils.get_total_norm(grads) if grads else None
+        finite = self._finite(phase, out, None if fp16 else norm)
+        if not finite:
+            opt.zero_grad(set_to_none=True)  # skipped: no update from this phase
+        else:
+            if self.cfg.grad_clip is not None:
+                torch.nn.utils.clip_grads_with_norm_(phase.params, self.cfg.grad_clip, norm)
+            if norm is not None and (self.cfg.grad_clip is not None or phase.log_grad_norm):
+                self._accumulate({f"{phase.name}/grad_norm": norm})
+            scaler.step(opt)
+            scaler.update()
+            if phase.after_update is not None:
+                phase.after_update()
         with warnings.catch_warnings():  # fp16: a step the scaler skipped still counts
             warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
             self.schedulers[phase.name].step()
+        if not finite:
+            return  # skipped: its non-finite terms stay out of the logged means
         terms = {f"{phase.name}/{k}": v for k, v in out.terms.items()}
         terms[f"{phase.name}/loss"] = out.loss
         self._accumulate(terms)
 
-    def _check_finite(self, phase: Phase, out: LossOutput) -> None:
+    def _finite(self, phase: Phase, out: LossOutput, grad_norm: torch.Tensor | None) -> bool:
+        """Whether this phase's loss terms and gradient are finite (one sync for all, agreed
+        across processes). If not: with train.on_nan "stop", stop naming the step and the
+        culprit, before any update and with the last good checkpoint intact; with "skip", skip
+        the update, up to train.max_nan_skips steps in a row."""
         values = {**out.terms, "loss": out.loss}  # name the culprit term first
         dev = out.loss.device  # a constant term may be a CPU tensor
-        stacked = torch.stack([v.detach().float().reshape(()).to(dev) for v in values.values()])
-        if bool(torch.isfinite(stacked).all()):
-            return
-        name, value = next(
-            (k, float(v.detach()))
-            for k, v in values.items()
-            if not torch.isfinite(v.detach()).all()
-        )
+        parts = [v.detach().float().reshape(()).to(dev) for v in values.values()]
+        if grad_norm is not None:
+            parts.append(grad_norm.detach().float().reshape(()).to(dev))
+        bad = not bool(torch.isfinite(torch.stack(parts)).all())
+        if self.world.distributed:  # every process skips or stops together
+            bad = distributed.any_across(bad)
+        if not bad:
+            self._nan_run = 0
+            return True
+        culprit = next(
+            (f"loss term {phase.name}/{k} is {float(v.detach())}"
+             for k, v in values.items() if not torch.isfinite(v.detach()).all()),
+            None,
+        )  # fmt: skip
+        if culprit is None and grad_norm is not None and not torch.isfinite(grad_norm):
+            culprit = (
+                f"the gradient of phase {phase.name} is {float(grad_norm)} (its loss is finite)"
+            )
+        culprit = culprit or "another process's loss or gradient is not finite"
+        self._nan_run += 1
+        limit = self.cfg.max_nan_skips
+        if self.cfg.on_nan == "skip" and self._nan_run <= limit:
+            self.warnings["nan"] = f"steps skipped for non-finite values (last: step {self.step})"
+            self._log({"step": self.step, f"{phase.name}/skipped": 1})
+            self.console.message(f"step {self.step}: {culprit}; update skipped")
+            return False
         last = ckpt.latest_checkpoint(self.out) if self.out is not None else None
         keep = f"the last good checkpoint is {last}" if last else "no checkpoint was written"
+        why = (
+            f"after {limit} steps skipped in a row (train.max_nan_skips), "
+            if self.cfg.on_nan == "skip"
+            else ""
+        )
         raise NonFiniteLossError(
-            f"step {self.step}: loss term {phase.name}/{name} is {value}; training stopped "
-            f"before the update, {keep} (try a lower train.lr or set train.grad_clip)"
+            f"step {self.step}: {culprit}; training stopped {why}before the update, {keep} "
+            "(try a lower train.lr or set train.grad_clip; train.on_nan=skip skips such steps)"
         )
 
     def _accumulate(self, terms: dict[str, torch.Tensor]) -> None:
@@ -448,11 +489,44 @@ class Trainer:
         return path
 
     def _resume_from(self, path: Path) -> None:
-        weights = ckpt.load_tensors(path / "model.safetensors")
-        self.model.load_state_dict(weights, strict=True)
-        if self.ema is not None:
-            self.ema.model.load_state_dict(ckpt.load_tensors(path / "ema.safetensors"))
+        """Continue from checkpoint `path`: its files checked against their checksums, its
+        model and config against this run's (what differs is named), then loaded strictly."""
+        ckpt.verify_folder(path)
+        self._check_same_model(path)
+        for file, net in (("model", self.model), ("ema", self.ema.model if self.ema else None)):
+            if net is None:
+                continue
+            weights = ckpt.load_tensors(path / f"{file}.safetensors")
+            try:
+                net.load_state_dict(weights, strict=True)
+            except RuntimeError as e:
+                raise CheckpointError(
+                    f"{path / f'{file}.safetensors'}: does not fit this model "
+                    f"({str(e).strip().splitlines()[-1].strip()})"
+                ) from None
         self.load_state_dict(ckpt.load_state(path / "trainer_state.pt"))
+
+    def _check_same_model(self, path: Path) -> None:
+        try:
+            theirs = json.loads((path / "config.json").read_text())
+        except (OSError, ValueError) as e:
+            raise CheckpointError(f"{path / 'config.json'}: unreadable ({e})") from None
+        ours = json.loads(json.dumps(ckpt.model_meta(self.model)))  # as it would be written
+        if not isinstance(theirs, dict) or theirs.get("model") != ours["model"]:
+            got = theirs.get("model") if isinstance(theirs, dict) else None
+            raise CheckpointError(
+                f"{path}: a checkpoint of model {got!r}, not {ours['model']!r}; "
+                "resume with the same model or use a new --out"
+            )
+        a, b = theirs.get("config") or {}, ours["config"]
+        differ = [
+            f"model.{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in b if a.get(k) != b[k]
+        ]
+        if differ:
+            raise CheckpointError(
+                f"{path}: written with other settings ({'; '.join(differ[:4])}); "
+                "resume with the same settings or use a new --out"
+            )
 
     # ---------------------------------------------------------------- the loop
     def fit(self, resume: bool = False) -> dict[str, Any]:
