@@ -38,6 +38,19 @@ if sys.argv[1] == "cli":
 
     if "KILL_STEP" in os.environ:
         _Trainer.train_step = killing_step
+    if "NAN_RANK" in os.environ and os.environ["NAN_RANK"] == os.environ["RANK"]:
+        from genzoo.models.autoencoders.ae import Autoencoder
+
+        loss = Autoencoder.loss
+
+        def poisoned(self, batch):  # this process alone sees an infinite loss at step 5
+            out = loss(self, batch)
+            if self.training and self.step == 5:
+                out.terms["mse"] = out.terms["mse"] * float("inf")
+                out.loss = out.terms["mse"]
+            return out
+
+        Autoencoder.loss = poisoned
     sys.exit(main(sys.argv[2:]))
 
 name, steps, batch, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -166,11 +167,25 @@ def test_a_run_of_two_processes_resumes_in_one(vae_reference, tmp_path):
     assert any(not torch.equal(after[k], v) for k, v in vae_reference[1].items() if k in after)
 
 
-def test_two_machines_simulated_by_two_launchers_on_loopback(tmp_path):
+def test_a_non_finite_loss_on_one_machine_stops_both_at_once(tmp_path):
+    # two launchers (two machines): no agent kills the healthy process for us; it must learn
+    # of the infinity in the same step and stop by itself, long before the 600 s timeout
+    args = ["cli", "train", "ae", "--data", "mnist5k", "--steps", "1000", "--out", "run"]
+    args += ["--set", "model.hidden=[32]", "--set", "train.batch_size=16"]
+    env = {"NAN_RANK": "1", "GENZOO_DIST_TIMEOUT": "600"}
+    (n0, err0), (n1, err1) = two_launchers([str(WORKER), *args], tmp_path, **env)
+    assert n0 == n1 == 1  # torchrun's code for a failed worker
+    assert "step 5: loss term ae/mse is inf" in err1  # named where it happened
+    # the other stops at the same step: the averaged gradient carried the infinity over
+    assert re.search(r"error: step 5: (the gradient of phase ae is nan|another process)", err0)
+
+
+def two_launchers(cmd: list[str], tmp_path: Path, **env: str) -> list[tuple[int, str]]:
+    """`--nnodes 2` on loopback: one torchrun per simulated machine, one process each."""
     with socket.socket() as s:  # a free port for the rendezvous
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **env}
     nodes = [
         subprocess.Popen(
             [
@@ -187,11 +202,7 @@ def test_two_machines_simulated_by_two_launchers_on_loopback(tmp_path):
                 "127.0.0.1",
                 "--master_port",
                 str(port),
-                str(WORKER),
-                "ae",
-                "20",
-                "16",
-                str(tmp_path),
+                *cmd,
             ],
             env=env,
             cwd=tmp_path,
@@ -201,9 +212,13 @@ def test_two_machines_simulated_by_two_launchers_on_loopback(tmp_path):
         )  # fmt: skip
         for rank in (0, 1)
     ]
-    for node in nodes:
-        _, err = node.communicate(timeout=240)
-        assert node.returncode == 0, err[-3000:]
+    errs = [node.communicate(timeout=240)[1] for node in nodes]
+    return [(node.returncode, err) for node, err in zip(nodes, errs, strict=True)]
+
+
+def test_two_machines_simulated_by_two_launchers_on_loopback(tmp_path):
+    for code, err in two_launchers([str(WORKER), "ae", "20", "16", str(tmp_path)], tmp_path):
+        assert code == 0, err[-3000:]
     r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     one = single_process("ae", 20, 32, tmp_path)
     for k in r0:

@@ -79,3 +79,33 @@ def test_bad_cli_options_exit_2_in_one_line_before_any_folder(tmp_path, args, na
     assert names in done.stderr and "Traceback" not in done.stderr
     assert len(lines) <= 3  # click's usage line + the message, or our one line
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from genzoo.train.checkpoint import save_model_folder
+
+    ds = genzoo.load_dataset("digits")
+    model = genzoo.build_model("ae", ds.info(), {"hidden": [16], "latent_dim": 2}, seed=0)
+    model.transform = ds.transform(model.data_range())
+    folder = tmp_path_factory.mktemp("tiny") / "model"
+    save_model_folder(folder, model)
+    return folder
+
+
+def test_many_samples_stream_to_disk_in_chunks_and_pictures_are_bounded(tiny_run, tmp_path):
+    import numpy as np
+
+    from genzoo.cli import sample_cmd
+
+    out = tmp_path / "many.npy"
+    n = 2 * sample_cmd.CHUNK + 7  # three chunks, the last one short
+    run_cli("sample", str(tiny_run), "--n", str(n), "--out", str(out), check=True)
+    x = np.load(out, mmap_mode="r")
+    assert x.shape == (n, 1, 8, 8) and np.isfinite(x).all()
+    assert not (x[-7:] == 0).all()  # the last chunk was written too
+    assert not list(tmp_path.glob(".*partial"))
+    big = run_cli("sample", str(tiny_run), "--n", "5000", "--out", str(tmp_path / "g.png"))
+    assert big.returncode == 2 and ".npy" in big.stderr and not (tmp_path / "g.png").exists()
+    huge = run_cli("sample", str(tiny_run), "--n", "100000000", "--out", str(out))
+    assert huge.returncode == 2 and "--n" in huge.stderr

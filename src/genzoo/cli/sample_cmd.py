@@ -128,6 +128,14 @@ def command(
             frames = model.trajectory(n, generator=g, labels=y, **extra)
         frames_picture(model, frames).save(path)
         return done(path, f"the trajectory x_T -> x_0 in {len(frames)} frames")
+    if path.suffix != ".npy" and n > MAX_PICTURE:
+        raise GenzooError(
+            f"--n {n}: a picture of more than {MAX_PICTURE} samples would be unreadable; "
+            "write them to a .npy array (--out samples.npy)"
+        )
+    if path.suffix == ".npy" and n > CHUNK:
+        _stream_to_npy(model, n, g, y, extra, path)  # in bounded memory, chunk by chunk
+        return done(path, f"{n} samples")
     with torch.no_grad():
         x = model.sample(n, generator=g, labels=y, **extra)
     if path.suffix == ".npy":
@@ -135,6 +143,33 @@ def command(
     else:
         picture(model, [("samples", x)], nrow).save(path)
     done(path, f"{n} samples")
+
+
+CHUNK = 500  # samples drawn at once: a U-Net's activations for 500 images fit in a few GB
+MAX_PICTURE = 4096
+
+
+def _stream_to_npy(model, n, g, y, extra, path) -> None:
+    """Draw n samples CHUNK at a time into a .npy array written as it fills, so memory stays
+    bounded whatever n is (the file is complete only once every chunk is in)."""
+    from numpy.lib.format import open_memmap
+
+    out = None
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        for start in range(0, n, CHUNK):
+            k = min(CHUNK, n - start)
+            labels = None if y is None else y[start : start + k]
+            with torch.no_grad():
+                x = model.to_data(model.sample(k, generator=g, labels=labels, **extra))
+            if out is None:
+                out = open_memmap(tmp, mode="w+", dtype=x.dtype, shape=(n, *x.shape[1:]))
+            out[start : start + k] = x
+        out.flush()
+        del out
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _mixing_grid(model, spec, n, seed, truncation, path) -> None:
