@@ -225,6 +225,19 @@ def _npy_header(f, what: str) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
+def _check_npy(f, total: int, what: str, path: Path, label: str = "data") -> None:
+    """Read a .npy header from `f` (a file or an archive member of `total` bytes) and check
+    the data it declares: under the size limit, and exactly the bytes that follow it."""
+    shape, dtype = _npy_header(f, what)
+    need = _check_size(path, shape, dtype.itemsize, label)
+    have = total - f.tell()
+    if have != need:
+        raise DataError(
+            f"{what}: {'truncated' if have < need else 'longer than its header says'}: an "
+            f"array of shape {shape} and type {dtype} needs {need} bytes, {have} follow its header"
+        )
+
+
 def _read_numpy(read, what: str) -> np.ndarray:
     """Run `read()`, turning NumPy's refusals (pickled objects, damage) into DataErrors."""
     try:
@@ -243,16 +256,9 @@ def _read_numpy(read, what: str) -> np.ndarray:
 def load_npy(path: Path, cfg: DataConfig) -> RawData:
     try:
         with path.open("rb") as f:
-            shape, dtype = _npy_header(f, str(path))
-            need = _check_size(path, shape, dtype.itemsize)
-            have = path.stat().st_size - f.tell()
+            _check_npy(f, path.stat().st_size, str(path), path)
     except DECODE_ERRORS as e:
         raise DataError(f"{path}: could not be read ({e})") from None
-    if have != need:
-        raise DataError(
-            f"{path}: {'truncated' if have < need else 'longer than its header says'}: an "
-            f"array of shape {shape} and type {dtype} needs {need} bytes, the file holds {have}"
-        )
     x = _read_numpy(lambda: np.load(path, allow_pickle=False), str(path))
     return _from_array(x, None, None, path)
 
@@ -297,13 +303,9 @@ def _npz_array(archive, key: str, path: Path) -> np.ndarray:
         names = archive.zip.namelist()
         member = archive.zip.getinfo(f"{key}.npy" if f"{key}.npy" in names else key)
         with archive.zip.open(member) as f:
-            shape, dtype = _npy_header(f, what)
-            need = _check_size(path, shape, dtype.itemsize, f"array {key!r}")
-            have = member.file_size - f.tell()
+            _check_npy(f, member.file_size, what, path, f"array {key!r}")
     except (KeyError, zipfile.BadZipFile, *DECODE_ERRORS) as e:
         raise DataError(f"{what} could not be read ({e})") from None
-    if have != need:
-        raise DataError(f"{what}: its header says {need} bytes of data, the archive holds {have}")
     return _read_numpy(lambda: archive[key], what)
 
 
