@@ -317,3 +317,39 @@ def test_gan_commands_end_to_end(tmp_path):
     for title in ("D(real) and D(fake)", "Gradient norms", "Samples during training"):
         assert title in html
     assert "Interpolations" in html
+
+
+# ring8 with std 0.05 (modes 15 std apart): small enough nets to train in seconds, and a
+# discriminator that is 100x slower than its generator, the textbook recipe for collapse: G
+# runs to wherever D currently scores highest before D can move that point away.
+RING_RUN = [
+    "--data", "ring8", "--steps", "2000",
+    "--set", "data.n=4000", "--set", "data.noise=0.05",
+    "--set", "model.latent_dim=2", "--set", "model.g_hidden=[128,128]",
+    "--set", "model.d_hidden=[128,128]", "--set", "model.g_norm=none",
+    "--set", "model.lr=1e-3", "--set", "train.batch_size=100",
+    "--set", "train.schedule=linear", "--set", "train.eval_every=1000",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(
+    "label, settings, flagged",
+    [("healthy", [], False), ("collapsing", ["--set", "model.d_lr=1e-5"], True)],
+)
+def test_training_flags_a_collapsing_gan_and_not_a_healthy_one(
+    label, settings, flagged, seed, tmp_path
+):
+    out = tmp_path / label
+    proc = run_cli("train", "gan", *RING_RUN, *settings, "--seed", str(seed), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    final = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()][-1]
+    standing = [w for w in summary["warnings"] if "cleared_step" not in w]
+    said = "mode collapse" in proc.stdout + proc.stderr
+    if flagged:
+        assert final["diag/modes"] < 8 and said
+        assert any(w["message"].startswith("mode collapse") for w in standing), standing
+    else:
+        assert final["diag/modes"] == 8 and not standing, standing  # nor does D overpower G
