@@ -275,8 +275,10 @@ def test_config_errors_name_the_field(ring):
         genzoo.build_model("gan", ring.info(), {"loss": "wasserstein", "label_smoothing": 0.1})
     with pytest.raises(genzoo.GenzooError, match="d_norm"):
         genzoo.build_model("wgan-gp", ring.info(), {"d_norm": "batch"})
-    with pytest.raises(genzoo.GenzooError, match="architecture"):
+    with pytest.raises(genzoo.GenzooError, match="image data for dcgan"):
         genzoo.build_model("dcgan", ring.info())
+    with pytest.raises(genzoo.GenzooError, match="architecture"):
+        genzoo.build_model("gan", ring.info(), {"architecture": "conv"})
     with pytest.raises(genzoo.GenzooError, match="pack"):
         genzoo.build_model("cgan", ring.info(), {"conditioning": "projection", "pack": 2})
     unlabelled = genzoo.DataInfo("points", (2,), (0.0, 1.0), source="mine.csv")

@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import from_dict, merge, parse_overrides, read_file, to_dict
 from .data import DataConfig, load_dataset
-from .errors import GenzooError
+from .errors import ConfigError, GenzooError
 from .models import build_model
 from .registry import MODELS
 from .train import TrainConfig, Trainer
@@ -68,10 +68,18 @@ class RunConfig:
         if name is None:
             raise GenzooError(f"no model given; choose one of: {', '.join(MODELS.names())}")
         model_cls = MODELS.get(name)
+        data = from_dict(DataConfig, raw.get("data"), prefix="data.")
+        if data.input is not None and not model_cls.translation:
+            translators = ", ".join(e.name for e in MODELS if e.obj.translation)
+            raise ConfigError(
+                "data.input",
+                data.input,
+                f"unset for {name}: an input domain is for the translation models ({translators})",
+            )
         return cls(
             name,
             from_dict(model_cls.Config, model_raw, prefix="model."),
-            from_dict(DataConfig, raw.get("data"), prefix="data."),
+            data,
             from_dict(
                 TrainConfig,
                 merge(model_cls.train_defaults, raw.get("train") or {}),

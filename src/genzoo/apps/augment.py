@@ -31,6 +31,9 @@ def synthesize(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """n samples in the data's units, and their labels (class indices) for a conditional model:
     the classes in `labels` (default: all) in turn, so each gets n / K of them."""
+    from ..data.files import check_in_memory
+
+    check_in_memory("--n", n, model.info.shape, "examples")
     conditional = getattr(model, "conditional", False)
     if labels is not None and not conditional:
         raise GenzooError(f"labels: model {model.name} is not conditional")

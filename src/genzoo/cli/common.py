@@ -64,6 +64,18 @@ def check_out(path: str, suffixes: tuple[str, ...]) -> Path:
     return out
 
 
+MAX_PICTURE = 4096  # examples in one .png: more would be unreadable, and a huge file
+
+
+def check_picture(path: Path, n: int, what: str) -> None:
+    """Refuse a .png of more than MAX_PICTURE examples; a .npy takes any number."""
+    if path.suffix.lower() == ".png" and n > MAX_PICTURE:
+        raise GenzooError(
+            f"--n {n}: a picture of more than {MAX_PICTURE:,} {what} would be unreadable; "
+            "write them to a .npy array (--out FILE.npy)"
+        )
+
+
 def done(path: Path, what: str) -> None:
     click.echo(f"wrote {what} to {path}")
 

@@ -6,7 +6,7 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, model_inputs, open_model, picture
+from .common import check_out, check_picture, device_option, done, model_inputs, open_model, picture
 
 
 @click.command("reconstruct")
@@ -49,6 +49,7 @@ def command(run, out, input_path, split, n, device) -> None:
         raise GenzooError(f"model {model.name} cannot reconstruct")
     x, y = model_inputs(model, run_config, split, input_path)
     if path.suffix == ".png" or input_path is None:
+        check_picture(path, min(n, len(x)), "reconstructions")
         idx = torch.linspace(0, len(x) - 1, min(n, len(x))).long()
         x = x[idx.to(x.device)]
         y = None if y is None else y[idx]

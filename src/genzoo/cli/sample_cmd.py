@@ -6,7 +6,7 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, open_model, picture
+from .common import check_out, check_picture, device_option, done, open_model, picture
 
 
 @click.command("sample")
@@ -57,7 +57,7 @@ from .common import check_out, device_option, done, open_model, picture
     help="diffusion: sampler steps (ddpm: all T unless given; ddim: 50; dpm-solver: 10-25)",
 )
 @click.option(
-    "--eta", type=click.FloatRange(0), help="diffusion, ddim: 0 deterministic, 1 ancestral"
+    "--eta", type=click.FloatRange(0, 1), help="diffusion, ddim: 0 deterministic, 1 ancestral"
 )
 @click.option(
     "--guidance",
@@ -106,7 +106,7 @@ def command(
     import inspect
 
     takes = inspect.signature(model.sample).parameters
-    what = {"truncation": "a truncation trick", "sampler": "samplers", "steps": "sampler steps"}
+    what = {"truncation": "truncation trick", "sampler": "samplers", "steps": "sampler steps"}
     what |= {"eta": "DDIM's eta", "guidance": "classifier-free guidance"}
     given = {"truncation": truncation, "sampler": sampler, "steps": steps, "eta": eta}
     given["guidance"] = guidance
@@ -128,11 +128,7 @@ def command(
             frames = model.trajectory(n, generator=g, labels=y, **extra)
         frames_picture(model, frames).save(path)
         return done(path, f"the trajectory x_T -> x_0 in {len(frames)} frames")
-    if path.suffix != ".npy" and n > MAX_PICTURE:
-        raise GenzooError(
-            f"--n {n}: a picture of more than {MAX_PICTURE} samples would be unreadable; "
-            "write them to a .npy array (--out samples.npy)"
-        )
+    check_picture(path, n, "samples")
     if path.suffix == ".npy" and n > CHUNK:
         _stream_to_npy(model, n, g, y, extra, path)  # in bounded memory, chunk by chunk
         return done(path, f"{n} samples")
@@ -146,7 +142,6 @@ def command(
 
 
 CHUNK = 500  # samples drawn at once: a U-Net's activations for 500 images fit in a few GB
-MAX_PICTURE = 4096
 
 
 def _stream_to_npy(model, n, g, y, extra, path) -> None:

@@ -6,7 +6,15 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, open_model, read_examples, run_dataset
+from .common import (
+    check_out,
+    check_picture,
+    device_option,
+    done,
+    open_model,
+    read_examples,
+    run_dataset,
+)
 
 
 @click.command("translate")
@@ -73,6 +81,7 @@ def command(run, out, input_path, split, n, direction, device) -> None:
         if ds.paired:
             target = dst.split(split)[0]
     if path.suffix == ".png" or input_path is None:
+        check_picture(path, min(n, len(x_raw)), "translations")
         idx = np.linspace(0, len(x_raw) - 1, min(n, len(x_raw))).round().astype(int)
         x_raw, target = x_raw[idx], None if target is None else target[idx]
     x = to_model(x_raw)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, GenzooError
 from ..registry import FILE_FORMATS
 from .dataset import DataConfig, RawData, encode_labels, image_range
 
@@ -89,6 +89,19 @@ def max_data_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (ValueError, OSError, AttributeError):
         return 8 << 30
+
+
+def check_in_memory(option: str, n: int, shape, what: str, copies: int = 2) -> None:
+    """Refuse to hold n float32 examples of `shape` (`copies` of them at the peak) above the
+    same limit the loaders keep: such a request is refused, never attempted."""
+    need = copies * n * math.prod(int(d) for d in shape) * 4
+    limit = max_data_bytes()
+    if need > limit:
+        raise GenzooError(
+            f"{option} {n}: {n:,} {what} of shape {'x'.join(map(str, shape))} would take about "
+            f"{need:,} bytes of memory, more than the {limit:,} allowed (GENZOO_MAX_DATA_BYTES); "
+            "ask for fewer"
+        )
 
 
 def _check_size(path, shape, itemsize: int, what: str = "data") -> int:

@@ -96,6 +96,10 @@ class EvalContext:
         translation model, the translations of n test inputs (cycled when n is larger)."""
         n = n or self.n_gen
         cache = self._samples
+        if n not in cache:
+            from ..data.files import check_in_memory
+
+            check_in_memory("--n", n, self.model.info.shape, "generated examples")
         if n not in cache and self.inputs is not None:
             from ..models.base import in_batches
 

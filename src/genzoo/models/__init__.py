@@ -57,6 +57,20 @@ def check_translation(cls, info: DataInfo) -> None:
         )
 
 
+def check_kind(cls, info: DataInfo) -> None:
+    """Image-only models (convolutions, growing, styles) refuse points and tables."""
+    from ..errors import ConfigError
+
+    if info.kind not in cls.data_kinds:
+        able = ", ".join(e.name for e in MODELS if info.kind in e.obj.data_kinds)
+        raise ConfigError(
+            "data",
+            info.source,
+            f"{' or '.join(cls.data_kinds)} data for {cls.name}, which has {info.kind}; "
+            f"for {info.kind}: {able}",
+        )
+
+
 def build_model(
     name: str, info: DataInfo, config: Any = None, seed: int | None = None
 ) -> GenerativeModel:
@@ -69,6 +83,7 @@ def build_model(
     if config is None or isinstance(config, dict):
         config = model_config(name, config)
     check_translation(cls, info)
+    check_kind(cls, info)
     if seed is None:
         return cls(config, info)
     with torch.random.fork_rng(devices=[]):

@@ -31,12 +31,8 @@ class SparseAEConfig(AEConfig):
             "the KL penalty needs code_activation='sigmoid' (codes in (0, 1)); or use l1",
         )
         check(0 < self.rho < 1, "rho", self.rho, "0 < rho < 1")
-        check(
-            self.kl_weight >= 0 and self.l1_weight >= 0,
-            "kl_weight/l1_weight",
-            (self.kl_weight, self.l1_weight),
-            "weights >= 0",
-        )
+        for name in ("kl_weight", "l1_weight"):
+            check(getattr(self, name) >= 0, name, getattr(self, name), "a weight >= 0")
 
 
 @register_model("sparse-ae", "sparse autoencoder: L1 or KL(rho || rho^) penalty on the code")

@@ -40,6 +40,8 @@ from .samplers import ddim_invert, ddim_sample, ddpm_sample, dpm_solver_sample
 from .schedules import logsnr_timesteps, make_schedule, spaced_timesteps
 
 Sampler = Literal["ddpm", "ddim", "dpm-solver"]
+# beyond 1, sigma_t exceeds the posterior's and the sampler leaves the forward marginals
+ETA_RANGE = "a number in [0, 1] (0: deterministic DDIM, 1: ancestral)"
 SAMPLERS = ("ddpm", "ddim", "dpm-solver")
 
 
@@ -85,6 +87,8 @@ class DDPMConfig:
             self.channels,
             "one width >= 1 per level",
         )
+        for name in ("norm_groups", "heads"):
+            check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
         check(
             all(c % self.norm_groups == 0 for c in self.channels),
             "norm_groups",
@@ -105,9 +109,16 @@ class DDPMConfig:
         )
         check(self.res_blocks >= 1, "res_blocks", self.res_blocks, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
-        check(self.width >= 1 and self.blocks >= 1, "width", self.width, "an integer >= 1")
-        check(self.sample_steps >= 1, "sample_steps", self.sample_steps, "an integer >= 1")
-        check(self.eta >= 0, "eta", self.eta, "a number >= 0")
+        check(self.width >= 1, "width", self.width, "an integer >= 1")
+        check(self.blocks >= 1, "blocks", self.blocks, "an integer >= 1")
+        check(
+            1 <= self.sample_steps <= self.T,
+            "sample_steps",
+            self.sample_steps,
+            f"an integer in 1..T = {self.T} (a sampler cannot take more steps than the "
+            "diffusion has)",
+        )
+        check(0 <= self.eta <= 1, "eta", self.eta, ETA_RANGE)
         check(0 <= self.label_dropout < 1, "label_dropout", self.label_dropout, "in [0, 1)")
         check(self.guidance >= 0, "guidance", self.guidance, "a scale >= 0 (1: no guidance)")
 
@@ -217,7 +228,7 @@ class DDPM(GenerativeModel):
             raise GenzooError(f"--sampler {sampler}: choose {', '.join(SAMPLERS)}")
         T = len(self.schedule)
         if steps is None:
-            steps = T if sampler == "ddpm" else min(self.config.sample_steps, T)
+            steps = T if sampler == "ddpm" else self.config.sample_steps
         if sampler == "dpm-solver":
             return sampler, logsnr_timesteps(self.schedule, steps)
         return sampler, spaced_timesteps(T, steps)
@@ -242,6 +253,8 @@ class DDPM(GenerativeModel):
         """n samples with `sampler` (default: the config's) in `steps` steps, from x_T ~ N(0, I)
         drawn with `generator` unless given. Images are clamped to [-1, 1]."""
         sampler, ts = self._sampler_args(sampler, steps)
+        if eta is not None and sampler != "ddim":
+            raise GenzooError(f"--eta: only the ddim sampler takes it, not {sampler}")
         y = self.default_labels(n, labels)
         if x_T is None:
             shape = (n, *self.info.shape)
@@ -255,6 +268,7 @@ class DDPM(GenerativeModel):
             x = ddpm_sample(predict, s, ts, x_T, generator, self.config.variance, on_step)
         elif sampler == "ddim":
             e = self.config.eta if eta is None else eta
+            check(0 <= e <= 1, "eta", e, ETA_RANGE)
             x = ddim_sample(predict, s, ts, x_T, e, generator, on_step)
         else:
             x = dpm_solver_sample(predict, s, ts, x_T, on_step)
