@@ -348,3 +348,85 @@ def test_a_picture_of_more_reconstructions_than_it_can_show_is_refused(folders, 
     assert "--n 5000" in capsys.readouterr().err and not (tmp_path / "r.png").exists()
     assert main([*argv, "--out", str(tmp_path / "r.npy")]) == 0  # an array takes any number
     assert np.load(tmp_path / "r.npy").shape == (5000, 1, 8, 8)
+
+
+# Every option of every command that uses a model, given a value it cannot take (flags
+# without values excepted): `RUN` stands for the model folder named beside it.
+OPTIONS = [
+    ("sample", "ae", ["--n", "0"], "--n"),
+    ("sample", "ae", ["--out", "x.gif"], "--out"),
+    ("sample", "ae", ["--seed", "x"], "--seed"),
+    ("sample", "ae", ["--nrow", "0"], "--nrow"),
+    ("sample", "cvae", ["--labels", "3,x"], "--labels"),
+    ("sample", "gan", ["--truncation", "-1"], "truncation"),
+    ("sample", "ae", ["--mix", "coarse"], "--mix"),
+    ("sample", "ddpm", ["--sampler", "euler"], "--sampler"),
+    ("sample", "ddpm", ["--steps", "0"], "--steps"),
+    ("sample", "ddpm", ["--eta", "-1"], "--eta"),
+    ("sample", "cddpm", ["--guidance", "-1"], "--guidance"),
+    ("sample", "gan", ["--trajectory"], "--trajectory"),
+    ("sample", "ae", ["--device", "tpu"], "tpu"),
+    ("reconstruct", "ae", ["--device", "cuda:x"], "cuda:x"),
+    ("eval", "ae", ["--metrics", "beauty"], "beauty"),
+    ("eval", "ae", ["--n", "5"], "--n"),
+    ("eval", "ae", ["--features", "none.safetensors"], "none.safetensors"),
+    ("eval", "cvae", ["--nll-samples", "0"], "--nll-samples"),
+    ("eval", "ae", ["--data", "nowhere.npz"], "nowhere.npz"),
+    ("reconstruct", "ae", ["--out", "x.gif"], "--out"),
+    ("reconstruct", "ae", ["--input", "none.npy"], "none.npy"),
+    ("reconstruct", "ae", ["--split", "val"], "--split"),
+    ("reconstruct", "ae", ["--n", "0"], "--n"),
+    ("encode", "ae", ["--out", "x.png"], "--out"),
+    ("encode", "ae", ["--input", "none.npy"], "none.npy"),
+    ("encode", "gan", [], "gan"),
+    ("interpolate", "ae", ["--steps", "1"], "--steps"),
+    ("interpolate", "ae", ["--mode", "spiral"], "--mode"),
+    ("interpolate", "ae", ["--a", "100000"], "--a"),
+    ("interpolate", "ae", ["--label", "3"], "--label"),
+    ("augment", "ae", ["--n", "0"], "--n"),
+    ("augment", "ae", ["--n", "5", "--out", "x.gif"], "--out"),
+    ("augment", "gan", ["--n", "5", "--labels", "3"], "--labels"),
+    ("translate", "ae", [], "does not translate"),
+    ("translate", "ae", ["--direction", "up"], "--direction"),
+    ("traverse", "ae", ["--dims", "0-x"], "--dims"),
+    ("traverse", "ae", ["--span", "0"], "--span"),
+    ("traverse", "ae", ["--steps", "1"], "--steps"),
+    ("arithmetic", "ae", ["--n", "33"], "--n"),
+    ("arithmetic", "gan", [], "gan"),
+    ("components", "ae", [], "linear"),
+    ("denoise", "ae", ["--input", "none.npy"], "none.npy"),
+    ("denoise", "ae", ["--input", "x.npy", "--add-noise", "-1"], "--add-noise"),
+    ("embed", "ae", ["--split", "val"], "--split"),
+    ("embed", "ae", ["--data", "nowhere.npz"], "nowhere.npz"),
+    ("embed", "ae", ["--codes", "codes.png"], "--codes"),
+    ("pretrain", "ae", ["--labels-per-class", "0"], "--labels-per-class"),
+    ("pretrain", "ae", ["--data", "nowhere.npz"], "nowhere.npz"),
+    ("score", "ae", ["--split", "val"], "--split"),
+    ("score", "ae", ["--fpr", "2"], "--fpr"),
+    ("score", "ae", ["--normal", "ten"], "ten"),
+    ("score", "ae", ["--out", "x.gif"], "--out"),
+    ("report", "ae", ["--out", "x.txt"], "--out"),
+    ("info", "nowhere", [], "nowhere"),
+]
+NEEDS_OUT = {"sample": "made.png", "reconstruct": "made.png", "interpolate": "made.png",
+             "augment": "made.npz", "translate": "made.png", "traverse": "made.png",
+             "arithmetic": "made.png", "embed": "made.png", "encode": "made.npy",
+             "denoise": "made.npy"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command,model,args,names", OPTIONS, ids=[f"{o[0]} {' '.join(o[2])}" for o in OPTIONS]
+)
+def test_every_option_with_a_value_it_cannot_take_exits_2_in_one_line(
+    folders, command, model, args, names, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((4, 1, 8, 8), np.float32))
+    before = set(tmp_path.iterdir())
+    run = str(folders.get(model, tmp_path / model))
+    out = [] if "--out" in args or command not in NEEDS_OUT else ["--out", NEEDS_OUT[command]]
+    assert main([command, run, *args, *out]) == 2
+    err = capsys.readouterr().err
+    assert names in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) <= 2, err  # click: usage + error; ours: one line
+    assert set(tmp_path.iterdir()) == before  # nothing written

@@ -35,6 +35,7 @@ def embed(run, out, data, split, codes, seed, device) -> None:
     from ..models.base import Encoder, in_batches
 
     path = check_out(out, (".png",))
+    codes_path = check_out(codes, (".npy",), "--codes") if codes else None
     model, run_config = open_model(run, device)
     if not isinstance(model, Encoder):
         raise GenzooError(f"model {model.name} has no encoder")
@@ -45,9 +46,9 @@ def embed(run, out, data, split, codes, seed, device) -> None:
         z = in_batches(model, "encode", x, None if y is None else torch.as_tensor(y))
     z = z.cpu().numpy()
     embedding_plot(z, x_raw, y, ds.classes, seed).save(path)
-    if codes:
-        np.save(check_out(codes, (".npy",)), z)
-        done(Path(codes), f"{len(z)} codes")
+    if codes_path is not None:
+        np.save(codes_path, z)
+        done(codes_path, f"{len(z)} codes")
     done(path, f"the embedding of {len(z)} examples")
 
 

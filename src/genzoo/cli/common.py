@@ -55,10 +55,10 @@ def read_examples(path: str, model, run_config: dict | None = None, shape=None):
     return raw.x.astype(np.float32), raw.y
 
 
-def check_out(path: str, suffixes: tuple[str, ...]) -> Path:
+def check_out(path: str, suffixes: tuple[str, ...], option: str = "--out") -> Path:
     out = Path(path)
     if out.suffix.lower() not in suffixes:
-        raise GenzooError(f"--out {path}: expected a file ending in {' or '.join(suffixes)}")
+        raise GenzooError(f"{option} {path}: expected a file ending in {' or '.join(suffixes)}")
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
     return out
@@ -80,7 +80,21 @@ def done(path: Path, what: str) -> None:
     click.echo(f"wrote {what} to {path}")
 
 
+def _check_device(ctx, param, value: str) -> str:
+    from ..train.runtime import resolve_device
+
+    try:
+        resolve_device(value)
+    except GenzooError as e:
+        raise click.BadParameter(f"{value!r}: {e.allowed}") from None
+    return value
+
+
 def device_option(fn):
-    return click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N")(
-        fn
-    )
+    return click.option(
+        "--device",
+        default="cpu",
+        show_default=True,
+        callback=_check_device,
+        help="cpu, cuda or cuda:N",
+    )(fn)

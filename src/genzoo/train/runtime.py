@@ -20,7 +20,13 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("train.device", name, "no CUDA device is available here; use cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ConfigError("train.device", name, "auto, cpu, cuda or cuda:N")
+    return device
 
 
 def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
