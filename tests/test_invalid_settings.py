@@ -132,6 +132,7 @@ OUT_OF_RANGE = {
     "identity_weight": ["-1"], "k": ["0"], "keep_checkpoints": ["0"], "kl_weight": ["-1"],
     "l1_weight": ["-1"], "label_dropout": ["1.0", "-0.1"], "label_smoothing": ["0.5", "-0.1"],
     "latent_dim": ["0"], "log_every": ["-1"], "lr": ["0", "-1"], "mapping_layers": ["0"],
+    "max_seconds": ["0", "-1"],
     "mapping_lr_mul": ["0"], "max_nan_skips": ["0"], "maxout_pieces": ["1"],
     "min_sigma": ["-1"], "minibatch_disc": ["-1"], "minibatch_disc_dim": ["0"],
     "minibatch_std": ["-1"], "mixing_prob": ["1.5", "-0.1"], "n": ["0"], "n_blocks": ["-1"],

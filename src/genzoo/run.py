@@ -24,6 +24,7 @@ RESUMABLE_CHANGES = {
     ("train", name)
     for name in (
         "steps",
+        "max_seconds",
         "device",
         "compile",
         "channels_last",
@@ -184,14 +185,21 @@ def train(
 
 def finish_run(out: Path, data, device: str = "cpu") -> dict[str, Any]:
     """Evaluate the saved model with the default metrics, then write report.html."""
-    import json
-
     from .metrics import evaluate
-    from .train.checkpoint import atomic_write_text, load
-    from .viz.report import write_report
+    from .train.checkpoint import load
 
     model = load(out, device=device)
     results, notes = evaluate(model, data)
+    return record_eval(out, results, notes)
+
+
+def record_eval(out: Path, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Write evaluation results into the run's summary.json, then its report.html."""
+    import json
+
+    from .train.checkpoint import atomic_write_text
+    from .viz.report import write_report
+
     summary = json.loads((out / "summary.json").read_text())
     summary["eval"] = results
     if notes:

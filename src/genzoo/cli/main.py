@@ -13,6 +13,7 @@ import click
 
 from . import (
     apps_cmd,
+    compare_cmd,
     demo_cmd,
     encode_cmd,
     eval_cmd,
@@ -53,7 +54,7 @@ for module in (
     encode_cmd,
     info_cmd,
     demo_cmd,
-    features_cmd,
+    compare_cmd,
     report_cmd,
     translate_cmd,
 ):

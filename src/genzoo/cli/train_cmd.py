@@ -76,6 +76,7 @@ def command(
       genzoo train ae --data mnist5k --steps 2000 --out runs/ae
       genzoo train ae --data digits --set model.latent_dim=8 --set train.lr=3e-4
       genzoo train ae --data ring8 --set data.noise=0.05 --set model.output_activation=none
+      genzoo train ddpm --set train.steps=100000 --set train.max_seconds=3600  # an hour of steps
       genzoo train ae --data my_images/ --config ae.yaml
       genzoo train ae --data mnist5k --out runs/ae --resume auto   # continue after a stop
       genzoo train ae --print-config > ae.yaml                      # every field, to edit

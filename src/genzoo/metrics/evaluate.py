@@ -53,6 +53,8 @@ class EvalContext:
     batch_size: int = 500
     nll_samples: int = 200  # importance samples per example for log-likelihood estimates
     notes: list[str] = field(default_factory=list)
+    # real-data features kept across evaluations of several models on the same data
+    shared: dict | None = field(default=None, repr=False)
     _samples: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)  # by n
     _features: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)  # by set
 
@@ -135,15 +137,18 @@ class EvalContext:
 
     def features(self, which: str) -> torch.Tensor:
         """Features of "fake" (samples), "real" (reference) or "floor" (train subset)."""
-        cache = self._features
-        if which not in cache:
+        cache, key = self._features, which
+        if which != "fake" and self.shared is not None:
+            cache = self.shared
+            key = (self.data.name, which, self.n_ref, self.seed, str(self.features_path))
+        if key not in cache:
             x = {
                 "fake": self.samples,
                 "real": lambda: self.reference,
                 "floor": lambda: self.floor_set,
             }[which]()
-            cache[which] = self.feature_net.features(self.unit(x))
-        return cache[which]
+            cache[key] = self.feature_net.features(self.unit(x))
+        return cache[key]
 
     def sample_provenance(self) -> dict[str, Any]:
         return {
@@ -193,11 +198,13 @@ def evaluate(
     features: str | Path | None = None,
     nll_samples: int = 200,
     samples: torch.Tensor | np.ndarray | None = None,
+    shared: dict | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Run metrics `names` (default: all that apply); returns (results, notes).
 
     `samples`: generated examples in the data's raw units to score in place of drawing `n`
     from the model (a sampler the model does not hold, or samples already drawn and timed).
+    `shared`: a dict to keep the real data's features in across calls on the same data.
     """
     from . import library  # noqa: F401  (registers the metrics)
 
@@ -207,7 +214,10 @@ def evaluate(
     if samples is not None:
         samples = torch.as_tensor(samples).float().cpu()
         n = len(samples)
-    ctx = EvalContext(model, data, n=n, seed=seed, features_path=features, nll_samples=nll_samples)
+    ctx = EvalContext(
+        model, data, n=n, seed=seed, features_path=features, nll_samples=nll_samples,
+        shared=shared,
+    )  # fmt: skip
     if samples is not None:
         ctx._samples[n] = samples
     if names is None:

@@ -12,6 +12,9 @@ from ..config import check
 @dataclass
 class TrainConfig:
     steps: int = 2000  # optimizer steps (each runs every phase whose `every` divides the step)
+    # or stop sooner, once the optimizer steps have taken this many seconds in all (evaluation,
+    # pictures and checkpoints not counted; a resumed run counts its earlier time too)
+    max_seconds: float | None = None
     batch_size: int = 128
     optimizer: Literal["adam", "adamw", "rmsprop"] = "adam"  # a phase may name its own
     lr: float = 1e-3  # base learning rate; a phase may override it
@@ -45,6 +48,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check(self.steps >= 1, "steps", self.steps, "an integer >= 1")
         check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
+        check(
+            self.max_seconds is None or self.max_seconds > 0,
+            "max_seconds",
+            self.max_seconds,
+            "a number of seconds > 0, or none",
+        )
         check(self.lr > 0, "lr", self.lr, "a number > 0")
         check(
             len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),

@@ -80,6 +80,7 @@ class Trainer:
                     f"at most the {len(ds.x_train)} training examples of {ds.name}{per}",
                 )
         self.step = 0
+        self.step_seconds = 0.0  # time spent in optimizer steps, over every attempt
         self._nan_run = 0  # updates skipped in a row for non-finite values
         self._stop_signal: int | None = None
 
@@ -435,6 +436,7 @@ class Trainer:
         return {
             "format": STATE_FORMAT,
             "step": self.step,
+            "step_seconds": self.step_seconds,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
@@ -451,6 +453,7 @@ class Trainer:
         if state.get("format") != STATE_FORMAT:
             raise GenzooError(f"trainer state format {state.get('format')} is not supported")
         self.step = int(state["step"])
+        self.step_seconds = float(state.get("step_seconds", 0.0))
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
         for k, s in self.schedulers.items():
@@ -545,10 +548,14 @@ class Trainer:
         finished = False
         try:
             with stop_signals(self._request_stop):
-                while self.step < cfg.steps:
+                done = self.step >= cfg.steps or self._out_of_time()
+                while not done:
+                    began = time.perf_counter()
                     self.train_step()
+                    self.step_seconds += time.perf_counter() - began
                     self.console.advance()
-                    self._periodic(final=self.step == cfg.steps)
+                    done = self.step >= cfg.steps or self._out_of_time()
+                    self._periodic(final=done)
                     if self._stop_requested():
                         path = self.save_checkpoint() if self.out is not None else None
                         raise TrainingInterrupted(self.step, str(path) if path else None)
@@ -579,6 +586,13 @@ class Trainer:
                     f"from {seen[0] or 'the start'}: --out must be one folder that every "
                     "machine sees (a shared file system)"
                 )
+
+    def _out_of_time(self) -> bool:
+        """train.max_seconds spent in optimizer steps (by any process: all stop together)."""
+        if self.cfg.max_seconds is None:
+            return False
+        spent = self.step_seconds >= self.cfg.max_seconds
+        return distributed.any_across(spent) if self.world.distributed else spent
 
     def _request_stop(self, signum: int) -> None:
         self._stop_signal = signum
@@ -618,6 +632,7 @@ class Trainer:
 
     def _log(self, record: dict[str, Any]) -> None:
         record["time"] = round(time.time() - self.t_start, 3)
+        record["train_time"] = round(self.step_seconds, 3)
         if self.jsonl is not None:
             self.jsonl.log(record)
         if self.tb is not None:
@@ -682,6 +697,8 @@ class Trainer:
             "test": self.last_eval,
             "warnings": list(self.warnings.values()),
             "train_seconds": round(seconds, 2),
+            "step_seconds": round(self.step_seconds, 2),
+            "stopped_by_max_seconds": self.step < self.cfg.steps,
             "steps_per_second": round(steps_run / seconds, 2) if seconds > 0 else None,
             "resumed_from": str(start_ckpt) if start_ckpt else None,
             "versions": {

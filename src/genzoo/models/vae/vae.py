@@ -237,6 +237,10 @@ class VAE(GenerativeModel):
         log_px = self.log_px(xs, self.decoder_params(z.flatten(0, 1), ys)).view(k, len(x))
         return log_px + log_standard_normal(z) - log_normal(z, mu, logvar)
 
+    def likelihood_provenance(self, k: int) -> dict:
+        """What the nll metric's estimate is, for its provenance."""
+        return {"importance_samples": k, "decoder": self.likelihood}
+
     @torch.no_grad()
     def log_likelihood(
         self,

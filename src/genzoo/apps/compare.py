@@ -1,0 +1,415 @@
+"""Side by side: several models trained on the same data for the same wall-clock budget, then
+evaluated with the same metrics, sample count and seed.
+
+Each model's run is an ordinary run folder under the comparison's folder. Its number of steps
+comes from a short timed probe (steps per second times the budget), and `train.max_seconds`
+holds it to the budget whatever the probe said, so a fast model takes many steps and a slow
+one few. Time in evaluation, pictures and checkpoints is not counted. A run that is already
+there is reused (or resumed where it was cut off), so a comparison can grow a model at a time.
+
+Quality against training time comes from the run's checkpoints: each is scored with the same
+headline metric (FID for images, the k-NN KL estimate for points and tables) at the same N.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import to_dict
+from ..data import DataConfig, load_dataset
+from ..errors import GenzooError
+from ..registry import MODELS
+
+# the columns of the comparison table, in order, where a model has them
+HEADLINE = {
+    "image": [
+        ("fid", "fid", "FID"),
+        ("kid", "kid", "KID"),
+        ("precision_recall", "precision", "precision"),
+        ("precision_recall", "recall", "recall"),
+        ("classes", "classes_covered", "classes"),
+        ("nll", "bits_per_dim", "bits/dim"),
+    ],
+    "points": [
+        ("modes", "modes", "modes"),
+        ("modes", "high_quality", "high quality"),
+        ("knn_kl", "knn_kl", "k-NN KL"),
+        ("mmd", "mmd", "MMD²"),
+        ("nll", "nll_nats", "NLL (nats)"),
+    ],
+}
+HEADLINE["table"] = [h for h in HEADLINE["points"] if h[0] != "modes"]
+# the metrics of a comparison: every default one except those that do not compare across
+# families (a GAN has no reconstruction, a diffusion model inverts exactly; loss terms differ)
+LEFT_OUT = ("recon", "loss")
+# the metric of the quality-against-time curve: (metric, value), lower is better
+CURVE = {"image": ("fid", "fid"), "points": ("knn_kl", "knn_kl"), "table": ("knn_kl", "knn_kl")}
+
+
+def parse_budget(text: str) -> float:
+    """'90s', '10m', '1.5h' or a plain number of seconds -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise GenzooError(f"--budget {text}: expected a duration such as 90s, 10m or 1.5h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def parse_models(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise GenzooError("--models: name at least one model, e.g. ae,vae,dcgan,ddpm")
+    for name in names:
+        MODELS.get(name)  # an unknown name is refused with the choices
+    if len(set(names)) != len(names):
+        raise GenzooError(f"--models {text}: a model is named twice")
+    return names
+
+
+@dataclass
+class Entry:
+    """One model of a comparison, once trained and evaluated."""
+
+    name: str
+    run: Path
+    summary: dict[str, Any]
+    results: dict[str, Any]
+    sample_seconds: float  # drawing the N evaluation samples
+    curve: list[tuple[float, float]] = field(default_factory=list)  # (train seconds, value)
+    reused: bool = False
+
+
+@dataclass
+class Comparison:
+    entries: list[Entry]
+    kind: str  # of the data: image, points or table
+    meta: dict[str, Any]
+    report: Path
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        return table_rows(self.entries, self.kind)
+
+    def text(self) -> str:
+        """The table as text, and the likelihood note where it applies."""
+        note = likelihood_note(self.entries)
+        return format_rows(*self.table()) + (f"\n{note}" if note else "")
+
+
+def seconds_per_step(rc, data, probe_steps: int = 20) -> float:
+    """Time `probe_steps` optimizer steps of a fresh model (setup not counted)."""
+    from ..models import build_model
+    from ..train import Trainer
+
+    model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
+    quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
+    cfg = replace(rc.train, steps=probe_steps, max_seconds=None, **quiet)
+    trainer = Trainer(model, data, cfg, console=False)
+    trainer.fit()
+    return trainer.step_seconds / probe_steps
+
+
+def parse_settings(items: list[str] | tuple[str, ...], names: list[str]) -> dict[str, list[str]]:
+    """MODEL:SECTION.FIELD=VALUE items -> {model: [SECTION.FIELD=VALUE, ...]}."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        model, sep, setting = item.partition(":")
+        if not sep or "=" not in setting:
+            raise GenzooError(f"--set {item}: expected MODEL:SECTION.FIELD=VALUE")
+        if model not in names:
+            raise GenzooError(f"--set {item}: {model} is not one of --models ({', '.join(names)})")
+        out.setdefault(model, []).append(setting)
+    return out
+
+
+def plan(
+    name: str,
+    data,
+    budget: float,
+    points: int,
+    seed: int,
+    device: str,
+    settings: list[str] = (),
+):
+    """The run config of `name` for the budget: the model's defaults, the step count a probe
+    predicts and half as many again (so that the budget, not the count, ends the run), and
+    `points` checkpoints."""
+    from ..run import RunConfig
+
+    rc = run_config(name, data, seed, device, settings)
+    per_step = seconds_per_step(rc, data)
+    predicted = budget / per_step
+    steps = max(points, math.ceil(1.5 * predicted))
+    every = max(1, int(predicted / points))
+    train = {
+        "steps": steps,
+        "max_seconds": budget,
+        "checkpoint_every": every,
+        "keep_checkpoints": points + 2,  # the last may fall just short of the budget's end
+        "sample_every": every,
+        "eval_every": every,
+        "log_every": max(1, min(50, every)),
+        "final_eval": False,  # the comparison evaluates every model the same way
+    }
+    return RunConfig.from_dict({**rc.to_dict(), "train": {**to_dict(rc.train), **train}})
+
+
+def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | None:
+    """The saved config of a run already in the comparison's folder, checked to be `name`
+    on the same data; None where there is none."""
+    from ..config import read_file
+
+    saved = run / "config.yaml"
+    if not saved.is_file():
+        if run.exists() and any(run.iterdir()):
+            raise GenzooError(f"{run} exists and is not a genzoo run folder; choose another --out")
+        return None
+    cfg = read_file(saved)
+    if cfg.get("model", {}).get("name") != name:
+        raise GenzooError(f"{run} holds a {cfg.get('model', {}).get('name')} run, not {name}")
+    theirs = {k: v for k, v in cfg.get("data", {}).items()}
+    ours = to_dict(data_cfg)
+    differ = sorted(k for k in ours if theirs.get(k) != ours[k])
+    if differ:
+        what = ", ".join(f"data.{k} {theirs.get(k)!r} there, {ours[k]!r} asked" for k in differ)
+        raise GenzooError(f"{run} was trained on other data ({what}); choose another --out")
+    return cfg
+
+
+def run_config(name: str, data, seed: int, device: str, settings: list[str]):
+    """`name` with its defaults on the comparison's data, and its own --set settings."""
+    from ..config import merge, parse_overrides
+    from ..run import RunConfig
+
+    raw = {"model": {"name": name}, "data": to_dict(data.config)}
+    raw = merge({**raw, "train": {"seed": seed, "device": device}}, parse_overrides(settings))
+    if raw["data"] != to_dict(data.config):
+        raise GenzooError(f"--set {name}:data...: every model of a comparison has the same data")
+    return RunConfig.from_dict(raw)
+
+
+def plan_check(name: str, data, settings: list[str]) -> None:
+    """Refuse a model that does not fit the data, or settings it does not take, up front."""
+    from ..models import build_model
+
+    build_model(name, data.info(), run_config(name, data, 0, "cpu", settings).model)
+
+
+def train_one(
+    name: str,
+    out: Path,
+    data,
+    budget: float,
+    points: int,
+    seed: int,
+    device: str,
+    settings: list[str] = (),
+) -> tuple[Path, bool]:
+    """Train (or reuse, or resume) the run of `name`; returns (its folder, reused)."""
+    from ..run import RunConfig, train
+
+    run = out / name
+    saved = existing(run, name, data.config)
+    if saved is not None and (run / "summary.json").is_file():
+        return run, True
+    if saved is not None:  # cut off: continue it as it was planned
+        train(RunConfig.from_dict(saved), out=run, resume=True)
+        return run, False
+    rc = plan(name, data, budget, points, seed, device, settings)
+    train(rc, out=run)
+    return run, False
+
+
+def timed_samples(model, n: int, seed: int, batch: int = 500) -> tuple[torch.Tensor, float]:
+    """n samples in the data's units, drawn in batches with a seeded generator, and the
+    seconds it took (the model's default sampler)."""
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        parts = [model.sample(min(batch, n - i), generator=g).float() for i in range(0, n, batch)]
+    x = torch.cat(parts)
+    if x.is_cuda:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return torch.from_numpy(model.to_data(x)), seconds
+
+
+def curve(
+    run: Path, data, n: int, seed: int, device: str, shared: dict, final: tuple[float, float]
+) -> list[tuple[float, float]]:
+    """The headline metric of each kept checkpoint against its seconds of training; the
+    last checkpoint is the final model, whose value is `final` (seconds, value)."""
+    from ..metrics import evaluate
+    from ..train.checkpoint import complete_checkpoints, load, load_state
+
+    metric, key = CURVE[data.kind]
+    points = []
+    for path in complete_checkpoints(run)[:-1]:
+        state = load_state(path / "trainer_state.pt")
+        weights = "ema" if (path / "ema.safetensors").is_file() else "model"
+        model = load(path, weights=weights, device=device)
+        samples, _ = timed_samples(model, n, seed)
+        results, _ = evaluate(model, data, [metric], seed=seed, samples=samples, shared=shared)
+        points.append((float(state.get("step_seconds", math.nan)), results[metric]["values"][key]))
+    return sorted(points) + [final]
+
+
+def evaluate_one(
+    name: str, run: Path, data, n: int, seed: int, device: str, shared: dict, nll_samples: int
+) -> Entry:
+    """The comparison's metrics of the run's final model on the same N samples as every other,
+    written into the run's summary.json and report.html as `genzoo eval` would."""
+    from ..metrics import evaluate
+    from ..metrics.evaluate import EvalContext, default_metrics
+    from ..run import record_eval
+    from ..train.checkpoint import load
+
+    model = load(run, device=device)
+    names = [m for m in default_metrics(EvalContext(model, data)) if m not in LEFT_OUT]
+    samples, seconds = timed_samples(model, n, seed)
+    results, notes = evaluate(
+        model, data, names, seed=seed, samples=samples, shared=shared, nll_samples=nll_samples
+    )
+    summary = record_eval(run, results, notes)
+    metric, key = CURVE[data.kind]
+    final = (float(summary.get("step_seconds", math.nan)), results[metric]["values"][key])
+    points = curve(run, data, n, seed, device, shared, final)
+    return Entry(name, run, summary, results, seconds, points)
+
+
+def compare(
+    data_cfg: DataConfig,
+    names: list[str],
+    budget: float,
+    out: Path,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    points: int = 4,
+    device: str = "cpu",
+    settings: dict[str, list[str]] | None = None,
+    nll_samples: int = 50,
+    say=print,
+) -> Comparison:
+    """Train (or reuse) each model, evaluate them alike, write compare.json and
+    compare.html into `out`."""
+    from ..viz.compare import write_compare_report
+
+    data = load_dataset(data_cfg)
+    for name in names:  # every model must fit the data before any of them trains
+        plan_check(name, data, (settings or {}).get(name, []))
+    n = n or len(data.x_test)
+    out.mkdir(parents=True, exist_ok=True)
+    entries, shared = [], {}
+    for i, name in enumerate(names, 1):
+        say(f"[{i}/{len(names)}] {name}: training for {budget:g} s of steps on {data.name}")
+        mine = (settings or {}).get(name, [])
+        run, reused = train_one(name, out, data, budget, points, seed, device, mine)
+        if reused:
+            say(f"  {run} is already trained: reused")
+        say(f"  evaluating {name} on {n} samples")
+        entry = evaluate_one(name, run, data, n, seed, device, shared, nll_samples)
+        entry.reused = reused
+        entries.append(entry)
+    meta = {
+        "data": data.name, "kind": data.kind, "budget_seconds": budget, "n": n, "seed": seed,
+        "nll_samples": nll_samples, "settings": settings or {},
+    }  # fmt: skip
+    (out / "compare.json").write_text(
+        json.dumps({**meta, "models": [_entry_json(e) for e in entries]}, indent=2)
+    )
+    report = write_compare_report(entries, data, meta, out / "compare.html")
+    return Comparison(entries, data.kind, meta, report)
+
+
+def _entry_json(e: Entry) -> dict[str, Any]:
+    s = e.summary
+    return {
+        "model": e.name,
+        "run": str(e.run),
+        "steps": s.get("steps"),
+        "train_seconds": s.get("step_seconds"),
+        "sample_seconds": round(e.sample_seconds, 3),
+        "parameters": s.get("parameters"),
+        "metrics": {k: r["values"] for k, r in e.results.items()},
+        "curve": e.curve,
+        "reused": e.reused,
+    }
+
+
+def density_of(provenance: dict[str, Any]) -> str:
+    """In words, what an nll number measures: only the same kind compare."""
+    if provenance.get("binarized"):
+        return "the probability of binarized pixels"
+    if provenance.get("discrete"):
+        return "a bound on the probability of the 8-bit pixel values"
+    if provenance.get("decoder") == "bernoulli":
+        return "a Bernoulli cross-entropy of grey levels (not a density of the data)"
+    return "a density of continuous values in the model's range"
+
+
+def likelihood_note(entries: list[Entry]) -> str | None:
+    """Which density each likelihood is of, when the models' differ; None when they agree."""
+    kinds = {e.name: density_of(e.results["nll"]["provenance"]) for e in entries
+             if "nll" in e.results}  # fmt: skip
+    if len(set(kinds.values())) < 2:
+        return None
+    said = "; ".join(f"{name}: {what}" for name, what in kinds.items())
+    return f"The likelihoods are of different things and do not compare ({said})."
+
+
+def headline(kind: str, entries: list[Entry]) -> list[tuple[str, str, str]]:
+    """The headline columns some entry has."""
+    return [
+        h
+        for h in HEADLINE[kind]
+        if any(h[1] in e.results.get(h[0], {}).get("values", {}) for e in entries)
+    ]
+
+
+def table_rows(entries: list[Entry], kind: str) -> tuple[list[str], list[list[str]]]:
+    """The comparison as text: a header and one row per model, then the real-data floor."""
+    cols = headline(kind, entries)
+    head = ["model", "params", "steps", "train s", "sample s"] + [c[2] for c in cols]
+    rows = []
+    for e in entries:
+        s = e.summary
+        row = [e.name, f"{s.get('parameters', 0):,}", str(s.get("steps"))]
+        row += [_num(s.get("step_seconds")), _num(e.sample_seconds)]
+        row += [_num(e.results.get(m, {}).get("values", {}).get(k)) for m, k, _ in cols]
+        rows.append(row)
+    floor = ["real data (floor)", "", "", "", ""]
+    for m, k, _ in cols:
+        floors = [e.results.get(m, {}).get("floor") or {} for e in entries]
+        floor.append(_num(next((f[k] for f in floors if k in f), None)))
+    rows.append(floor)
+    return head, rows
+
+
+def _num(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
+def format_rows(head: list[str], rows: list[list[str]]) -> str:
+    """Text columns: the first left-aligned, the numbers right-aligned."""
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells):
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join(line(r) for r in [head, *rows])

@@ -1,0 +1,129 @@
+"""The comparison report: one self-contained HTML page for `genzoo compare`.
+
+On top, the table (headline metrics beside the real-data floor, training and sampling time),
+then the samples of every model side by side, quality against training time, and for each
+model its full metrics with provenance and a link to its own run report.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from .report import CSS, FEATURES_NOTE, _fig_to_image, _img, metrics_table
+
+
+def samples_picture(entry, data, count: int, seed: int) -> Image.Image:
+    """64 samples of an image model as a grid; for points, 1,000 beside the test data."""
+    from ..train.checkpoint import load
+    from .grid import picture
+
+    model = load(entry.run)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        x = model.sample(count, generator=g)
+    if model.info.kind == "image":
+        return picture(model, [("samples", x)], 8)
+    idx = torch.linspace(0, len(data.x_test) - 1, min(count, len(data.x_test))).long()
+    real = model.to_model(data.x_test[idx.numpy()])
+    return picture(model, [("data", real), ("samples", x)], 0)
+
+
+def curve_plot(entries, metric: str, log: bool) -> Image.Image | None:
+    """The headline metric against seconds of training, one line per model."""
+    if not any(e.curve for e in entries):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    for e in entries:
+        pts = [(t, v) for t, v in e.curve if math.isfinite(t) and math.isfinite(v)]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o", label=e.name)
+    ax.set_xlabel("seconds of training (optimizer steps only)")
+    ax.set_ylabel(f"{metric} (lower is better)")
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return _fig_to_image(fig)
+
+
+def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Path:
+    from ..apps.compare import CURVE, likelihood_note, table_rows
+    from ..train.checkpoint import atomic_write_text
+
+    kind = data.kind
+    head, rows = table_rows(entries, kind)
+    table = (
+        "<table><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        )
+        + "</table>"
+    )
+    budget = meta["budget_seconds"]
+    title = f"genzoo compare: {', '.join(e.name for e in entries)} on {data.name}"
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>Each model trained for {budget:g} s of optimizer steps (evaluation, pictures and "
+        f"checkpoints not counted) with its own default settings and seed {meta['seed']}, then "
+        f"was scored on the same {meta['n']:,} samples per model against "
+        f"{min(meta['n'], len(data.x_test)):,} test examples of {html.escape(data.name)}. "
+        "<i>sample s</i> is the time to draw those samples with the model's default sampler; "
+        "the last row is each metric for real data alone, the best a model can reach.</p>",
+        "<div class='wide'>" + table + "</div>",
+    ]
+    if kind == "image":
+        parts.append(f"<p class='note'>{html.escape(FEATURES_NOTE)}</p>")
+    note = likelihood_note(entries)
+    if note:
+        parts.append(f"<p class='note'>{html.escape(note)}</p>")
+    if any(e.reused for e in entries):
+        reused = ", ".join(e.name for e in entries if e.reused)
+        parts.append(f"<p class='note'>Reused from an earlier comparison: {reused}.</p>")
+    parts.append("<h2>Samples</h2>")
+    count = 64 if kind == "image" else 1000
+    for e in entries:
+        caption = f"{e.name}: {e.summary.get('steps')} steps"
+        parts.append(_img(samples_picture(e, data, count, meta["seed"]), e.name, caption))
+    metric, key = CURVE[kind]
+    plot = curve_plot(entries, key, log=kind == "image")
+    if plot is not None:
+        parts += [
+            "<h2>Quality against training time</h2>",
+            f"<p>{metric} of each kept checkpoint, at the same N and seed as the table.</p>",
+            _img(plot, "quality against training time"),
+        ]
+    for e in entries:
+        link = os.path.relpath(e.run / "report.html", path.parent)
+        parts += [
+            f"<h2>{html.escape(e.name)}</h2>",
+            f"<p>Run folder <code>{html.escape(str(e.run))}</code>; its own report "
+            f"(loss curves, samples during training, latents): "
+            f"<a href='{html.escape(link)}'>{html.escape(link)}</a></p>",
+            metrics_table(e.results),
+        ]
+    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    page = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, page)
+    return path

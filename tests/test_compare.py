@@ -1,0 +1,141 @@
+"""genzoo compare and genzoo demo: models trained for the same time on the same data, scored
+alike, in one report; runs that exist are reused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from genzoo.apps.compare import parse_budget, parse_settings
+from genzoo.cli.main import main
+from genzoo.errors import GenzooError
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("compare") / "digits"
+    args = ["compare", "--data", "digits", "--models", "ae,gan", "--budget", "2s"]
+    assert main([*args, "--points", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_each_model_trains_for_the_budget_and_is_scored_alike(images):
+    found = json.loads((images / "compare.json").read_text())
+    assert [m["model"] for m in found["models"]] == ["ae", "gan"]
+    assert found["budget_seconds"] == 2.0 and found["n"] == 359  # digits' test split
+    for m in found["models"]:
+        summary = json.loads((images / m["model"] / "summary.json").read_text())
+        assert summary["step_seconds"] >= 2.0 or not summary["stopped_by_max_seconds"]
+        assert m["steps"] == summary["steps"] > 0
+        assert {"fid", "precision_recall", "classes"} <= set(m["metrics"])
+        assert "recon" not in m["metrics"]  # not comparable across families
+        provenance = summary["eval"]["fid"]["provenance"]
+        assert provenance["generated"] == 359 and provenance["seed"] == 0
+        # the curve: the intermediate checkpoints, then the final model, in training time
+        times = [t for t, _ in m["curve"]]
+        assert len(times) >= 2 and times == sorted(times)
+        assert m["curve"][-1][1] == m["metrics"]["fid"]["fid"]
+        assert (images / m["model"] / "report.html").is_file()
+    # both models are scored against the same real features: the floor is one number
+    floors = {json.dumps(json.loads((images / m / "summary.json").read_text())["eval"]["fid"]
+                         ["floor"]) for m in ("ae", "gan")}  # fmt: skip
+    assert len(floors) == 1
+
+
+def test_the_report_shows_the_table_samples_and_the_time_plot(images):
+    page = (images / "compare.html").read_text()
+    assert page.count("<img") == 3  # two sample grids and the quality-against-time plot
+    assert "real data (floor)" in page and "FID" in page
+    assert "ae/report.html" in page and "gan/report.html" in page
+
+
+def test_a_second_compare_reuses_the_runs_and_adds_a_model(images, capsys):
+    before = json.loads((images / "ae" / "summary.json").read_text())["steps"]
+    args = ["compare", "--data", "digits", "--models", "ae,vae", "--budget", "1s"]
+    assert main([*args, "--points", "1", "--out", str(images)]) == 0
+    out = capsys.readouterr().out
+    assert "already trained: reused" in out and "real data (floor)" in out
+    found = json.loads((images / "compare.json").read_text())
+    assert [m["reused"] for m in found["models"]] == [True, False]
+    assert json.loads((images / "ae" / "summary.json").read_text())["steps"] == before
+
+
+def test_points_get_the_mode_metrics(tmp_path):
+    args = ["compare", "--data", "ring8", "--models", "gan,ddpm", "--budget", "1s"]
+    settings = ["--set", "ddpm:model.sample_steps=10", "--set", "gan:model.latent_dim=2"]
+    assert main([*args, *settings, "--points", "1", "--out", str(tmp_path / "c")]) == 0
+    found = json.loads((tmp_path / "c" / "compare.json").read_text())
+    for m in found["models"]:
+        assert {"modes", "knn_kl", "mmd"} <= set(m["metrics"])
+    from genzoo.config import read_file
+
+    assert read_file(tmp_path / "c" / "gan" / "config.yaml")["model"]["latent_dim"] == 2
+    assert read_file(tmp_path / "c" / "ddpm" / "config.yaml")["model"]["sample_steps"] == 10
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--models", "ae,nope"], "unknown model 'nope'"),
+        (["--models", "ae,ae"], "named twice"),
+        (["--models", ","], "--models"),
+        (["--models", "ae", "--budget", "0"], "--budget 0"),
+        (["--models", "ae", "--budget", "ten minutes"], "--budget"),
+        (["--models", "ae", "--set", "vae:model.beta=2"], "not one of --models"),
+        (["--models", "ae", "--set", "model.latent_dim=2"], "MODEL:SECTION.FIELD=VALUE"),
+        (["--models", "ae", "--set", "ae:model.latent_dim=-1"], "model.latent_dim"),
+        (["--models", "ae", "--set", "ae:data.source=digits"], "the same data"),
+        (["--models", "gan,dcgan", "--data", "ring8"], "image data for dcgan"),
+        (["--models", "ae", "--data", "nowhere.npz"], "nowhere.npz"),
+        (["--models", "ae", "--n", "5"], "--n"),
+        (["--models", "ae", "--device", "tpu"], "tpu"),
+    ],
+)
+def test_bad_requests_exit_2_in_one_line_before_any_training(args, message, tmp_path, capsys):
+    assert main(["compare", *args, "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) <= 2, err
+    assert not (tmp_path / "c").exists()
+
+
+def test_budgets_and_settings_parse():
+    assert [parse_budget(t) for t in ("90", "90s", "1.5m", "2h")] == [90, 90, 90, 7200]
+    with pytest.raises(GenzooError):
+        parse_budget("-1m")
+    assert parse_settings(["a:model.x=1", "a:train.y=2"], ["a", "b"]) == {
+        "a": ["model.x=1", "train.y=2"]
+    }
+
+
+def test_a_run_trained_on_other_data_is_not_reused(images, capsys):
+    args = ["compare", "--data", "mnist5k", "--models", "ae", "--budget", "1s"]
+    assert main([*args, "--out", str(images)]) == 2
+    assert "trained on other data" in capsys.readouterr().err
+
+
+def test_demo_compares_the_four_families_then_the_toy_models(tmp_path, capsys):
+    assert main(["demo", "--quick", "--budget", "2", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    images = json.loads((tmp_path / "demo" / "mnist5k" / "compare.json").read_text())
+    assert [m["model"] for m in images["models"]] == ["ae", "vae", "dcgan", "ddpm"]
+    assert all("fid" in m["metrics"] for m in images["models"])
+    toy = json.loads((tmp_path / "demo" / "grid25" / "compare.json").read_text())
+    assert [m["model"] for m in toy["models"]] == ["gan", "wgan-gp", "ddpm"]
+    assert all(m["metrics"]["modes"]["of_modes"] == 25 for m in toy["models"])
+    assert str(tmp_path / "demo" / "mnist5k" / "compare.html") in out
+    assert "real data (floor)" in out
+    # the VAE's Bernoulli likelihood of grey levels and DDPM's bound on 8-bit pixels
+    assert "do not compare (vae: a Bernoulli cross-entropy" in out
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("user data")
+    assert main(["demo", "--quick", "--out", str(tmp_path / "mine")]) == 2  # never deletes it
+    assert (tmp_path / "mine" / "keep.txt").exists()
+
+
+def test_the_comparison_renders_in_headless_chromium(images, tmp_path):
+    from .test_report import render
+
+    check, _ = render((images / "compare.html").read_text(), tmp_path)
+    assert check["images"] == 3 and check["broken"] == 0 and check["errors"] == [], check
