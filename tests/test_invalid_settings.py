@@ -27,23 +27,39 @@ from .conftest import run_cli, tiny
 WRONG = "{bogus: [1, 2]}"  # a mapping: no field of any config takes one
 
 
-def fields():
-    out = []
+def sections(model):
+    return {
+        "model": genzoo.MODELS.get(model).Config,
+        "train": TrainConfig,
+        "data": DataConfig,
+    }
+
+
+def config_fields():
+    """(model, section, name, config class) of every field of every model's config, and of
+    the train and data sections once (with ae)."""
     for entry in genzoo.MODELS:
-        for f in dataclasses.fields(genzoo.MODELS.get(entry.name).Config):
-            out.append(pytest.param(entry.name, f"model.{f.name}", id=f"{entry.name}.{f.name}"))
+        cls = genzoo.MODELS.get(entry.name).Config
+        for f in dataclasses.fields(cls):
+            yield entry.name, "model", f.name, cls
     for section, cls in (("train", TrainConfig), ("data", DataConfig)):
         for f in dataclasses.fields(cls):
-            out.append(pytest.param("ae", f"{section}.{f.name}", id=f"{section}.{f.name}"))
-    return out
+            yield "ae", section, f.name, cls
+
+
+def fields():
+    return [
+        pytest.param(model, f"{section}.{name}", id=f"{model if section == 'model' else section}"
+                     f".{name}")
+        for model, section, name, _ in config_fields()
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("model,field", fields())
 def test_a_value_of_the_wrong_type_is_refused_naming_the_field(model, field, tmp_path):
     # through --set (a string field takes any text there, as a path may be any text) ...
     section, name = field.split(".")
-    cls = {"model": genzoo.MODELS.get(model).Config, "train": TrainConfig, "data": DataConfig}
-    kind = next(str(f.type) for f in dataclasses.fields(cls[section]) if f.name == name)
+    kind = next(str(f.type) for f in dataclasses.fields(sections(model)[section]) if f.name == name)
     if "str" not in kind:
         with pytest.raises(GenzooError) as e:
             build_run_config(model, overrides=[f"{field}={WRONG}"])
@@ -152,14 +168,6 @@ ANY_VALUE = {
 }  # fmt: skip
 
 
-def sections(model):
-    return {
-        "model": genzoo.MODELS.get(model).Config,
-        "train": TrainConfig,
-        "data": DataConfig,
-    }
-
-
 def choices(cls, name):
     """A field's choices when its type is a Literal (optionally with None), else None."""
     hint = typing.get_type_hints(cls)[name]
@@ -172,13 +180,11 @@ def choices(cls, name):
 
 def range_cases():
     out = []
-    for model, field in ((p.values[0], p.values[1]) for p in fields()):
-        section, name = field.split(".")
-        cls = sections(model)[section]
-        hint = typing.get_type_hints(cls)[name]
-        if name in ANY_VALUE or hint is bool:
+    for model, section, name, cls in config_fields():
+        if name in ANY_VALUE or typing.get_type_hints(cls)[name] is bool:
             continue
         bad = ["nonesuch"] if choices(cls, name) else OUT_OF_RANGE[name]
+        field = f"{section}.{name}"
         for value in bad:
             out.append(pytest.param(model, field, value, id=f"{model}.{field}={value}"))
     return out
@@ -186,13 +192,10 @@ def range_cases():
 
 def test_every_field_has_its_out_of_range_values_or_takes_any_value():
     missing = []
-    for model, field in ((p.values[0], p.values[1]) for p in fields()):
-        section, name = field.split(".")
-        cls = sections(model)[section]
-        hint = typing.get_type_hints(cls)[name]
+    for model, section, name, cls in config_fields():
         listed = name in OUT_OF_RANGE or name in ANY_VALUE or choices(cls, name)
-        if not listed and hint is not bool:
-            missing.append(f"{model}: {field}")
+        if not listed and typing.get_type_hints(cls)[name] is not bool:
+            missing.append(f"{model}: {section}.{name}")
     assert not missing, missing  # a new field needs its row
 
 

@@ -32,6 +32,7 @@ def synthesize(
     """n samples in the data's units, and their labels (class indices) for a conditional model:
     the classes in `labels` (default: all) in turn, so each gets n / K of them."""
     from ..data.files import check_in_memory
+    from ..models.base import sample_in_batches
 
     check_in_memory("--n", n, model.info.shape, "examples")
     conditional = getattr(model, "conditional", False)
@@ -41,12 +42,7 @@ def synthesize(
     if conditional:
         classes = labels if labels is not None else list(range(model.info.num_classes))
         y = torch.tensor(classes, device=model.device).repeat(n // len(classes) + 1)[:n]
-    g = torch.Generator(device=model.device).manual_seed(seed)
-    parts = [
-        model.sample(min(batch, n - i), generator=g, labels=None if y is None else y[i : i + batch])
-        for i in range(0, n, batch)
-    ]
-    x = model.to_data(torch.cat(parts))
+    x = model.to_data(sample_in_batches(model, n, seed, batch, labels=y))
     return x, None if y is None else y.cpu().numpy()
 
 

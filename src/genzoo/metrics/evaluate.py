@@ -109,13 +109,10 @@ class EvalContext:
             out = in_batches(self.model, "translate", x_in, size=self.batch_size)
             cache[n] = torch.from_numpy(self.model.to_data(out))
         if n not in cache:
-            g = torch.Generator(device=self.model.device).manual_seed(self.seed)
-            chunks = []
-            with torch.no_grad():
-                for start in range(0, n, self.batch_size):
-                    size = min(self.batch_size, n - start)
-                    chunks.append(self.model.sample(size, generator=g).float().cpu())
-            cache[n] = torch.from_numpy(self.model.to_data(torch.cat(chunks)))
+            from ..models.base import sample_in_batches
+
+            x = sample_in_batches(self.model, n, self.seed, self.batch_size)
+            cache[n] = torch.from_numpy(self.model.to_data(x))
         return cache[n]
 
     @cached_property

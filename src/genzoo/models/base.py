@@ -214,6 +214,21 @@ def in_batches(
     return torch.cat(out)
 
 
+@torch.no_grad()
+def sample_in_batches(
+    model: GenerativeModel, n: int, seed: int, size: int = 500, labels: Tensor | None = None
+) -> Tensor:
+    """n samples (model range, float, on the CPU) drawn `size` at a time from one generator
+    seeded with `seed`, so that the same seed gives the same samples whatever the batch; a
+    conditional model gets `labels` (n class indices) batch by batch."""
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    out = []
+    for i in range(0, n, size):
+        kw = {} if labels is None else {"labels": labels[i : i + size]}
+        out.append(model.sample(min(size, n - i), generator=g, **kw).float().cpu())
+    return torch.cat(out)
+
+
 @runtime_checkable
 class Encoder(Protocol):
     def encode(self, x: Tensor) -> Tensor: ...
