@@ -183,6 +183,25 @@ def test_dpm_solver_is_second_order():
 
 
 # ---------------------------------------------------------------- the bound
+@pytest.mark.parametrize(
+    "config,asked,steps",
+    [
+        ({}, None, 50),  # ddim, in sample_steps
+        ({}, "ddpm", 1000),  # ancestral by name: every step
+        ({"sampler": "ddpm", "sample_steps": 7}, None, 7),  # the configured pair
+        ({"sampler": "ddpm", "sample_steps": 7}, "ddpm", 7),
+        ({"sampler": "ddpm", "sample_steps": 7}, "ddim", 7),
+    ],
+)
+def test_each_sampler_takes_its_default_number_of_steps(config, asked, steps):
+    info = genzoo.DataInfo("points", (2,), (-3.0, 3.0))
+    model = genzoo.build_model("ddpm", info, {"width": 8, "blocks": 1, **config})
+    calls = []
+    model.denoise = lambda x_t, t, y=None: calls.append(1) or torch.zeros_like(x_t)
+    model.sample(3, sampler=asked)
+    assert len(calls) == steps
+
+
 def test_the_bound_is_a_lower_bound_and_its_terms_vanish_for_the_true_posterior():
     """For N(M, S^2) data and its exact denoiser, -L stays below the true log p(x) (with fixed
     variances it is loose in the first steps, as Nichol & Dhariwal's figure 2 shows); a
