@@ -73,6 +73,14 @@ def test_points_get_the_mode_metrics(tmp_path):
 
     assert read_file(tmp_path / "c" / "gan" / "config.yaml")["model"]["latent_dim"] == 2
     assert read_file(tmp_path / "c" / "ddpm" / "config.yaml")["model"]["sample_steps"] == 10
+    page = (tmp_path / "c" / "compare.html").read_text()
+    assert "ddpm: <code>model.sample_steps=10</code>" in page
+    assert "gan: <code>model.latent_dim=2</code>" in page
+    from PIL import Image
+
+    for name in ("samples.png", "quality.png"):  # the report's pictures, also as files
+        with Image.open(tmp_path / "c" / name) as im:
+            assert im.width > 300 and im.height > 200
 
 
 @pytest.mark.parametrize(
@@ -124,6 +132,17 @@ def test_demo_compares_the_four_families_then_the_toy_models(tmp_path, capsys):
     toy = json.loads((tmp_path / "demo" / "grid25" / "compare.json").read_text())
     assert [m["model"] for m in toy["models"]] == ["gan", "wgan-gp", "ddpm"]
     assert all(m["metrics"]["modes"]["of_modes"] == 25 for m in toy["models"])
+    from genzoo.config import read_file
+
+    # each comparison's own settings: a fast-learning DDPM on digits, WGAN-GP's toy critic
+    ddpm = read_file(tmp_path / "demo" / "mnist5k" / "ddpm" / "config.yaml")
+    assert ddpm["model"]["prediction"] == "v" and ddpm["train"]["batch_size"] == 32
+    toy_ddpm = read_file(tmp_path / "demo" / "grid25" / "ddpm" / "config.yaml")
+    assert toy_ddpm["model"]["prediction"] == "eps"
+    assert (
+        read_file(tmp_path / "demo" / "grid25" / "wgan-gp" / "config.yaml")["model"]["gp_weight"]
+        == 0.1
+    )
     assert str(tmp_path / "demo" / "mnist5k" / "compare.html") in out
     assert "real data (floor)" in out
     # the VAE's Bernoulli likelihood of grey levels and DDPM's bound on 8-bit pixels

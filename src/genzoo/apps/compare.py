@@ -173,7 +173,7 @@ def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | Non
     cfg = read_file(saved)
     if cfg.get("model", {}).get("name") != name:
         raise GenzooError(f"{run} holds a {cfg.get('model', {}).get('name')} run, not {name}")
-    theirs = {k: v for k, v in cfg.get("data", {}).items()}
+    theirs = cfg.get("data", {})
     ours = to_dict(data_cfg)
     differ = sorted(k for k in ours if theirs.get(k) != ours[k])
     if differ:
@@ -229,13 +229,10 @@ def train_one(
 def timed_samples(model, n: int, seed: int, batch: int = 500) -> tuple[torch.Tensor, float]:
     """n samples in the data's units, drawn in batches with a seeded generator, and the
     seconds it took (the model's default sampler)."""
-    g = torch.Generator(device=model.device).manual_seed(seed)
+    from ..models.base import sample_in_batches
+
     t0 = time.perf_counter()
-    with torch.no_grad():
-        parts = [model.sample(min(batch, n - i), generator=g).float() for i in range(0, n, batch)]
-    x = torch.cat(parts)
-    if x.is_cuda:
-        torch.cuda.synchronize()
+    x = sample_in_batches(model, n, seed, batch)  # on the CPU: the device has finished
     seconds = time.perf_counter() - t0
     return torch.from_numpy(model.to_data(x)), seconds
 
@@ -261,7 +258,15 @@ def curve(
 
 
 def evaluate_one(
-    name: str, run: Path, data, n: int, seed: int, device: str, shared: dict, nll_samples: int
+    name: str,
+    run: Path,
+    data,
+    n: int,
+    seed: int,
+    device: str,
+    shared: dict,
+    nll_samples: int,
+    reused: bool = False,
 ) -> Entry:
     """The comparison's metrics of the run's final model on the same N samples as every other,
     written into the run's summary.json and report.html as `genzoo eval` would."""
@@ -280,7 +285,7 @@ def evaluate_one(
     metric, key = CURVE[data.kind]
     final = (float(summary.get("step_seconds", math.nan)), results[metric]["values"][key])
     points = curve(run, data, n, seed, device, shared, final)
-    return Entry(name, run, summary, results, seconds, points)
+    return Entry(name, run, summary, results, seconds, points, reused)
 
 
 def compare(
@@ -314,9 +319,7 @@ def compare(
         if reused:
             say(f"  {run} is already trained: reused")
         say(f"  evaluating {name} on {n} samples")
-        entry = evaluate_one(name, run, data, n, seed, device, shared, nll_samples)
-        entry.reused = reused
-        entries.append(entry)
+        entries.append(evaluate_one(name, run, data, n, seed, device, shared, nll_samples, reused))
     meta = {
         "data": data.name, "kind": data.kind, "budget_seconds": budget, "n": n, "seed": seed,
         "nll_samples": nll_samples, "settings": settings or {},

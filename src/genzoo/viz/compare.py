@@ -2,7 +2,8 @@
 
 On top, the table (headline metrics beside the real-data floor, training and sampling time),
 then the samples of every model side by side, quality against training time, and for each
-model its full metrics with provenance and a link to its own run report.
+model its full metrics with provenance and a link to its own run report. The two pictures are
+also written beside the page (samples.png, quality.png), for slides and documents.
 """
 
 from __future__ import annotations
@@ -59,6 +60,37 @@ def curve_plot(entries, metric: str, log: bool) -> Image.Image | None:
     return _fig_to_image(fig)
 
 
+LABELS = {"fid": "FID", "knn_kl": "k-NN KL"}
+
+
+def panel_title(entry, metric: str, key: str) -> str:
+    """A model's name and its headline figures: FID, or the modes found and k-NN KL."""
+    parts = []
+    modes = entry.results.get("modes", {}).get("values", {})
+    if "modes" in modes:
+        parts.append(f"{modes['modes']} of {modes['of_modes']} modes")
+    value = entry.results.get(metric, {}).get("values", {}).get(key)
+    if value is not None:
+        parts.append(f"{LABELS[key]} {value:.3g}")
+    return f"{entry.name}: {', '.join(parts)}" if parts else entry.name
+
+
+def side_by_side(panels: list[tuple[str, Image.Image]]) -> Image.Image:
+    """Pictures in one row, each titled (a model's name and its headline figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.5), dpi=100)
+    for ax, (title, image) in zip(list(getattr(axes, "flat", [axes])), panels, strict=True):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=11)
+        ax.axis("off")
+    fig.tight_layout()
+    return _fig_to_image(fig)
+
+
 def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Path:
     from ..apps.compare import CURVE, likelihood_note, table_rows
     from ..train.checkpoint import atomic_write_text
@@ -79,13 +111,23 @@ def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Pat
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Each model trained for {budget:g} s of optimizer steps (evaluation, pictures and "
-        f"checkpoints not counted) with its own default settings and seed {meta['seed']}, then "
-        f"was scored on the same {meta['n']:,} samples per model against "
+        "checkpoints not counted) with its own default settings (but those noted below) and "
+        f"seed {meta['seed']}, then was scored on the same {meta['n']:,} samples per model against "
         f"{min(meta['n'], len(data.x_test)):,} test examples of {html.escape(data.name)}. "
         "<i>sample s</i> is the time to draw those samples with the model's default sampler; "
         "the last row is each metric for real data alone, the best a model can reach.</p>",
         "<div class='wide'>" + table + "</div>",
     ]
+    changed = {name: items for name, items in meta.get("settings", {}).items() if items}
+    if changed:
+        parts.append(
+            "<p class='note'>Settings changed from the defaults: "
+            + "; ".join(
+                f"{html.escape(name)}: <code>{html.escape(', '.join(items))}</code>"
+                for name, items in changed.items()
+            )
+            + ".</p>"
+        )
     if kind == "image":
         parts.append(f"<p class='note'>{html.escape(FEATURES_NOTE)}</p>")
     note = likelihood_note(entries)
@@ -96,12 +138,18 @@ def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Pat
         parts.append(f"<p class='note'>Reused from an earlier comparison: {reused}.</p>")
     parts.append("<h2>Samples</h2>")
     count = 64 if kind == "image" else 1000
+    metric, key = CURVE[kind]
+    panels = []
     for e in entries:
         caption = f"{e.name}: {e.summary.get('steps')} steps"
-        parts.append(_img(samples_picture(e, data, count, meta["seed"]), e.name, caption))
-    metric, key = CURVE[kind]
+        image = samples_picture(e, data, count, meta["seed"])
+        parts.append(_img(image, e.name, caption))
+        panels.append((panel_title(e, metric, key), image))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    side_by_side(panels).save(path.parent / "samples.png", optimize=True)
     plot = curve_plot(entries, key, log=kind == "image")
     if plot is not None:
+        plot.save(path.parent / "quality.png", optimize=True)
         parts += [
             "<h2>Quality against training time</h2>",
             f"<p>{metric} of each kept checkpoint, at the same N and seed as the table.</p>",
