@@ -117,13 +117,24 @@ def test_budgets_and_settings_parse():
     }
 
 
+def test_a_run_trained_with_other_settings_is_not_reused(images, capsys):
+    args = ["compare", "--data", "digits", "--models", "ae", "--budget", "2s"]
+    assert main([*args, "--set", "ae:model.latent_dim=3", "--out", str(images)]) == 2
+    assert "model.latent_dim 32 there, 3 asked" in capsys.readouterr().err
+    assert main([*args, "--set", "ae:train.lr=0.5", "--out", str(images)]) == 2
+    assert "train.lr 0.001 there, 0.5 asked" in capsys.readouterr().err
+
+
 def test_a_run_trained_on_other_data_is_not_reused(images, capsys):
     args = ["compare", "--data", "mnist5k", "--models", "ae", "--budget", "1s"]
     assert main([*args, "--out", str(images)]) == 2
     assert "trained on other data" in capsys.readouterr().err
 
 
-def test_demo_compares_the_four_families_then_the_toy_models(tmp_path, capsys):
+def test_demo_compares_the_four_families_then_the_toy_models(tmp_path, capsys, monkeypatch):
+    from genzoo.cli import demo_cmd
+
+    monkeypatch.setattr(demo_cmd, "QUICK_N", 100)  # the wiring, not the figures: fewer samples
     assert main(["demo", "--quick", "--budget", "2", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     images = json.loads((tmp_path / "demo" / "mnist5k" / "compare.json").read_text())

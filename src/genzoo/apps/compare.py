@@ -182,6 +182,27 @@ def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | Non
     return cfg
 
 
+def refuse_other_settings(run: Path, saved: dict, asked, settings: list[str]) -> None:
+    """A run is reused only as it was asked for now: the same model settings, and the same
+    value of every train field set with --set (the step count and the checkpoints come from
+    the timing probe, which differs from one time to the next)."""
+    from ..config import parse_overrides
+
+    mine = asked.to_dict()
+    fields = [("model", k) for k in mine["model"]]
+    fields += [("train", k) for k in parse_overrides(settings).get("train", {})]
+    differ = [
+        f"{section}.{k} {saved.get(section, {}).get(k)!r} there, {mine[section][k]!r} asked"
+        for section, k in fields
+        if saved.get(section, {}).get(k) != mine[section][k]
+    ]
+    if differ:
+        raise GenzooError(
+            f"{run} was trained with other settings ({'; '.join(differ)}); "
+            "choose another --out, or remove that run to train it again"
+        )
+
+
 def run_config(name: str, data, seed: int, device: str, settings: list[str]):
     """`name` with its defaults on the comparison's data, and its own --set settings."""
     from ..config import merge, parse_overrides
@@ -216,6 +237,8 @@ def train_one(
 
     run = out / name
     saved = existing(run, name, data.config)
+    if saved is not None:
+        refuse_other_settings(run, saved, run_config(name, data, seed, device, settings), settings)
     if saved is not None and (run / "summary.json").is_file():
         return run, True
     if saved is not None:  # cut off: continue it as it was planned

@@ -29,7 +29,10 @@ SETTINGS = {
         # the critic settings of WGAN-GP's own toy experiments: with the image defaults, its
         # samples never gather on modes this narrow (README, Models)
         "wgan-gp": ["model.gp_weight=0.1", "model.betas=[0.5,0.9]"],
-        "ddpm": ["model.sampler=ddpm", "model.sample_steps=100"],  # ancestral: every mode
+        # ancestral sampling, the sampler that finds every mode (bench/RESULTS.md), respaced
+        # to 100 steps: over all 1,000 the run's report, its inversions and the quality curve
+        # take the demo past 15 minutes
+        "ddpm": ["model.sampler=ddpm", "model.sample_steps=100"],
     },
 }  # fmt: skip
 BUDGET, QUICK = 100.0, 10.0  # seconds of training per image model; toy models get a quarter
@@ -59,7 +62,7 @@ def command(out, quick, budget, device) -> None:
     for the same time each, and compare them in one report; then GANs against diffusion on
     25 Gaussians, counting the modes each one finds.
 
-    About 12 minutes on two CPU cores (--quick: about 2). Each comparison is a `genzoo
+    About 13 minutes on two CPU cores (--quick: about 3). Each comparison is a `genzoo
     compare` run: a table printed here, and compare.html with samples side by side and
     quality against training time; every model keeps its own run folder and report.
 
