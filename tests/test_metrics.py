@@ -224,3 +224,25 @@ def test_user_images_need_a_feature_network(tmp_path):
     assert "fid" not in results and "genzoo features train" in notes[0]
     results, _ = evaluate(model, mine, ["fid"], features=shipped("digits"))
     assert results["fid"]["provenance"]["features"]["file"] == "digits.safetensors"
+
+
+def test_samples_are_drawn_in_the_devices_batches_with_their_labels():
+    from genzoo.models.base import sample_in_batches, sampling_batch
+
+    ds = genzoo.load_dataset(genzoo.DataConfig(source="mnist5k"))
+    model = genzoo.build_model("cvae", ds.info(), {"latent_dim": 4, "hidden": [32]}, seed=0)
+    calls, sample = [], model.sample
+
+    def spy(n, generator=None, labels=None):
+        calls.append((n, labels.clone()))
+        return sample(n, generator=generator, labels=labels)
+
+    model.sample = spy
+    labels = torch.arange(250) % 10
+    x = sample_in_batches(model, 250, seed=3, labels=labels)
+    assert sampling_batch(model.device) == 100 and sampling_batch("cuda:0") == 500
+    assert [n for n, _ in calls] == [100, 100, 50]
+    assert torch.equal(torch.cat([y for _, y in calls]), labels)  # each batch its own labels
+    assert x.shape == (250, *ds.info().shape)
+    assert torch.equal(x, sample_in_batches(model, 250, seed=3, labels=labels))
+    assert not torch.equal(x, sample_in_batches(model, 250, seed=4, labels=labels))

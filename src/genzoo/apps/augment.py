@@ -27,7 +27,7 @@ def out_format(path: Path) -> str:
 
 @torch.no_grad()
 def synthesize(
-    model, n: int, labels: list[int] | None = None, seed: int = 0, batch: int = 500
+    model, n: int, labels: list[int] | None = None, seed: int = 0, batch: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """n samples in the data's units, and their labels (class indices) for a conditional model:
     the classes in `labels` (default: all) in turn, so each gets n / K of them."""

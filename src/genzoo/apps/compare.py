@@ -152,7 +152,7 @@ def plan(
         "max_seconds": budget,
         "checkpoint_every": every,
         "keep_checkpoints": points + 2,  # the last may fall just short of the budget's end
-        "sample_every": every,
+        "sample_every": 0,  # one preview, at the end: the comparison draws its own samples
         "eval_every": every,
         "log_every": max(1, min(50, every)),
         "final_eval": False,  # the comparison evaluates every model the same way
@@ -249,13 +249,13 @@ def train_one(
     return run, False
 
 
-def timed_samples(model, n: int, seed: int, batch: int = 500) -> tuple[torch.Tensor, float]:
-    """n samples in the data's units, drawn in batches with a seeded generator, and the
-    seconds it took (the model's default sampler)."""
+def timed_samples(model, n: int, seed: int) -> tuple[torch.Tensor, float]:
+    """n samples in the data's units, drawn in the device's batches with a seeded generator,
+    and the seconds it took (the model's default sampler)."""
     from ..models.base import sample_in_batches
 
     t0 = time.perf_counter()
-    x = sample_in_batches(model, n, seed, batch)  # on the CPU: the device has finished
+    x = sample_in_batches(model, n, seed)  # on the CPU: the device has finished
     seconds = time.perf_counter() - t0
     return torch.from_numpy(model.to_data(x)), seconds
 

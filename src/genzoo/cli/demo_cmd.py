@@ -39,7 +39,7 @@ BUDGET, QUICK = 100.0, 10.0  # seconds of training per image model; toy models g
 N, QUICK_N = 500, 300  # samples per model for the metrics (the floor is taken at the same N)
 # importance samples (VAE) or strata (diffusion: k network passes per test example) of the
 # likelihoods; --quick keeps the bounds valid but looser (VAE) or noisier (diffusion)
-NLL_SAMPLES, QUICK_NLL = 10, 3
+NLL_SAMPLES, QUICK_NLL = 5, 3
 
 
 @click.command("demo")

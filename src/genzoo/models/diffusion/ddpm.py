@@ -383,8 +383,8 @@ class DDPM(GenerativeModel):
 
         k = None or k >= T: the exact bound, every term. k < T: L_0 exactly and the sum over
         t = 1..T-1 split into k - 1 strata, one t drawn per stratum and per example, weighted
-        by the stratum's size: an unbiased estimate of the same bound (most of it sits in the
-        first few steps, which a fixed stride would skip)."""
+        by the stratum's size: an unbiased estimate of the same bound. The strata are spaced
+        geometrically (P.bound_strata): most of the bound sits in the first few steps."""
         s, T = self.schedule, len(self.schedule)
         y = self._condition_labels(y, len(x))
         n, dev = len(x), x.device
@@ -395,10 +395,8 @@ class DDPM(GenerativeModel):
                 t = torch.full((n,), t_int, dtype=torch.long, device=dev)
                 total = total + self._vlb_at(x, t, y, generator)
             return -total
-        edges = torch.linspace(1, T, max(k, 2), dtype=torch.float64).round().long().tolist()
+        edges = P.bound_strata(T, max(k, 2))
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            if hi <= lo:
-                continue
             t = torch.randint(lo, hi, (n,), generator=generator, device=dev)
             total = total + (hi - lo) * self._vlb_at(x, t, y, generator)
         return -total
