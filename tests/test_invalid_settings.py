@@ -27,14 +27,6 @@ from .conftest import run_cli, tiny
 WRONG = "{bogus: [1, 2]}"  # a mapping: no field of any config takes one
 
 
-def sections(model):
-    return {
-        "model": genzoo.MODELS.get(model).Config,
-        "train": TrainConfig,
-        "data": DataConfig,
-    }
-
-
 def config_fields():
     """(model, section, name, config class) of every field of every model's config, and of
     the train and data sections once (with ae)."""
@@ -49,17 +41,17 @@ def config_fields():
 
 def fields():
     return [
-        pytest.param(model, f"{section}.{name}", id=f"{model if section == 'model' else section}"
-                     f".{name}")
-        for model, section, name, _ in config_fields()
+        pytest.param(model, section, name, cls,
+                     id=f"{model if section == 'model' else section}.{name}")
+        for model, section, name, cls in config_fields()
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("model,field", fields())
-def test_a_value_of_the_wrong_type_is_refused_naming_the_field(model, field, tmp_path):
+@pytest.mark.parametrize("model,section,name,cls", fields())
+def test_a_value_of_the_wrong_type_is_refused_naming_the_field(model, section, name, cls, tmp_path):
     # through --set (a string field takes any text there, as a path may be any text) ...
-    section, name = field.split(".")
-    kind = next(str(f.type) for f in dataclasses.fields(sections(model)[section]) if f.name == name)
+    field = f"{section}.{name}"
+    kind = next(str(f.type) for f in dataclasses.fields(cls) if f.name == name)
     if "str" not in kind:
         with pytest.raises(GenzooError) as e:
             build_run_config(model, overrides=[f"{field}={WRONG}"])

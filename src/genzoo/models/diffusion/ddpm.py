@@ -313,8 +313,10 @@ class DDPM(GenerativeModel):
         T = len(self.schedule)
         # ancestral sampling respaced to 100 steps is as good as over all T on the models we
         # measured (bench/RESULTS.md), at a tenth of the report's time on a CPU
-        runs = [("ddpm", 20), ("ddpm", 100), ("ddim", 10), ("ddim", 50), ("dpm-solver", 10)]
-        runs.append(("dpm-solver", 20))
+        runs = [
+            ("ddpm", 20), ("ddpm", 100), ("ddim", 10), ("ddim", 50),
+            ("dpm-solver", 10), ("dpm-solver", 20),
+        ]  # fmt: skip
         for sampler, steps in dict.fromkeys((s, min(k, T)) for s, k in runs):
             g = torch.Generator(device=self.device).manual_seed(0)
             x = self.sample(n, generator=g, sampler=sampler, steps=steps)

@@ -152,8 +152,8 @@ def bound_strata(T: int, k: int) -> list[int]:
     """Edges 1 = e_0 < e_1 < ... < e_{k-1} = T of k - 1 strata of the timesteps 1..T-1 for a
     stratified estimate of the bound's sum, spaced geometrically: L_{t-1} falls by orders of
     magnitude over the first steps, so single-step strata there and wide ones late cut the
-    estimate's spread (a trained MNIST model, k = 10: 0.01 bits/dim against 0.12 with equal
-    strata). Each stratum holds at least one step (needs 2 <= k <= T)."""
+    estimate's spread (an MNIST model, k = 10: sd 0.011 bits/dim across seeds against 0.128
+    with equal strata; bench/RESULTS.md). Each stratum holds at least one step (2 <= k <= T)."""
     if not 2 <= k <= T:
         raise ValueError(f"k must be in [2, T={T}], got {k}")
     edges = [1]
