@@ -57,10 +57,8 @@ NETS = {
     "g_hidden": [256, 256, 256, 256],
     "g_norm": "none",
     "d_hidden": [128, 128, 128],
-    "lr": 1e-3,
-    "betas": [0.5, 0.999],
 }
-TRAIN = {"batch_size": 100, "schedule": "linear"}
+TRAIN = {"batch_size": 100, "schedule": "linear", "lr": 1e-3, "betas": [0.5, 0.999]}
 TOY = {  # label -> (model, model options, train options)
     "gan (minimax)": ("gan", {"loss": "minimax"}, {}),
     "gan (non-saturating)": ("gan", {}, {}),
@@ -68,7 +66,7 @@ TOY = {  # label -> (model, model options, train options)
     "pacgan4": ("gan", {"pack": 4}, {"batch_size": 400}),
     # the settings of WGAN-GP's own toy experiments (its gan_toy.py): lambda 0.1, betas
     # (0.5, 0.9); with the image default lambda = 10, G never concentrates on these mixtures
-    "wgan-gp": ("wgan-gp", {"lr": 1e-4, "betas": [0.5, 0.9], "gp_weight": 0.1}, {}),
+    "wgan-gp": ("wgan-gp", {"gp_weight": 0.1}, {"lr": 1e-4, "betas": [0.5, 0.9]}),
     "gan + R1 (gamma 3)": ("gan", {"r1_weight": 3.0}, {}),
 }
 PUBLISHED = {  # PacGAN Table 1, best row (PacGAN4 on grid25, PacGAN2 on ring8)
@@ -324,12 +322,11 @@ RESULTS = OUT.parent
 
 
 def _scaled(name: str, extra: dict, steps: int) -> tuple[dict, int]:
-    """A model's options and steps for a run of about `steps`: progan's growth schedule is
-    scaled to the run (three resolutions: stable, fade, stable, fade, stable)."""
+    """A model's options and steps for a run of about `steps`: progan grows over the first
+    four fifths (three resolutions: stable, fade, stable, fade, then stable to the end)."""
     if name != "progan":
         return extra, steps
-    phase = max(1, steps // 5)
-    return {**extra, "stable_steps": phase, "fade_steps": phase}, 5 * phase
+    return {**extra, "growth": 0.8}, steps
 
 
 def _fit(name: str, extra: dict, ds, steps: int, batch_size: int, final_eval: bool):

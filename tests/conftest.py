@@ -41,7 +41,7 @@ TINY: dict[str, dict[str, dict]] = {
     "cgan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
     "wgan": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
     "wgan-gp": {"any": {"g_hidden": [16], "d_hidden": [16], "latent_dim": 4}},
-    "progan": {"any": {"channels": [8, 4], "latent_dim": 4, "stable_steps": 1, "fade_steps": 1}},
+    "progan": {"any": {"channels": [8, 4], "latent_dim": 4}},
     "stylegan": {"any": {"channels": [8, 4], "latent_dim": 8, "mapping_layers": 2}},
     "pix2pix": {"any": {"channels": [4, 8, 8], "d_width": 4}},
     "ddpm": {"any": DDPM_TINY},

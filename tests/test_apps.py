@@ -114,7 +114,7 @@ def test_score_flags_other_classes_in_a_folder(folder, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["normal_classes"] == ["c0"] and 0.5 < report["auroc"] <= 1.0
     lines = (tmp_path / "s.csv").read_text().splitlines()
-    assert lines[0] == "index,score,flagged,label" and len(lines) == report["examples"] + 1
+    assert lines[0] == "row,score,flagged,label" and len(lines) == report["examples"] + 1
 
 
 def test_score_a_csv_with_named_normal_class(table, tmp_path, capsys):
@@ -135,6 +135,73 @@ def test_score_a_csv_with_named_normal_class(table, tmp_path, capsys):
     assert report["normal_classes"] == ["x"] and report["auroc"] > 0.95  # far-apart blobs
     assert main(["score", str(run), "--normal", "w"]) == 2
     assert "'w' is not a class of" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def payments(tmp_path_factory):
+    """A fraud-style table: normal rows around 0, rare anomalies far away; an id column, and
+    a label column that new rows do not have."""
+    root = tmp_path_factory.mktemp("payments")
+    rng = np.random.default_rng(1)
+    head = "tx,amount,hour,items,kind"
+    known = rng.normal(size=(200, 3))
+    known[:6] += 8.0  # a few known frauds among the history's rows
+    rows = [head] + [
+        f"n{i},{a:.3f},{b:.3f},{c:.3f},{'fraud' if i < 6 else 'normal'}"
+        for i, (a, b, c) in enumerate(known)
+    ]
+    (root / "history.csv").write_text("\n".join(rows) + "\n")
+    new = rng.normal(size=(30, 3))
+    new[[4, 17]] += 8.0  # two anomalies, rows 4 and 17
+    # the new file: another column order, no label column, ids of its own
+    lines = ["items,tx,hour,amount"] + [
+        f"{c:.3f},new{i},{b:.3f},{a:.3f}" for i, (a, b, c) in enumerate(new)
+    ]
+    (root / "new.csv").write_text("\n".join(lines) + "\n")
+    labelled = ["amount,hour,items,kind"] + [
+        f"{a:.3f},{b:.3f},{c:.3f},{'fraud' if i in (4, 17) else 'normal'}"
+        for i, (a, b, c) in enumerate(new)
+    ]
+    (root / "new_labelled.csv").write_text("\n".join(labelled[:5] + labelled[5:17]) + "\n")
+    return root
+
+
+def test_score_new_rows_whole_with_their_row_numbers_and_ids(payments, tmp_path, capsys):
+    run = train(
+        tmp_path, "ae", payments / "history.csv", "--set", "data.label_column=kind",
+        "--set", "data.id_column=tx", "--set", "data.classes=normal",
+    )  # fmt: skip
+    capsys.readouterr()
+    out = tmp_path / "scores.csv"
+    argv = ["score", str(run), "--data", str(payments / "new.csv"), "--out", str(out), "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["examples"] == 30 and report["split"] == "all"  # every row, not a split
+    assert "has no column 'kind'" in report["notes"][0]  # new rows are unlabelled: said
+    lines = out.read_text().splitlines()
+    assert lines[0] == "row,id,score,flagged" and len(lines) == 31
+    rows = [line.split(",") for line in lines[1:]]
+    assert [int(r[0]) for r in rows] == list(range(30)) and rows[4][1] == "new4"
+    top = sorted(rows, key=lambda r: -float(r[2]))[:2]
+    assert {r[1] for r in top} == {"new4", "new17"}  # the anomalies, found by their ids
+    assert report["flagged"] == sum(int(r[3]) for r in rows) >= 2
+    # a fixed threshold flags what lies above it, and says how many
+    assert main([*argv[:4], "--threshold", "1e9", "--json"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert fixed["flagged"] == 0 and fixed["threshold_from"] == "fixed (--threshold)"
+
+
+def test_score_a_labelled_file_with_a_single_anomaly_and_warn_of_all_class_models(
+    payments, tmp_path, capsys
+):
+    run = train(tmp_path, "ae", payments / "history.csv", "--set", "data.label_column=kind",
+                "--set", "data.id_column=tx")  # fmt: skip
+    capsys.readouterr()
+    argv = ["score", str(run), "--data", str(payments / "new_labelled.csv"), "--normal", "normal"]
+    assert main([*argv, "--split", "all", "--json"]) == 0  # one fraud row: no split is needed
+    report = json.loads(capsys.readouterr().out)
+    assert report["examples"] == 16 and 0.5 < report["auroc"] <= 1.0
+    assert any("trained on every class" in n for n in report["notes"])
 
 
 @pytest.mark.parametrize("kind", ["folder", "table"])

@@ -120,8 +120,8 @@ def test_bad_data_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "genzoo: error: no/such/file.npz: no such file or folder, and not a dataset name "
-        "(datasets: circles, digits, digits28, digits2mnist, grid25, mnist5k, mnist5k-lowres, "
-        "mnist5k-masked, moons, ring8, swissroll)"
+        "(datasets: circles, digits, digits28, digits2mnist, grid25, mnist5k, mnist5k-color, "
+        "mnist5k-lowres, mnist5k-masked, moons, ring8, swissroll)"
     ]
     assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
 
@@ -239,7 +239,7 @@ def test_features_train_on_user_images_then_eval_with_them(tmp_path, capsys):
     assert main(["features", "info", str(out)]) == 0
     assert "trained on   " + str(folder) in capsys.readouterr().out
     assert main(["features", "train", "--data", "ring8", "--out", str(out)]) == 2
-    assert "needs labelled images" in capsys.readouterr().err
+    assert "a feature network is for images" in capsys.readouterr().err
     run = tmp_path / "run"
     assert (
         main(
@@ -259,10 +259,47 @@ def test_features_train_on_user_images_then_eval_with_them(tmp_path, capsys):
         == 0
     )
     summary = json.loads((run / "summary.json").read_text())
-    assert "fid" not in summary["eval"] and "genzoo features train" in summary["eval_notes"][0]
-    capsys.readouterr()
+    # no network ships for a user's folder: one was trained on its classes, cached, and named
+    auto = summary["eval"]["fid"]["provenance"]["features"]
+    assert auto["name"] == "imgs-cnn" and auto["task"] == "classes"
+    assert "in imgs-cnn features: fid" in capsys.readouterr().out
+    assert main(["eval", str(run), "--metrics", "fid", "--json"]) == 0  # the cached one, again
+    again = json.loads(capsys.readouterr().out)["metrics"]["fid"]["provenance"]["features"]
+    assert again["sha256"] == auto["sha256"]
     assert (
         main(["eval", str(run), "--metrics", "fid,classes", "--features", str(out), "--json"]) == 0
     )
     report = json.loads(capsys.readouterr().out)
     assert report["metrics"]["fid"]["provenance"]["features"]["file"] == "f.safetensors"
+
+
+def test_class_ends_on_unlabelled_data_and_a_0d_array_are_one_line_errors(tmp_path, capsys):
+    x = np.random.default_rng(0).integers(0, 255, (30, 8, 8)).astype(np.uint8)
+    np.save(tmp_path / "plain.npy", x)
+    run = tmp_path / "run"
+    argv = ["train", "vae", "--data", str(tmp_path / "plain.npy"), "--steps", "2"]
+    assert main([*argv, "--out", str(run), "--set", "train.final_eval=false"]) == 0
+    capsys.readouterr()
+    out = str(tmp_path / "i.png")
+    assert main(["interpolate", str(run), "--a", "class:1", "--b", "class:2", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "--a class:1: this run's data has no classes" in err and "Traceback" not in err
+    np.save(tmp_path / "zero.npy", np.float32(3.0))
+    assert main(["train", "ae", "--data", str(tmp_path / "zero.npy"), "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "holds a single number (a 0-d array), not examples" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_points_of_ones_own_train_evaluate_and_report_what_cannot_run(tmp_path, capsys):
+    pts = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    np.save(tmp_path / "mine.npy", pts)
+    run = tmp_path / "run"
+    argv = ["train", "gan", "--data", str(tmp_path / "mine.npy"), "--steps", "20"]
+    assert main([*argv, "--out", str(run)]) == 0  # no longer an error at the end
+    out = capsys.readouterr().out
+    assert "note: skipped modes: it counts the modes of a mixture with known means" in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["eval"]) == {"knn_kl", "mmd", "loss"}
+    page = (run / "report.html").read_text()
+    assert "Not measured, or measured on less" in page and "skipped modes" in page

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import genzoo
+from genzoo.cli.main import main
 from genzoo.models.gan import losses as L
 from genzoo.models.gan.common import ReplayBuffer, truncated_normal
 from genzoo.nn.gan_layers import MinibatchDiscrimination, MinibatchStdDev, pack
@@ -329,7 +330,7 @@ RING_RUN = [
     "--set", "data.n=4000", "--set", "data.noise=0.05",
     "--set", "model.latent_dim=2", "--set", "model.g_hidden=[128,128]",
     "--set", "model.d_hidden=[128,128]", "--set", "model.g_norm=none",
-    "--set", "model.lr=1e-3", "--set", "train.batch_size=100",
+    "--set", "train.lr=1e-3", "--set", "train.batch_size=100",
     "--set", "train.schedule=linear", "--set", "train.eval_every=1000",
 ]  # fmt: skip
 
@@ -355,3 +356,38 @@ def test_training_flags_a_collapsing_gan_and_not_a_healthy_one(
         assert any(w["message"].startswith("mode collapse") for w in standing), standing
     else:
         assert final["diag/modes"] == 8 and not standing, standing  # nor does D overpower G
+
+
+# ---------------------------------------------------------------- one learning rate per optimizer
+def test_train_lr_is_the_gans_learning_rate_and_d_lr_the_discriminators(tmp_path, capsys):
+    from genzoo.run import build_run_config
+
+    rc = build_run_config("dcgan")
+    assert (rc.train.lr, tuple(rc.train.betas)) == (2e-4, (0.5, 0.999))  # DCGAN's Adam, shown
+    assert build_run_config("wgan").train.optimizer == "rmsprop"
+    assert main(["train", "dcgan", "--print-config"]) == 0
+    assert "lr: 0.0002" in capsys.readouterr().out
+    out = tmp_path / "run"
+    argv = ["train", "gan", "--data", "digits", "--steps", "2", "--out", str(out), "--set",
+            "train.lr=1e-5", "--set", "model.d_lr=3e-5", "--set", "train.log_every=1"]  # fmt: skip
+    assert main(argv) == 0
+    logged = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert logged["g/lr"] == 1e-5 and logged["d/lr"] == 3e-5  # honoured, as set
+    assert main(["info", str(out)]) == 0
+    assert "adam lr 1e-05" in capsys.readouterr().out
+    with pytest.raises(genzoo.GenzooError, match="unknown config field model.lr"):
+        build_run_config("gan", overrides=["model.lr=1e-3"])
+
+
+def test_model_folders_with_the_retired_lr_fields_still_load(tmp_path):
+    from genzoo.train.checkpoint import save_model_folder
+
+    ds = genzoo.load_dataset("digits")
+    model = genzoo.build_model("gan", ds.info(), {"g_hidden": [8], "d_hidden": [8]}, seed=0)
+    model.transform = ds.transform(model.data_range())
+    save_model_folder(tmp_path / "m", model)
+    meta = json.loads((tmp_path / "m" / "config.json").read_text())
+    meta["config"] |= {"lr": 2e-4, "betas": [0.5, 0.999], "optimizer": "adam"}  # as 0.1 wrote
+    (tmp_path / "m" / "config.json").write_text(json.dumps(meta))
+    (tmp_path / "m" / "CHECKSUMS").unlink()  # edited by hand: no checksums to hold it to
+    assert genzoo.load(tmp_path / "m").config.g_hidden == (8,)

@@ -10,7 +10,14 @@ import torch
 import genzoo
 from genzoo.errors import ConfigError, GenzooError
 from genzoo.models import build_model
-from genzoo.models.gan.progan import fade_alpha, growth, resize, stage_of, stage_start
+from genzoo.models.gan.progan import (
+    fade_alpha,
+    growth,
+    growth_steps,
+    resize,
+    stage_of,
+    stage_start,
+)
 from genzoo.models.gan.stylegan import layer_groups, parse_layers
 from genzoo.train import TrainConfig, Trainer
 from genzoo.train.checkpoint import load, save_model_folder
@@ -21,10 +28,14 @@ def digits():
     return genzoo.load_dataset("digits")  # 1x8x8
 
 
-def progan(ds, **kw):
-    cfg = {"channels": [8, 8, 4], "latent_dim": 4, "stable_steps": 3, "fade_steps": 4, **kw}
+def progan(ds, horizon=24, **kw):
+    """A 3-resolution ProGAN whose growth is planned for a run of `horizon` steps: with the
+    default share 0.5, spans of 3 steps (stage 0 on [0, 3), stage 1 on [3, 9), stage 2 from 9,
+    grown at 12)."""
+    cfg = {"channels": [8, 8, 4], "latent_dim": 4, **kw}
     model = build_model("progan", ds.info(), cfg, seed=0)
     model.transform = ds.transform(model.data_range())
+    model.growth_plan.fill_(horizon)
     return model
 
 
@@ -47,13 +58,26 @@ def test_growth_schedule_stages_and_fade():
     assert growth(5, 3, 3, 0) == (1, 1.0)  # no fade: a new stage starts fully in
 
 
+def test_growth_is_a_share_of_the_run_so_any_length_trains_every_stage():
+    assert growth_steps(2000, 3, 0.5) == (250, 250)  # grown at 1,000 of 2,000
+    assert growth_steps(24, 3, 0.5) == (3, 3)
+    assert growth_steps(100, 1, 0.5) == (100, 0)  # one resolution: nothing grows
+    for total in (20, 137, 2000, 10**5):
+        for stages in (2, 3, 4):
+            stable, fade = growth_steps(total, stages, 0.5)
+            last = stage_start(stages - 1, stable, fade)
+            assert 0 < last < total / 2  # every resolution trains, the last the longest
+    # a run shorter than a step per span leaves the last stages out (the trainer says so)
+    assert stage_start(3, *growth_steps(4, 4, 0.5)) >= 4
+
+
 def test_phases_follow_the_schedule_one_pair_per_resolution(digits):
     model = progan(digits)
     assert model.sizes == [(2, 2), (4, 4), (8, 8)]
     phases = model.phases()
     assert [p.name for p in phases] == ["d.2x2", "g.2x2", "d.4x4", "g.4x4", "d.8x8", "g.8x8"]
-    assert [(p.start, p.stop) for p in phases[::2]] == [(0, 3), (3, 10), (10, None)]
-    assert model.config.grown_at() == 14
+    assert [(p.start, p.stop) for p in phases[::2]] == [(0, 3), (3, 9), (9, None)]
+    assert model.grown_at() == 12
     # a stage's phase owns the layers it runs: the new block and both read-outs of its fade
     g1 = {id(p) for p in phases[3].params}
     gen = model.generator
@@ -108,25 +132,42 @@ def test_reals_are_blended_between_resolutions_during_a_fade(digits):
 
 def test_a_trained_model_samples_at_the_stage_it_reached_even_after_loading(digits, tmp_path):
     model = progan(digits)
-    cfg = TrainConfig(steps=12, batch_size=16, log_every=0, tensorboard=False)
+    cfg = TrainConfig(steps=10, batch_size=16, log_every=0, tensorboard=False)
     Trainer(model, digits, cfg, console=False).fit()
-    # the last update ran at step 11: stage 2, alpha (11 - 10) / 4
-    assert model.growth_state.tolist() == [2.0, 0.25]
+    # planned for the run's 10 steps: spans of 1 step (int(0.5 * 10 / 4)); the last update
+    # ran at step 9: stage 2 since step 3, faded in since step 4
+    assert int(model.growth_plan) == 10 and model.schedule() == (1, 1)
+    assert model.growth_state.tolist() == [2.0, 1.0]
+    model.growth_state.copy_(torch.tensor([2.0, 0.25]))  # as a run stopped mid-fade leaves it
     save_model_folder(tmp_path / "m", model)
     loaded = load(tmp_path / "m")
-    assert loaded.now() == (2, 0.25)
+    assert loaded.now() == (2, 0.25) and int(loaded.growth_plan) == 10
     g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
     assert torch.equal(model.eval().sample(6, generator=g()), loaded.sample(6, generator=g()))
     # evaluating a loaded model runs each stage as trained, not at the start of its fade
-    assert loaded.eval()._alpha(2) == 0.25 and loaded._alpha(1) == 1.0
-    assert loaded.eval()._alpha(0) == 1.0
+    stage, alpha = loaded.now()
+    assert loaded.eval()._alpha(stage) == alpha and loaded._alpha(0) == 1.0
 
 
-def test_training_past_the_last_stage_start_is_needed(digits):
+def test_a_run_too_short_for_every_stage_trains_what_fits_and_says_so(digits, capsys):
     model = progan(digits)
-    cfg = TrainConfig(steps=5, batch_size=16, log_every=0, tensorboard=False)
-    with pytest.raises(ConfigError, match=r"train.steps.*'d.8x8' of progan only starts at step 10"):
-        Trainer(model, digits, cfg, console=False).fit()
+    cfg = TrainConfig(steps=2, batch_size=16, log_every=0, tensorboard=False)
+    Trainer(model, digits, cfg, console=True).fit()  # stage 2 would start at step 3
+    assert "phase d.8x8 of progan does not run in a run of 2 steps" in capsys.readouterr().err
+    assert model.growth_state.tolist()[0] == 1.0
+
+
+def test_a_resumed_run_keeps_the_growth_it_planned(digits, tmp_path):
+    def fit(steps, resume):
+        model = progan(digits)
+        cfg = TrainConfig(steps=steps, batch_size=16, log_every=0, tensorboard=False,
+                          checkpoint_every=4, final_eval=False)  # fmt: skip
+        Trainer(model, digits, cfg, out=tmp_path / "run", console=False).fit(resume=resume)
+        return model
+
+    first = fit(8, False)
+    longer = fit(40, True)  # asks for more steps: the growth keeps its plan of 8
+    assert int(first.growth_plan) == int(longer.growth_plan) == 8
 
 
 # ---------------------------------------------------------------- styles
@@ -267,8 +308,8 @@ def test_mix_needs_a_style_based_model(tmp_path, capsys):
 
     out = tmp_path / "pg"
     args = ["train", "progan", "--data", "digits", "--steps", "8", "--out", str(out)]
-    args += ["--set", "model.channels=[8,4]", "--set", "model.stable_steps=3"]
-    assert main([*args, "--set", "model.fade_steps=2", "--set", "train.sample_every=2"]) == 0
+    args += ["--set", "model.channels=[8,4]", "--set", "model.growth=0.75"]
+    assert main([*args, "--set", "train.sample_every=2"]) == 0
     capsys.readouterr()
     assert main(["sample", str(out), "--mix", "coarse", "--out", str(tmp_path / "x.png")]) == 2
     assert "model progan has no per-layer styles to mix" in capsys.readouterr().err

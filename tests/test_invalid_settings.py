@@ -128,19 +128,20 @@ def test_many_samples_stream_to_disk_in_chunks_and_pictures_are_bounded(tiny_run
 # Out of range: the values each numeric field refuses, by field name (the same name means the
 # same thing in every config that has it). A field with choices gets one it does not have.
 OUT_OF_RANGE = {
-    "T": ["1"], "adv_weight": ["-1"], "attention": ["[-1]", "[7]"], "batch_size": ["0"],
+    "T": ["1"], "adv_weight": ["-1"], "attention": ["[-1]"], "batch_size": ["0"],
     "beta": ["-1"], "betas": ["[1.0, 0.9]", "[0.5, -0.1]"], "blocks": ["0"],
     "channels": ["[]", "[0]"], "checkpoint_every": ["-1"], "clip": ["-0.1"],
     "contraction_weight": ["-1"], "cycle_weight": ["-1"], "d_hidden": ["[]", "[-2]"],
     "d_layers": ["-1"], "d_lr": ["0"], "d_steps": ["0"], "d_width": ["0"], "drift": ["-1"],
     "drop_prob": ["1.0", "-0.1"], "dropout": ["1.0", "-0.1"], "dropout_layers": ["-1"],
     "ema_decay": ["1.0", "-0.5"], "eta": ["-0.1", "1.5"], "eval_every": ["-1"],
-    "fade_steps": ["-1"], "g_hidden": ["[]"], "gp_weight": ["-1"], "grad_clip": ["0"],
+    "eval_seconds": ["0", "-1"], "g_hidden": ["[]"], "growth": ["0", "1"], "gp_weight": ["-1"],
+    "grad_clip": ["0"],
     "greedy_steps": ["-1"], "guidance": ["-2"], "heads": ["0", "3"], "hidden": ["[0]"],
     "identity_weight": ["-1"], "k": ["0"], "keep_checkpoints": ["0"], "kl_weight": ["-1"],
     "l1_weight": ["-1"], "label_dropout": ["1.0", "-0.1"], "label_smoothing": ["0.5", "-0.1"],
     "latent_dim": ["0"], "log_every": ["-1"], "lr": ["0", "-1"], "mapping_layers": ["0"],
-    "max_seconds": ["0", "-1"],
+    "max_seconds": ["0", "-1"], "max_step_seconds": ["0", "-1"], "task": ["nonesuch"],
     "mapping_lr_mul": ["0"], "max_nan_skips": ["0"], "maxout_pieces": ["1"],
     "min_sigma": ["-1"], "minibatch_disc": ["-1"], "minibatch_disc_dim": ["0"],
     "minibatch_std": ["-1"], "mixing_prob": ["1.5", "-0.1"], "n": ["0"], "n_blocks": ["-1"],
@@ -148,7 +149,7 @@ OUT_OF_RANGE = {
     "pool_size": ["-1"], "prior_momentum": ["1.5", "-0.1"], "r1_weight": ["-1"],
     "replay_ratio": ["0", "1.5"], "replay_size": ["-1"], "res_blocks": ["0"],
     "rho": ["0", "1"], "rotation": ["-1"], "sample_every": ["-1"], "sample_steps": ["0"],
-    "scale": ["-0.1"], "shift": ["-0.1"], "sigma": ["0"], "stable_steps": ["0"],
+    "scale": ["-0.1"], "shift": ["-0.1"], "sigma": ["0"],
     "steps": ["0"], "test_fraction": ["0", "1"], "vlb_weight": ["-1"],
     "w_avg_beta": ["1.5", "-0.1"], "warmup_steps": ["-1"], "weight_decay": ["-1"],
     "width": ["0"], "schedule": ["nonesuch"], "device": ["tpu", "cuda:x"],
@@ -156,7 +157,8 @@ OUT_OF_RANGE = {
 # Fields that take every value of their type: seeds, switches, and names the data loader
 # checks against the files (tested in test_data and test_cli).
 ANY_VALUE = {
-    "seed", "split_seed", "source", "input", "labels", "label_column", "classes", "paired",
+    "seed", "split_seed", "source", "input", "labels", "label_column", "id_column", "classes",
+    "paired",
 }  # fmt: skip
 
 
@@ -180,6 +182,27 @@ def range_cases():
         for value in bad:
             out.append(pytest.param(model, field, value, id=f"{model}.{field}={value}"))
     return out
+
+
+@pytest.mark.parametrize(
+    "settings,field",
+    [
+        (["model.attention=[7]"], "model.attention"),  # 28x28 has 3 levels
+        (["model.channels=[16,32,48]", "model.heads=32"], "model.heads"),
+        (["model.heads=16"], "model.heads"),  # 64x64 is sized down to widths of 8
+    ],
+)
+def test_settings_that_depend_on_the_image_size_are_refused_before_any_folder(
+    settings, field, tmp_path, capsys
+):
+    data = tmp_path / "big.npy"
+    np.save(data, np.zeros((20, 3, 64, 64), np.uint8))
+    source = "mnist5k" if "attention" in field else str(data)
+    args = ["train", "ddpm", "--data", source, "--steps", "1", "--out", str(tmp_path / "r")]
+    assert main([*args, *[a for o in settings for a in ("--set", o)]]) == 2
+    err = capsys.readouterr().err
+    assert field in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
 
 
 def test_every_field_has_its_out_of_range_values_or_takes_any_value():

@@ -211,7 +211,7 @@ def test_asking_for_a_metric_that_does_not_apply(trained_digits_ae):
         evaluate(model, ds, ["fidd"])
 
 
-def test_user_images_need_a_feature_network(tmp_path):
+def test_user_images_get_a_feature_network_trained_once_and_cached(tmp_path):
     ds = genzoo.load_dataset("digits")
     np.savez(
         tmp_path / "mine.npz",
@@ -220,10 +220,24 @@ def test_user_images_need_a_feature_network(tmp_path):
     )
     mine = genzoo.load_dataset(str(tmp_path / "mine.npz"))
     model = genzoo.build_model("ae", mine.info(), {"latent_dim": 4, "hidden": [16]}, seed=0)
-    results, notes = evaluate(model, mine)
-    assert "fid" not in results and "genzoo features train" in notes[0]
+    said = []
+    results, notes = evaluate(model, mine, ["fid", "classes"], say=said.append)
+    net = results["fid"]["provenance"]["features"]
+    assert net["name"] == "mine-cnn" and net["task"] == "classes" and net["trained_on"]
+    assert "no feature network ships for" in said[0] and "cached as" in said[0]
+    assert results["classes"]["values"]["of_classes"] == 10
+    said.clear()
+    again, _ = evaluate(model, mine, ["fid"], say=said.append)  # from the cache: no training
+    assert again["fid"]["provenance"]["features"]["sha256"] == net["sha256"] and not said
+    assert again["fid"]["values"] == results["fid"]["values"]
     results, _ = evaluate(model, mine, ["fid"], features=shipped("digits"))
     assert results["fid"]["provenance"]["features"]["file"] == "digits.safetensors"
+    # unlabelled images: features from the rotation task, and no class metrics
+    np.save(tmp_path / "plain.npy", np.concatenate([ds.x_train, ds.x_test]))
+    plain = genzoo.load_dataset(str(tmp_path / "plain.npy"))
+    results, notes = evaluate(model, plain)
+    assert results["fid"]["provenance"]["features"]["task"] == "rotation"
+    assert "classes" not in results and any("no labels" in n for n in notes)
 
 
 def test_samples_are_drawn_in_the_devices_batches_with_their_labels():

@@ -164,6 +164,9 @@ def test_a_costly_encoder_plots_an_evenly_spread_subset_of_the_codes():
     class Costly:
         report_latent_points = 20
 
+        def fast_options(self, method):
+            return {}
+
         def to_model(self, x):
             return torch.as_tensor(x)
 

@@ -495,7 +495,7 @@ def test_ctrl_c_from_outside_checkpoints_exits_130_and_resumes(tmp_path):
     assert json.loads((out / "summary.json").read_text())["steps"] == target
 
 
-def test_max_seconds_stops_at_the_budget_and_a_resume_keeps_its_clock(tmp_path):
+def test_max_step_seconds_stops_at_the_budget_and_a_resume_keeps_its_clock(tmp_path):
     ds = genzoo.load_dataset("digits")
 
     def fit(resume=False, **train):
@@ -507,16 +507,16 @@ def test_max_seconds_stops_at_the_budget_and_a_resume_keeps_its_clock(tmp_path):
         trainer = Trainer(model, ds, cfg, out=tmp_path / "run", console=False)
         return trainer.fit(resume=resume), trainer
 
-    summary, trainer = fit(max_seconds=0.5)
-    assert summary["stopped_by_max_seconds"] and 0 < summary["steps"] < 10**6
+    summary, trainer = fit(max_step_seconds=0.5)
+    assert summary["stopped_by"] == "max_step_seconds" and 0 < summary["steps"] < 10**6
     assert summary["step_seconds"] >= 0.5 and trainer.step_seconds >= 0.5
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().split("\n")
                if x]  # fmt: skip
     times = [r["train_time"] for r in records]
     assert times == sorted(times) and times[-1] == round(trainer.step_seconds, 3)
     # resumed, the clock goes on from the checkpoint: the budget is spent, no step runs
-    again, resumed = fit(resume=True, max_seconds=0.5)
+    again, resumed = fit(resume=True, max_step_seconds=0.5)
     assert again["steps"] == summary["steps"] and resumed.step_seconds == trainer.step_seconds
     # a larger budget continues from there
-    more, longer = fit(resume=True, max_seconds=1.0)
+    more, longer = fit(resume=True, max_step_seconds=1.0)
     assert more["steps"] > summary["steps"] and longer.step_seconds >= 1.0

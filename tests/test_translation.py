@@ -72,7 +72,11 @@ def test_domains_and_models_must_match():
     with pytest.raises(DataError, match="translation needs two image domains"):
         genzoo.load_dataset("digits", input="ring8")
     with pytest.raises(ConfigError, match="identity_weight.*0 when the domains differ"):
-        build_model("cyclegan", _rgb_pairs().info(), TINY_CYCLE)
+        build_model("cyclegan", _rgb_pairs().info(), {**TINY_CYCLE, "identity_weight": 0.5})
+    # left unset, the identity term is on where it can be, and off where it cannot
+    assert build_model("cyclegan", _rgb_pairs().info(), TINY_CYCLE).config.identity_weight == 0
+    same = genzoo.load_dataset("digits", input="digits").info()
+    assert build_model("cyclegan", same, TINY_CYCLE).config.identity_weight == 0.5
 
 
 def _rgb_pairs():

@@ -94,6 +94,14 @@ def _coerce(tp: Any, value: Any, field: str) -> Any:
     if origin in (Union, types.UnionType):
         if type(None) in args and (value is None or value in ("none", "null", "None")):
             return None
+        others = [a for a in args if a is not type(None)]
+        if len(others) == 1:  # X | None: X's own error, naming the element at fault
+            try:
+                return _coerce(others[0], value, field)
+            except ConfigError as e:
+                if e.field != field:  # an element of a list: its own error
+                    raise
+                raise ConfigError(field, value, e.allowed + ", or none") from None
         for arg in args:
             if arg is type(None):
                 continue

@@ -34,10 +34,14 @@ class NonFiniteLossError(GenzooError):
     """Training produced a NaN or infinite loss term."""
 
 
-class TrainingInterrupted(Exception):
-    """SIGINT or SIGTERM arrived; a checkpoint was written before this was raised."""
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped a command; the message says what was kept."""
 
     exit_code = 130
+
+
+class TrainingInterrupted(Interrupted):
+    """SIGINT or SIGTERM arrived; a checkpoint was written before this was raised."""
 
     def __init__(self, step: int, checkpoint: str | None):
         self.step, self.checkpoint = step, checkpoint

@@ -12,8 +12,9 @@ from typing import Any
 
 from .config import from_dict, merge, parse_overrides, read_file, to_dict
 from .data import DataConfig, load_dataset
-from .errors import ConfigError, GenzooError
+from .errors import ConfigError, GenzooError, Interrupted
 from .models import build_model
+from .progress import Deadline
 from .registry import MODELS
 from .train import TrainConfig, Trainer
 from .train.runtime import resolve_device, resolve_precision
@@ -25,6 +26,8 @@ RESUMABLE_CHANGES = {
     for name in (
         "steps",
         "max_seconds",
+        "max_step_seconds",
+        "eval_seconds",
         "device",
         "compile",
         "channels_last",
@@ -100,6 +103,7 @@ def build_run_config(
     device: str | None = None,
     compile: bool | None = None,
     on_nan: str | None = None,
+    max_seconds: float | None = None,
 ) -> RunConfig:
     """Resolve a run's config: file, then `--set` overrides, then explicit flags.
 
@@ -121,7 +125,7 @@ def build_run_config(
         flags["data"] = {"source": data}
     given = (
         ("steps", steps), ("seed", seed), ("device", device), ("compile", compile),
-        ("on_nan", on_nan),
+        ("on_nan", on_nan), ("max_seconds", max_seconds),
     )  # fmt: skip
     train = {k: v for k, v in given if v is not None}
     if train:
@@ -154,13 +158,29 @@ def _norm(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
 
 
+def parse_duration(text: str, option: str = "--budget") -> float:
+    """'90s', '10m', '1.5h' or a plain number of seconds -> seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise GenzooError(f"{option} {text}: expected a duration such as 90s, 10m or 1.5h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
 def train(
-    rc: RunConfig, out: str | Path | None = None, resume: bool = False, console: bool = True
+    rc: RunConfig,
+    out: str | Path | None = None,
+    resume: bool = False,
+    console: bool = True,
+    features: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Load the data, build the model (seeded) and train it; returns the run summary."""
+    """Load the data, build the model (seeded) and train it, then (train.final_eval) evaluate
+    it and write its report; returns the run summary. train.max_seconds bounds all of it."""
     from .config import read_file as read_cfg
     from .train.distributed import World
 
+    deadline = Deadline(rc.train.max_seconds)  # the whole command's clock starts here
     main = World.from_env().is_main  # under torchrun, only rank 0 checks and writes the folder
     if out is not None and main:
         out = Path(out)
@@ -176,25 +196,64 @@ def train(
             raise GenzooError(f"{out} exists and is not a genzoo run folder; choose another --out")
     data = load_dataset(rc.data)
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
-    trainer = Trainer(model, data, rc.train, out=out, run_config=rc.to_dict(), console=console)
+    trainer = Trainer(
+        model, data, rc.train, out=out, run_config=rc.to_dict(), console=console, deadline=deadline
+    )
     summary = trainer.fit(resume=resume)
     if out is not None and rc.train.final_eval and main:
-        summary = finish_run(out, data, device=str(trainer.device))
+        time_left = eval_deadline(rc.train, deadline, summary)
+        summary = finish_run(
+            out, data, str(trainer.device), time_left, console=console, features=features
+        )
     return summary
 
 
-def finish_run(out: Path, data, device: str = "cpu") -> dict[str, Any]:
-    """Evaluate the saved model with the default metrics, then write report.html."""
+def eval_deadline(cfg, deadline: Deadline, summary: dict[str, Any]) -> Deadline:
+    """The time of the final evaluation and report: what train.max_seconds left, else
+    train.eval_seconds, else a quarter of the training time and at least a minute."""
+    if deadline.bounded:
+        return deadline.sub(cfg.eval_seconds)
+    return Deadline(cfg.eval_seconds or max(60.0, summary.get("train_seconds", 0.0) / 4))
+
+
+def finish_run(
+    out: Path,
+    data,
+    device: str = "cpu",
+    deadline: Deadline | None = None,
+    console: bool = True,
+    features: str | Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate the saved model with the default metrics in the time `deadline` leaves (the
+    counts cut to fit, and said), then write report.html."""
+    import click
+
     from .metrics import evaluate
     from .train.checkpoint import load
 
+    say = (lambda text: click.echo(text, err=True)) if console else None
     model = load(out, device=device)
-    results, notes = evaluate(model, data)
-    return record_eval(out, results, notes)
+    try:
+        results, notes = evaluate(
+            model, data, features=features, deadline=deadline, say=say, progress=console
+        )
+        return record_eval(out, results, notes, deadline, say)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"during the final evaluation; the model is saved in {out / 'model'} "
+            f"(evaluate it with genzoo eval {out})"
+        ) from None
 
 
-def record_eval(out: Path, results: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    """Write evaluation results into the run's summary.json, then its report.html."""
+def record_eval(
+    out: Path,
+    results: dict[str, Any],
+    notes: list[str],
+    deadline: Deadline | None = None,
+    say=None,
+) -> dict[str, Any]:
+    """Write evaluation results into the run's summary.json (notes included), then its
+    report.html in the time `deadline` leaves."""
     import json
 
     from .train.checkpoint import atomic_write_text
@@ -202,10 +261,11 @@ def record_eval(out: Path, results: dict[str, Any], notes: list[str]) -> dict[st
 
     summary = json.loads((out / "summary.json").read_text())
     summary["eval"] = results
-    if notes:
-        summary["eval_notes"] = notes
+    summary["eval_notes"] = list(notes)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    write_report([out], out / "report.html")
+    if say is not None:
+        say("writing the report")
+    write_report([out], out / "report.html", deadline=deadline)
     return summary
 
 

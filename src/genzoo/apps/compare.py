@@ -2,10 +2,11 @@
 evaluated with the same metrics, sample count and seed.
 
 Each model's run is an ordinary run folder under the comparison's folder. Its number of steps
-comes from a short timed probe (steps per second times the budget), and `train.max_seconds`
-holds it to the budget whatever the probe said, so a fast model takes many steps and a slow
-one few. Time in evaluation, pictures and checkpoints is not counted. A run that is already
-there is reused (or resumed where it was cut off), so a comparison can grow a model at a time.
+comes from a short timed probe (steps per second times the budget), and
+`train.max_step_seconds` holds it to the budget whatever the probe said, so a fast model takes
+many steps and a slow one few. Time in evaluation, pictures and checkpoints is not counted. A run
+that is already there is reused (or resumed where it was cut off), so a comparison can grow a
+model at a time.
 
 Quality against training time comes from the run's checkpoints: each is scored with the same
 headline metric (FID for images, the k-NN KL estimate for points and tables) at the same N.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,10 +56,9 @@ CURVE = {"image": ("fid", "fid"), "points": ("knn_kl", "knn_kl"), "table": ("knn
 
 def parse_budget(text: str) -> float:
     """'90s', '10m', '1.5h' or a plain number of seconds -> seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
-    if not m or float(m.group(1)) <= 0:
-        raise GenzooError(f"--budget {text}: expected a duration such as 90s, 10m or 1.5h")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    from ..run import parse_duration
+
+    return parse_duration(text, "--budget")
 
 
 def parse_models(text: str) -> list[str]:
@@ -109,7 +108,7 @@ def seconds_per_step(rc, data, probe_steps: int = 20) -> float:
 
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
-    cfg = replace(rc.train, steps=probe_steps, max_seconds=None, **quiet)
+    cfg = replace(rc.train, steps=probe_steps, max_seconds=None, max_step_seconds=None, **quiet)
     trainer = Trainer(model, data, cfg, console=False)
     trainer.fit()
     return trainer.step_seconds / probe_steps
@@ -149,7 +148,7 @@ def plan(
     every = max(1, int(predicted / points))
     train = {
         "steps": steps,
-        "max_seconds": budget,
+        "max_step_seconds": budget,
         "checkpoint_every": every,
         "keep_checkpoints": points + 2,  # the last may fall just short of the budget's end
         "sample_every": 0,  # one preview, at the end: the comparison draws its own samples
@@ -261,7 +260,14 @@ def timed_samples(model, n: int, seed: int) -> tuple[torch.Tensor, float]:
 
 
 def curve(
-    run: Path, data, n: int, seed: int, device: str, shared: dict, final: tuple[float, float]
+    run: Path,
+    data,
+    n: int,
+    seed: int,
+    device: str,
+    shared: dict,
+    final: tuple[float, float],
+    features: str | Path | None = None,
 ) -> list[tuple[float, float]]:
     """The headline metric of each kept checkpoint against its seconds of training; the
     last checkpoint is the final model, whose value is `final` (seconds, value)."""
@@ -275,9 +281,17 @@ def curve(
         weights = "ema" if (path / "ema.safetensors").is_file() else "model"
         model = load(path, weights=weights, device=device)
         samples, _ = timed_samples(model, n, seed)
-        results, _ = evaluate(model, data, [metric], seed=seed, samples=samples, shared=shared)
+        results, _ = evaluate(
+            model, data, [metric], seed=seed, samples=samples, shared=shared, features=features
+        )
         points.append((float(state.get("step_seconds", math.nan)), results[metric]["values"][key]))
     return sorted(points) + [final]
+
+
+def headline_value(results: dict[str, Any], kind: str) -> float:
+    """The curve's metric in `results`, or NaN where it was not measured."""
+    metric, key = CURVE[kind]
+    return float(results.get(metric, {}).get("values", {}).get(key, math.nan))
 
 
 def evaluate_one(
@@ -290,6 +304,8 @@ def evaluate_one(
     shared: dict,
     nll_samples: int,
     reused: bool = False,
+    say=print,
+    features: str | Path | None = None,
 ) -> Entry:
     """The comparison's metrics of the run's final model on the same N samples as every other,
     written into the run's summary.json and report.html as `genzoo eval` would."""
@@ -299,15 +315,22 @@ def evaluate_one(
     from ..train.checkpoint import load
 
     model = load(run, device=device)
-    names = [m for m in default_metrics(EvalContext(model, data)) if m not in LEFT_OUT]
+    ctx = EvalContext(model, data, features_path=features)
+    names = [m for m in default_metrics(ctx) if m not in LEFT_OUT]
     samples, seconds = timed_samples(model, n, seed)
     results, notes = evaluate(
-        model, data, names, seed=seed, samples=samples, shared=shared, nll_samples=nll_samples
-    )
+        model, data, names, seed=seed, samples=samples, shared=shared, nll_samples=nll_samples,
+        say=say, progress=True, features=features,
+    )  # fmt: skip
+    notes = ctx.notes + notes  # what could not run on this data, then what evaluate said
+    for note in notes:
+        say(f"  note: {note}")
     summary = record_eval(run, results, notes)
-    metric, key = CURVE[data.kind]
-    final = (float(summary.get("step_seconds", math.nan)), results[metric]["values"][key])
-    points = curve(run, data, n, seed, device, shared, final)
+    final = (float(summary.get("step_seconds", math.nan)), headline_value(results, data.kind))
+    metric = CURVE[data.kind][0]
+    points = (
+        curve(run, data, n, seed, device, shared, final, features) if metric in results else [final]
+    )
     return Entry(name, run, summary, results, seconds, points, reused)
 
 
@@ -324,6 +347,7 @@ def compare(
     settings: dict[str, list[str]] | None = None,
     nll_samples: int = 50,
     say=print,
+    features: str | Path | None = None,
 ) -> Comparison:
     """Train (or reuse) each model, evaluate them alike, write compare.json and
     compare.html into `out`."""
@@ -342,7 +366,11 @@ def compare(
         if reused:
             say(f"  {run} is already trained: reused")
         say(f"  evaluating {name} on {n} samples")
-        entries.append(evaluate_one(name, run, data, n, seed, device, shared, nll_samples, reused))
+        entries.append(
+            evaluate_one(
+                name, run, data, n, seed, device, shared, nll_samples, reused, say, features
+            )
+        )
     meta = {
         "data": data.name, "kind": data.kind, "budget_seconds": budget, "n": n, "seed": seed,
         "nll_samples": nll_samples, "settings": settings or {},
@@ -391,12 +419,20 @@ def likelihood_note(entries: list[Entry]) -> str | None:
 
 
 def headline(kind: str, entries: list[Entry]) -> list[tuple[str, str, str]]:
-    """The headline columns some entry has."""
-    return [
-        h
-        for h in HEADLINE[kind]
-        if any(h[1] in e.results.get(h[0], {}).get("values", {}) for e in entries)
-    ]
+    """The headline columns some entry has, each named by its feature network where it has
+    one: "FID (mnist5k-cnn features)"."""
+    cols = []
+    for metric, key, label in HEADLINE[kind]:
+        found = [
+            e.results[metric] for e in entries if key in e.results.get(metric, {}).get("values", {})
+        ]
+        if not found:
+            continue
+        features = found[0].get("provenance", {}).get("features")
+        if features:
+            label = f"{label} ({features.get('name') or features['file']} features)"
+        cols.append((metric, key, label))
+    return cols
 
 
 def table_rows(entries: list[Entry], kind: str) -> tuple[list[str], list[list[str]]]:

@@ -38,11 +38,20 @@ def psnr(x_hat: Tensor, x: Tensor) -> float:
 
 
 @torch.no_grad()
-def denoise(model, x_model: Tensor, batch: int = 500) -> Tensor:
-    """The model's clean estimate: `denoise` where the model has it, else `reconstruct`."""
-    fn = getattr(model, "denoise", None) or model.reconstruct
+def denoise(model, x_model: Tensor, y: Tensor | None = None, batch: int = 500) -> Tensor:
+    """The model's clean estimate of each example: its reconstruction (a denoising
+    autoencoder learned to map corrupted inputs to clean ones); labels y for a conditional
+    model."""
+    from ..errors import GenzooError
+    from ..models.base import Reconstructor, in_batches
+
+    if not isinstance(model, Reconstructor):
+        raise GenzooError(
+            f"model {model.name} cannot reconstruct, so it cannot denoise; use an autoencoder "
+            "(denoising-ae, conv-denoising-ae) or a VAE"
+        )
     model.eval()
-    return torch.cat([fn(x_model[i : i + batch]) for i in range(0, len(x_model), batch)])
+    return in_batches(model, "reconstruct", x_model, y, batch)
 
 
 def as_numpy(x: Tensor) -> np.ndarray:

@@ -32,27 +32,20 @@ def model_inputs(model, run_config, split: str, input_path: str | None, data: st
 
 def read_examples(path: str, model, run_config: dict | None = None, shape=None):
     """All examples of a user file (no split), checked against the model's input shape (or
-    `shape`, e.g. a translation model's input domain).
+    `shape`, e.g. a translation model's input domain), and their labels or None.
 
-    File settings of the run's data (a CSV's label column, an IDX labels file) carry over.
+    File settings of the run's data carry over: a CSV's columns are matched to the training
+    columns by name, its label column read where the file has it, its id column left out.
     """
-    from ..data import DataConfig
-    from ..data.files import detect_format
-    from ..registry import FILE_FORMATS
+    import dataclasses
 
-    p = Path(path)
-    if not p.exists():
-        raise GenzooError(f"{path}: no such file or folder")
-    own = (run_config or {}).get("data", {})
-    cfg = DataConfig(source=path, label_column=own.get("label_column"))
-    raw = FILE_FORMATS.get(detect_format(p))(p, cfg)
-    shape = tuple(model.info.shape if shape is None else shape)
-    if tuple(raw.x.shape[1:]) != shape:
-        raise GenzooError(
-            f"{path}: examples of shape {tuple(raw.x.shape[1:])} do not fit a "
-            f"model trained on shape {shape}"
-        )
-    return raw.x.astype(np.float32), raw.y
+    from ..data.examples import file_examples
+
+    info = model.info
+    if shape is not None and tuple(shape) != tuple(info.shape):  # another domain's shape
+        info = dataclasses.replace(info, shape=tuple(shape))
+    rows = file_examples(Path(path), info, (run_config or {}).get("data", {}), None)
+    return rows.x, rows.y
 
 
 def check_out(path: str, suffixes: tuple[str, ...], option: str = "--out") -> Path:

@@ -46,9 +46,17 @@ from .common import device_option
     metavar="MODEL:SECTION.FIELD=VALUE",
     help="a setting for one model of the comparison; repeatable",
 )
+@click.option(
+    "--features",
+    type=click.Path(dir_okay=False),
+    help="the feature network for FID and the other sample metrics (.safetensors) [default: "
+    "the one shipped for the data, else one trained on it once and cached]",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option
-def command(data, models, budget, out, n, points, nll_samples, settings, seed, device) -> None:
+def command(
+    data, models, budget, out, n, points, nll_samples, settings, features, seed, device
+) -> None:
     """Train models on the same data for the same time, and compare them in one report.
 
     Each model trains with its own defaults for --budget seconds of optimizer steps (time in
@@ -68,6 +76,10 @@ def command(data, models, budget, out, n, points, nll_samples, settings, seed, d
     """
     from ..apps.compare import compare, parse_budget, parse_models, parse_settings
     from ..data import DataConfig
+    from ..errors import GenzooError
+
+    if features is not None and not Path(features).is_file():
+        raise GenzooError(f"--features {features}: no such file")
 
     names = parse_models(models)
     per_model = parse_settings(settings, names)
@@ -76,6 +88,6 @@ def command(data, models, budget, out, n, points, nll_samples, settings, seed, d
     folder = Path(out) if out else Path("runs") / f"compare-{Path(data).name or data}"
     result = compare(
         data_cfg, names, seconds, folder, n=n, seed=seed, points=points, device=device,
-        settings=per_model, nll_samples=nll_samples, say=click.echo,
+        settings=per_model, nll_samples=nll_samples, say=click.echo, features=features,
     )  # fmt: skip
     click.echo(f"\n{result.text()}\n\nreport: {result.report}")

@@ -28,7 +28,7 @@ SETTINGS = {
     "grid25": {
         # the critic settings of WGAN-GP's own toy experiments: with the image defaults, its
         # samples never gather on modes this narrow (README, Models)
-        "wgan-gp": ["model.gp_weight=0.1", "model.betas=[0.5,0.9]"],
+        "wgan-gp": ["model.gp_weight=0.1", "train.betas=[0.5,0.9]"],
         # ancestral sampling, the sampler that finds every mode (bench/RESULTS.md), respaced
         # to 100 steps: over all 1,000 the run's report, its inversions and the quality curve
         # take the demo past 15 minutes

@@ -36,11 +36,19 @@ from .common import device_option, open_model, run_dataset
     help="importance samples per example for the nll metric; the estimate tightens as it "
     "grows (5000 is the published protocol)",
 )
+@click.option(
+    "--budget",
+    metavar="DURATION",
+    help="at most this long (90s, 10m, 1.5h): the counts (samples, likelihood samples and "
+    "examples) are cut to fit, and the cuts are said [default: no limit]",
+)
 @click.option("--data", help="evaluate against this dataset instead of the run's own")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 @click.option("--no-save", is_flag=True, help="do not write the results into summary.json")
 @device_option
-def command(run, metrics, n, seed, features, data, nll_samples, as_json, no_save, device) -> None:
+def command(
+    run, metrics, n, seed, features, budget, data, nll_samples, as_json, no_save, device
+) -> None:
     """Compute metrics of a trained model against its data's test split.
 
     RUN is a run folder, its model/ folder or a checkpoint folder. The defaults depend on the
@@ -49,7 +57,14 @@ def command(run, metrics, n, seed, features, data, nll_samples, as_json, no_save
     (shipped for mnist5k and digits). For 2-D and tabular data: the mode metrics (ring8,
     grid25), a k-NN KL estimate and MMD. Reconstruction and likelihood metrics are added where
     the model has those capabilities. Every number has its floor, the same metric on real data
-    alone, and the provenance it was computed with. Results go into the run's summary.json.
+    alone, and the provenance it was computed with. Results go into the run's summary.json,
+    and the run's report.html is written again with them.
+
+    Sample-quality metrics of images are computed in a feature network's space: the one that
+    ships with the data, --features, or one genzoo trains on the data the first time (cached
+    for later runs on the same data). Each number names its network. A metric that cannot run
+    on the data (the mode count of points without a known mixture, the class metrics of
+    unlabelled images) is left out with a note saying why.
 
     \b
     Examples:
@@ -57,22 +72,35 @@ def command(run, metrics, n, seed, features, data, nll_samples, as_json, no_save
       genzoo eval runs/ae --metrics fid,kid --n 2000 --json
       genzoo eval runs/vae --metrics nll --nll-samples 5000
       genzoo eval runs/mine --features my_features.safetensors
+      genzoo eval runs/ddpm64 --budget 5m
     """
+    from ..errors import GenzooError
     from ..metrics import evaluate
+    from ..progress import Deadline
+    from ..run import parse_duration
     from ..train.checkpoint import atomic_write_text
 
+    if features is not None and not Path(features).is_file():
+        raise GenzooError(f"--features {features}: no such file")
+    deadline = Deadline(None if budget is None else parse_duration(budget, "--budget"))
     model, run_config = open_model(run, device)
     ds = run_dataset(model, run_config, data)
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    say = lambda text: click.echo(text, err=True)  # noqa: E731
     results, notes = evaluate(
-        model, ds, names, n=n, seed=seed, features=features, nll_samples=nll_samples
-    )
+        model, ds, names, n=n, seed=seed, features=features, nll_samples=nll_samples,
+        deadline=deadline, say=say, progress=True,
+    )  # fmt: skip
     report = {"run": run, "model": model.name, "data": ds.name, "metrics": results, "notes": notes}
     summary = Path(run) / "summary.json"
     if not no_save and summary.is_file():
+        from ..viz.report import write_report
+
         saved = json.loads(summary.read_text())
         saved["eval"] = {**saved.get("eval", {}), **results}
+        saved["eval_notes"] = notes
         atomic_write_text(summary, json.dumps(saved, indent=2))
+        write_report([Path(run)], Path(run) / "report.html", deadline=deadline)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -80,6 +108,8 @@ def command(run, metrics, n, seed, features, data, nll_samples, as_json, no_save
     click.echo(format_table(results))
     for note in notes:
         click.echo(f"note: {note}")
+    if not no_save and summary.is_file():
+        click.echo(f"saved in {summary} and {Path(run) / 'report.html'}")
 
 
 def format_table(results: dict) -> str:

@@ -11,8 +11,10 @@ import click
 def command() -> None:
     """Feature networks for FID, KID, precision/recall and the class-based scores.
 
-    genzoo ships one for mnist5k and one for digits. For your own labelled images, train one
-    with `genzoo features train` and pass it to `genzoo eval --features PATH`.
+    genzoo ships one for mnist5k, mnist5k-color and digits. On your own images, train, eval
+    and compare train one the first time by the same fixed recipe (a classifier of the
+    classes, or a rotation task for unlabelled images) and cache it for later runs on the same
+    data. To choose it yourself, train one here and pass it with --features PATH.
 
     \b
     Examples:
@@ -22,7 +24,13 @@ def command() -> None:
 
 
 @command.command("train")
-@click.option("--data", required=True, help="labelled images: a dataset name or a path")
+@click.option("--data", required=True, help="images: a dataset name or a path")
+@click.option(
+    "--task",
+    type=click.Choice(["classes", "rotation"]),
+    help="what the network learns: the data's classes, or which of four rotations an image "
+    "had (self-supervised) [default: classes when the data has labels]",
+)
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="the .safetensors file to write"
 )
@@ -36,20 +44,20 @@ def command() -> None:
     help="a training field (batch_size, lr, width, feature_dim, rotation, shift, "
     "scale); repeatable",
 )
-def train(data, out, epochs, seed, overrides) -> None:
+def train(data, task, out, epochs, seed, overrides) -> None:
     """Train a feature network on a dataset's train split and report held-out accuracy.
 
     \b
     Examples:
       genzoo features train --data my_images/ --out my_features.safetensors
+      genzoo features train --data my_unlabelled/ --task rotation --out mine.safetensors
       genzoo features train --data mnist5k --out mnist5k.safetensors   # the shipped one
     """
-    import time
-
     from ..config import from_dict
     from ..data import load_dataset
     from ..errors import GenzooError
     from ..metrics.features import FeatureTrainConfig, save_feature_net, train_feature_net
+    from ..progress import reporting
 
     if not out.endswith(".safetensors"):
         raise GenzooError(f"--out {out}: expected a file ending in .safetensors")
@@ -61,12 +69,9 @@ def train(data, out, epochs, seed, overrides) -> None:
         values[key.strip()] = value
     cfg = from_dict(FeatureTrainConfig, values, prefix="features.")
     ds = load_dataset(data)
-    t0 = time.time()
-
-    def progress(epoch: int, total: int, loss: float) -> None:
-        click.echo(f"epoch {epoch}/{total}  loss {loss:.4f}  ({time.time() - t0:.0f}s)", err=True)
-
-    net, meta = train_feature_net(ds, cfg, progress)
+    steps = cfg.epochs * max(1, len(ds.x_train) // cfg.batch_size)
+    with reporting(steps, "training the feature network", "steps") as bar:
+        net, meta = train_feature_net(ds, cfg, lambda *_: bar.update(1), task=task)
     digest = save_feature_net(out, net, meta)
     click.echo(
         f"held-out accuracy {meta['test_accuracy']:.2%} on {meta['test_examples']} "
@@ -92,6 +97,8 @@ def info(path) -> None:
         fn = load_feature_net(p)
         m = fn.meta
         click.echo(f"{p}")
+        task = "a classifier of its classes" if fn.task == "classes" else "the rotation task"
+        click.echo(f"  name         {fn.name} ({task})")
         click.echo(
             f"  trained on   {m['data']['source']} (shape {tuple(m['data']['shape'])}, "
             f"{m['architecture']['num_classes']} classes)"

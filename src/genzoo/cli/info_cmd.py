@@ -56,8 +56,9 @@ def command(run, as_json) -> None:
     )
     if info["train"]:
         t = info["train"]
+        batch = t["batch_size"] or (summary or {}).get("batch_size") or "auto"
         click.echo(
-            f"  train:        {t['steps']} steps, batch {t['batch_size']}, "
+            f"  train:        {t['steps']} steps, batch {batch}, "
             f"{t['optimizer']} lr {t['lr']}, seed {t['seed']}"
         )
     click.echo(f"  checkpoints:  {', '.join(info['checkpoints']) or 'none'}")

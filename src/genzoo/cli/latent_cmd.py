@@ -24,12 +24,18 @@ def _latent_model(run, device, what: str, encodes: bool = True):
     return model, run_config
 
 
-def _class_index(text: str, classes: list[str]) -> int:
+def _class_index(text: str, classes: list[str] | None, where: str = "class") -> int:
+    """The index of class `text`; `where` (the option and its value) starts any error."""
     from ..errors import GenzooError
 
+    if not classes:
+        raise GenzooError(
+            f"{where}: this run's data has no classes (it was trained without labels); "
+            "name a test example's index or a file instead"
+        )
     if text in classes:
         return classes.index(text)
-    raise GenzooError(f"class {text!r} is not one of: {', '.join(classes)}")
+    raise GenzooError(f"{where}: class {text!r} is not one of: {', '.join(classes)}")
 
 
 class _Codes:
@@ -59,7 +65,7 @@ class _Codes:
 
         model = self.model
         if spec.startswith("class:"):
-            c = _class_index(spec[6:], model.info.classes)
+            c = _class_index(spec[6:], model.info.classes, f"{option} {spec}")
             return self.means()[c], torch.tensor(c, device=model.device)
         if spec.isdigit():
             i = int(spec)
@@ -76,8 +82,17 @@ class _Codes:
 
 @click.command("interpolate")
 @click.argument("run", metavar="RUN")
-@click.option("--a", "a", help=f"the start: {SPEC_HELP} [default: a draw from the prior]")
-@click.option("--b", "b", help="the end, like --a [default: a draw from the prior]")
+@click.option(
+    "--a",
+    "a",
+    help=f"the start: {SPEC_HELP} [default: a draw from the prior; a model without one (an "
+    "autoencoder): the first test example]",
+)
+@click.option(
+    "--b",
+    "b",
+    help="the end, like --a [default: a draw from the prior, or the middle test example]",
+)
 @click.option("--steps", type=click.IntRange(2, 64), default=10, show_default=True)
 @click.option(
     "--mode",
@@ -94,7 +109,8 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
     """Decode the path between two codes, as an image strip.
 
     The ends are test examples, class-mean codes, examples from a file, or draws from the
-    model's prior (the only ends of a GAN, which has no encoder). A conditional model decodes
+    model's prior (the only ends of a GAN, which has no encoder). An autoencoder has no prior:
+    its default ends are the first and the middle test examples. A conditional model decodes
     the whole path with one label: --label, else that of --a, else the first class.
 
     \b
@@ -118,6 +134,9 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
             f"{option}: model {model.name} has no encoder, so its ends are draws from the "
             "prior; leave --a and --b out (and vary --seed)"
         )
+    if not hasattr(model, "sample_latent") and isinstance(model, Encoder):
+        middle = max(0, len(run_dataset(model, run_config).x_test) // 2)
+        a, b = a or "0", b or str(middle)  # no prior to draw from: two test examples
     codes = _Codes(model, run_config) if a is not None or b is not None else None
     g = torch.Generator(device=model.device).manual_seed(seed)
     ends = []
@@ -125,7 +144,8 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
     if label is not None:
         if not conditional:
             raise GenzooError(f"--label: model {model.name} is not conditional")
-        label = torch.tensor(_class_index(label, model.info.classes), device=model.device)
+        c = _class_index(label, model.info.classes, f"--label {label}")
+        label = torch.tensor(c, device=model.device)
     for spec, option in ((a, "--a"), (b, "--b")):
         if spec is None:
             if not hasattr(model, "sample_latent"):
@@ -178,6 +198,11 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
     model, run_config = _latent_model(run, device, "traverse")
     codes = _Codes(model, run_config)
     z_all = in_batches(model, "encode", codes.x, codes.y)
+    if z_all.dim() != 2:
+        raise GenzooError(
+            f"traverse varies one code dimension at a time; {model.name}'s codes have the "
+            f"shape {tuple(z_all.shape[1:])} of the data (inverted noise): use interpolate"
+        )
     k = z_all.shape[1]
     if dims:
         try:
@@ -272,7 +297,10 @@ def augment(run, n, out, labels, seed, device) -> None:
     if labels is not None:
         if not getattr(model, "conditional", False):
             raise GenzooError(f"--labels: model {model.name} is not conditional")
-        chosen = [_class_index(t.strip(), model.info.classes) for t in labels.split(",")]
+        chosen = [
+            _class_index(t.strip(), model.info.classes, f"--labels {labels}")
+            for t in labels.split(",")
+        ]
     x, y = synthesize(model, n, chosen, seed)
     if target.suffix and not target.parent.exists():
         target.parent.mkdir(parents=True)

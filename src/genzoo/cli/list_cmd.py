@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-KINDS = ("models", "datasets", "metrics", "schedules", "formats")
+KINDS = ("models", "datasets", "metrics", "schedules", "formats", "tasks")
 
 
 @click.command("list")
@@ -16,7 +16,8 @@ KINDS = ("models", "datasets", "metrics", "schedules", "formats")
     type=click.Choice(KINDS),
 )
 def command(what: str | None) -> None:
-    """List the registered models, datasets, metrics, schedules and file formats.
+    """List the registered models, datasets, metrics, schedules, file formats and
+    image-to-image tasks (data.task).
 
     \b
     Examples:
@@ -25,7 +26,7 @@ def command(what: str | None) -> None:
       genzoo list datasets
     """
     from .. import registry
-    from ..data import files  # noqa: F401  (registers the file formats)
+    from ..data import files, tasks  # noqa: F401  (registers the file formats and tasks)
     from ..metrics import library  # noqa: F401
     from ..models import autoencoders  # noqa: F401
     from ..train import schedules  # noqa: F401
@@ -36,6 +37,7 @@ def command(what: str | None) -> None:
         "metrics": registry.METRICS,
         "schedules": registry.SCHEDULES,
         "formats": registry.FILE_FORMATS,
+        "tasks": registry.TASKS,
     }
     for kind in [what] if what else KINDS:
         table = tables[kind]

@@ -6,7 +6,9 @@ line on stderr; 1 an internal error (with a traceback: a bug to report); 130 int
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -77,8 +79,22 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM acts as Ctrl-C does: at once, and exits with 130
+
+
 def main(argv: list[str] | None = None) -> int:
-    from ..errors import GenzooError, TrainingInterrupted
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    old = signal.signal(signal.SIGTERM, _interrupt)  # training puts its own handler over it
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _main(argv: list[str] | None) -> int:
+    from ..errors import GenzooError, Interrupted, TrainingInterrupted
 
     try:
         result = cli.main(args=argv, prog_name="genzoo", standalone_mode=False)
@@ -98,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as e:
         where = f"; checkpoint {e.checkpoint}, continue with --resume auto" if e.checkpoint else ""
         click.echo(f"genzoo: interrupted at step {e.step}{where}", err=True)
+        return 130
+    except Interrupted as e:
+        click.echo(f"genzoo: interrupted {_one_line(e)}", err=True)
         return 130
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("genzoo: interrupted", err=True)

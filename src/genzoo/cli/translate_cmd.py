@@ -54,10 +54,19 @@ def command(run, out, input_path, split, n, direction, device) -> None:
     and channel count of the domain they come from.
 
     \b
+    A run trained on a task (data.task) takes its inputs as people have them: grey images for
+    colorize, small images for superres2 and superres4 (their size times the factor is the
+    model's; each pixel is repeated to reach it), images with holes for inpaint.
+
+    \b
     Examples:
       genzoo translate runs/pix2pix --out restored.png
       genzoo translate runs/pix2pix --input my_masked_digits/ --out restored.npy
       genzoo translate runs/cyclegan --direction b2a --n 32 --out to-digits.png
+      genzoo train pix2pix --data my_photos/ --set data.task=colorize --out runs/colour
+      genzoo translate runs/colour --input old_grey_photos/ --out coloured.png
+      genzoo train pix2pix --data my_photos/ --set data.task=superres4 --out runs/sr4
+      genzoo translate runs/sr4 --input thumbnails/ --out sharp.npy
     """
     from ..errors import GenzooError
     from ..models.base import in_batches
@@ -73,7 +82,7 @@ def command(run, out, input_path, split, n, direction, device) -> None:
     to_model = model.to_model if back else model.to_model_input
     target = None
     if input_path is not None:
-        x_raw, _ = read_examples(input_path, model, run_config, shape=src_info.shape)
+        x_raw = task_inputs(input_path, model, run_config, src_info, back)
     else:
         ds = run_dataset(model, run_config)
         src, dst = (ds, ds.input) if back else (ds.input, ds)
@@ -95,6 +104,41 @@ def command(run, out, input_path, split, n, direction, device) -> None:
     else:
         _grid(model, x, y, target, back).save(path)
     done(path, f"{len(x)} translations ({src_info.source} -> {dst_info.source})")
+
+
+def task_inputs(path: str, model, run_config, src_info, back: bool):
+    """The examples of `path` as the source domain takes them: for a super-resolution run,
+    images of 1/factor the size are shown at the model's size first (each pixel repeated)."""
+    from ..data.tasks import luminance, scale_of, upscale
+    from ..errors import GenzooError
+
+    task = None if back else model.info.meta.get("task")
+    f = scale_of(task)
+    c, h, w = src_info.shape
+    if task == "colorize":  # colour images are made grey first, as the run's inputs were
+        try:
+            return read_examples(path, model, run_config, shape=src_info.shape)[0]
+        except GenzooError as e:
+            if "do not fit" not in str(e):
+                raise
+            x = read_examples(path, model, run_config, shape=(3, h, w))[0]
+            click.echo("the inputs are in colour: their luminance is translated", err=True)
+            return luminance(x)
+    if f > 1:
+        small = (c, -(-h // f), -(-w // f))
+        for shape in (small, src_info.shape):  # small ones, or already at the model's size
+            try:
+                x, _ = read_examples(path, model, run_config, shape=shape)
+            except GenzooError as e:
+                if "do not fit" not in str(e):
+                    raise
+                continue
+            return upscale(x, f, (h, w)) if shape == small else x
+        raise GenzooError(
+            f"{path}: a {model.info.meta['task']} run takes images of {'x'.join(map(str, small))}"
+            f" (made {f} times larger) or of {'x'.join(map(str, src_info.shape))}"
+        )
+    return read_examples(path, model, run_config, shape=src_info.shape)[0]
 
 
 def _grid(model, x, y, target, back: bool):

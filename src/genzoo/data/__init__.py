@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..registry import DATASETS, FILE_FORMATS
-from . import bundled, files, toy  # noqa: F401  (registers the sources)
+from . import bundled, files, tasks, toy  # noqa: F401  (registers the sources and tasks)
 from .dataset import DataConfig, DataInfo, Dataset, DataTransform, RawData, split_data
 
 __all__ = ["DataConfig", "DataInfo", "Dataset", "DataTransform", "RawData", "load_dataset"]
@@ -34,6 +34,9 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
             )
         raw.input, input_name = load_raw(DataConfig(source=cfg.input, seed=cfg.seed))
         raw.paired = True if cfg.paired is None else cfg.paired
+    if cfg.task is not None:
+        raw = tasks.make_input(raw, cfg.task, cfg.seed, name)
+        input_name = f"{name}:{cfg.task}"
     if raw.input is not None:
         check_domains(raw, name, input_name)
     ds = split_data(raw, cfg, name, input_name)
@@ -49,6 +52,9 @@ def load_raw(cfg: DataConfig) -> tuple[RawData, str]:
     source = cfg.source
     if source in DATASETS:
         loader = DATASETS.get(source)
+        for name in ("label_column", "id_column"):
+            if getattr(cfg, name) is not None:
+                raise DataError(f"data.{name} applies to CSV files only, not {source}")
         if not getattr(loader, "toy", False):
             for name in ("n", "noise"):
                 if getattr(cfg, name) is not None:
@@ -60,7 +66,11 @@ def load_raw(cfg: DataConfig) -> tuple[RawData, str]:
             f"{source}: no such file or folder, and not a dataset name "
             f"(datasets: {', '.join(DATASETS.names())})"
         )
-    return FILE_FORMATS.get(files.detect_format(path))(path, cfg), str(path)
+    fmt = files.detect_format(path)
+    for name in ("label_column", "id_column"):
+        if getattr(cfg, name) is not None and fmt != "csv":
+            raise DataError(f"data.{name} applies to CSV files only, not {source} ({fmt})")
+    return FILE_FORMATS.get(fmt)(path, cfg), str(path)
 
 
 def check_domains(raw: RawData, name: str, input_name: str) -> None:
@@ -101,4 +111,6 @@ def keep_classes(ds: Dataset, wanted: tuple[str, ...]) -> Dataset:
         y_train=ds.y_train[tr],
         x_test=ds.x_test[te],
         y_test=ds.y_test[te],
+        rows_train=ds.rows("train")[tr],
+        rows_test=ds.rows("test")[te],
     )

@@ -7,6 +7,10 @@
 - `digits`: scikit-learn's 1,797 8x8 digits (values 0..16; UCI optical recognition set).
 - `digits28`: the same digits framed as MNIST frames its own (section "the MNIST database" of
   LeCun et al.): resized to 20x20 (bicubic) inside a 4-pixel margin, 28x28, 0..255.
+- `mnist5k-color`: the mnist5k digits at 32x32 in colour, made procedurally: each image's
+  stroke and background get random colours (contrasting in luminance), independent of its
+  class, so colour gives nothing away and a model must learn both shape and colour. The colour
+  paths of every model are tested and benchmarked on it, offline.
 
 Translation tasks, made only of the above (an input domain A beside the output domain B):
 - `mnist5k-masked` (paired): each digit with a 12x12 square blanked at a random place inside
@@ -109,6 +113,37 @@ def digits28(cfg: DataConfig) -> RawData:
         big = Image.fromarray(im.astype(np.float32), mode="F").resize((20, 20), Image.BICUBIC)
         out[i, 0, 4:24, 4:24] = np.clip(np.asarray(big), 0, 255).round().astype(np.uint8)
     return RawData(out, small.y, "image", (0.0, 255.0), small.classes)
+
+
+def random_colours(n: int, rng: np.random.Generator, contrast: float = 0.35) -> np.ndarray:
+    """n (stroke, background) pairs of RGB colours in [0, 1], (n, 2, 3), drawn uniformly and
+    redrawn until their luminances differ by at least `contrast` (so the digit stays visible,
+    in grey too)."""
+    from .tasks import LUMA
+
+    out = rng.random((n, 2, 3))
+    while True:
+        low = np.abs((out[:, 0] - out[:, 1]) @ LUMA) < contrast
+        if not low.any():
+            return out
+        out[low] = rng.random((int(low.sum()), 2, 3))
+
+
+@DATASETS.register(
+    "mnist5k-color",
+    "mnist5k in colour: stroke and background colours random per image (3x32x32, 10 classes)",
+)
+def mnist5k_color(cfg: DataConfig) -> RawData:
+    """Each mnist5k digit in a 32x32 frame (2 blank pixels a side), its stroke and background
+    each a random colour, independent of the class (seeded by data.seed): pixel = background +
+    (stroke - background) * grey / 255."""
+    x, y = load_mnist5k()
+    a = np.pad(x[:, 0].astype(np.float64) / 255, ((0, 0), (2, 2), (2, 2)))  # (N, 32, 32)
+    colours = random_colours(len(x), np.random.default_rng(cfg.seed)) * 255
+    fg, bg = colours[:, 0, :, None, None], colours[:, 1, :, None, None]  # (N, 3, 1, 1)
+    rgb = bg + (fg - bg) * a[:, None]
+    out = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    return RawData(out, y, "image", (0.0, 255.0), [str(i) for i in range(10)])
 
 
 def _paired_with(out: RawData, x_in: np.ndarray) -> RawData:

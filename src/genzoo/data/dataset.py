@@ -44,6 +44,9 @@ class DataConfig:
     noise: float | None = None  # toy 2-D sets: noise standard deviation (default: the set's own)
     labels: str | None = None  # IDX image files: the labels file (default: paired by name)
     label_column: str | None = None  # CSV files: the column that holds class labels
+    # CSV files: a column that names each row (a transaction id): kept for output, never a
+    # feature
+    id_column: str | None = None
     test_fraction: float = 0.2  # share of examples held out as the test split
     split_seed: int = 0  # seed of the (stratified) train/test split
     seed: int = 0  # seed of generated toy data
@@ -51,6 +54,9 @@ class DataConfig:
     # translation: the input domain (a dataset name or path); `source` is the output domain
     input: str | None = None
     paired: bool | None = None  # input and output examples pair up one to one (default: yes)
+    # translation: make the input domain from the images themselves (genzoo list tasks):
+    # colorize, superres2, superres4 or inpaint
+    task: str | None = None
 
     def __post_init__(self) -> None:
         check(bool(self.source), "source", self.source, "a dataset name or a path")
@@ -62,6 +68,20 @@ class DataConfig:
             "paired",
             self.paired,
             "unset without data.input (it says how the input domain pairs with the source)",
+        )
+        from ..registry import TASKS
+
+        check(
+            self.task is None or self.task in TASKS,
+            "task",
+            self.task,
+            "one of " + ", ".join(TASKS.names()) + " (or none)",
+        )
+        check(
+            self.task is None or self.input is None,
+            "task",
+            self.task,
+            "unset with data.input: a task makes the input domain from the source's images",
         )
 
 
@@ -78,6 +98,7 @@ class RawData:
     input: RawData | None = None  # translation: the input domain
     paired: bool = False  # ... paired one to one with x
     names: list[str] | None = None  # file names, where read from a folder (to pair folders)
+    ids: list[str] | None = None  # a CSV's id column (data.id_column), row for row
 
 
 @dataclass
@@ -173,6 +194,11 @@ class Dataset:
     config: DataConfig | None = None  # how it was loaded: load_dataset(config) reproduces it
     input: Dataset | None = None  # translation: the input domain
     paired: bool = False  # ... paired one to one with this one, split with the same indices
+    # each example's row in the source (its position in the file or array, 0-based), so that
+    # results per example join back to the user's own rows
+    rows_train: np.ndarray | None = None
+    rows_test: np.ndarray | None = None
+    ids: list[str] | None = None  # a CSV's id column (data.id_column), by source row
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -208,6 +234,13 @@ class Dataset:
         if which == "test":
             return self.x_test, self.y_test
         raise DataError(f"split {which!r} does not exist; choose train or test")
+
+    def rows(self, which: str) -> np.ndarray:
+        """The source rows of split `which` (0-based positions in the file or array)."""
+        rows = self.rows_train if which == "train" else self.rows_test
+        if rows is None:  # built by hand: the examples' own order
+            rows = np.arange(len(self.split(which)[0]))
+        return rows
 
     def transform(self, target: Range) -> DataTransform:
         """The affine map from raw units to the model range `target` (see module docstring)."""
@@ -285,6 +318,9 @@ def _take(raw: RawData, tr: np.ndarray, te: np.ndarray, cfg: DataConfig, source:
         classes=raw.classes,
         meta=raw.meta,
         config=cfg,
+        rows_train=tr,
+        rows_test=te,
+        ids=raw.ids,
     )
 
 

@@ -326,6 +326,16 @@ def _from_array(x: np.ndarray, y, classes, path: Path) -> RawData:
     """Validate a numeric array and decide its kind from its layout."""
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: data must be numeric, found dtype {x.dtype}")
+    if x.ndim == 0:
+        raise DataError(
+            f"{path}: holds a single number (a 0-d array), not examples; expected (N, features) "
+            "or images (N, H, W), (N, C, H, W), (N, H, W, C)"
+        )
+    if x.ndim == 1:
+        raise DataError(
+            f"{path}: a 1-d array of shape {x.shape}; for {len(x)} examples of one feature save "
+            "it as (N, 1), e.g. np.save(path, x[:, None])"
+        )
     if len(x) < 2:
         raise DataError(f"{path}: holds {len(x)} example(s); a dataset needs at least 2")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
@@ -447,19 +457,15 @@ def load_csv(path: Path, cfg: DataConfig) -> RawData:
     has_header = not all(_is_number(c) for c in rows[0])
     header = [c.strip() for c in rows[0]] if has_header else [str(i) for i in range(len(rows[0]))]
     body = rows[1:] if has_header else rows
-    label_idx = None
-    if cfg.label_column is not None:
-        if cfg.label_column not in header:
-            raise DataError(
-                f"{path}: no column named {cfg.label_column!r} (data.label_column); "
-                f"columns: {', '.join(header)}"
-            )
-        label_idx = header.index(cfg.label_column)
-    features = [i for i in range(len(header)) if i != label_idx]
+    label_idx = column_index(path, header, cfg.label_column, "data.label_column")
+    id_idx = column_index(path, header, cfg.id_column, "data.id_column")
+    if label_idx is not None and label_idx == id_idx:
+        raise DataError(f"{path}: data.label_column and data.id_column name one column")
+    features = [i for i in range(len(header)) if i not in (label_idx, id_idx)]
     if not features:
-        raise DataError(f"{path}: no feature columns besides the label column")
+        raise DataError(f"{path}: no feature columns besides the label and id columns")
     x = np.empty((len(body), len(features)), dtype=np.float64)
-    labels = []
+    labels, ids = [], []
     first = 2 if has_header else 1
     for r, row in enumerate(body):
         if len(row) != len(header):
@@ -478,6 +484,8 @@ def load_csv(path: Path, cfg: DataConfig) -> RawData:
                 )
         if label_idx is not None:
             labels.append(row[label_idx].strip())
+        if id_idx is not None:
+            ids.append(row[id_idx].strip())
     y = classes = None
     if label_idx is not None:
         values = np.array(labels)
@@ -486,7 +494,29 @@ def load_csv(path: Path, cfg: DataConfig) -> RawData:
         y, classes = encode_labels(values, f"{path} [{cfg.label_column}]")
     raw = _from_array(x.astype(np.float32), y, classes, path)
     raw.meta["columns"] = [header[i] for i in features]
+    if id_idx is not None:
+        raw.ids = ids
     return raw
+
+
+def csv_header(path: Path) -> list[str] | None:
+    """The column names of a CSV's header row, or None when its first row is numbers."""
+    try:
+        with path.open(newline="") as f:
+            first = next((r for r in csv.reader(f) if r and any(c.strip() for c in r)), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{path}: could not be read as CSV ({e})") from None
+    if first is None or all(_is_number(c) for c in first):
+        return None
+    return [c.strip() for c in first]
+
+
+def column_index(path: Path, header: list[str], name: str | None, field: str) -> int | None:
+    if name is None:
+        return None
+    if name not in header:
+        raise DataError(f"{path}: no column named {name!r} ({field}); columns: {', '.join(header)}")
+    return header.index(name)
 
 
 def _is_number(text: str) -> bool:

@@ -21,6 +21,7 @@ import torch
 from ..data.dataset import Dataset
 from ..errors import GenzooError
 from ..models.base import CAPABILITIES, GenerativeModel
+from ..progress import Deadline, duration
 from ..registry import METRICS
 
 
@@ -31,6 +32,10 @@ class Metric:
     needs: str | None = None  # a capability name from CAPABILITIES
     uses_features: bool = False
     default: bool = True  # part of the default set when it applies
+    # why it cannot run on this model and data, or None when it can (a mixture's means, labels)
+    requires: Callable[[EvalContext], str | None] | None = None
+    # what its time grows with, for the planner: "samples", "recon", "nll", "loss" or None
+    cost: str | None = None
 
 
 def metric(name: str, description: str, **kw):
@@ -55,6 +60,11 @@ class EvalContext:
     notes: list[str] = field(default_factory=list)
     # real-data features kept across evaluations of several models on the same data
     shared: dict | None = field(default=None, repr=False)
+    # how many test examples the likelihood, reconstruction and loss metrics use (None: all),
+    # set by the planner when time is short
+    limits: dict[str, int] = field(default_factory=dict)
+    say: Callable[[str], None] | None = field(default=None, repr=False)  # console messages
+    progress: bool = False  # progress bars (or lines) for slow parts
     _samples: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)  # by n
     _features: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)  # by set
 
@@ -85,6 +95,16 @@ class EvalContext:
             return x
         return x[np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))]
 
+    def test_examples(self, part: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The test split (raw units) and its labels, or the `limits[part]` examples of it
+        spread evenly over it when the planner cut them."""
+        x, y = self.data.x_test, self.data.y_test
+        k = self.limits.get(part)
+        if k is None or k >= len(x):
+            return x, y
+        keep = np.linspace(0, len(x) - 1, k).round().astype(int)
+        return x[keep], None if y is None else y[keep]
+
     @cached_property
     def inputs(self) -> torch.Tensor | None:
         """Translation models: the input domain's test split in model range, row for row with
@@ -102,24 +122,46 @@ class EvalContext:
             from ..data.files import check_in_memory
 
             check_in_memory("--n", n, self.model.info.shape, "generated examples")
+        show = "translating" if self.progress else None
         if n not in cache and self.inputs is not None:
             from ..models.base import in_batches
 
             x_in = self.inputs[torch.arange(n, device=self.inputs.device) % len(self.inputs)]
-            out = in_batches(self.model, "translate", x_in, size=self.batch_size)
+            out = in_batches(self.model, "translate", x_in, size=self.batch_size, progress=show)
             cache[n] = torch.from_numpy(self.model.to_data(out))
         if n not in cache:
             from ..models.base import sample_in_batches
 
-            x = sample_in_batches(self.model, n, self.seed)  # the device's batch
+            show = "sampling" if self.progress else None
+            x = sample_in_batches(self.model, n, self.seed, progress=show)  # the device's batch
             cache[n] = torch.from_numpy(self.model.to_data(x))
         return cache[n]
 
     @cached_property
     def feature_net(self):
-        from .features import feature_network_for
+        """The feature network of the data: --features, the shipped one, the cached one, or
+        one trained now (and cached) by the fixed recipe."""
+        from .features import available, ensure_feature_net, load_feature_net
 
-        return feature_network_for(self.data.info(), self.features_path)
+        path = available(self.data, self.features_path)
+        fn = load_feature_net(path) if path is not None else ensure_feature_net(self.data, self.say)
+        fn.check_fits(self.data.info())
+        return fn
+
+    def feature_ready(self) -> bool:
+        """Whether the feature network exists without training one."""
+        from .features import available
+
+        return available(self.data, self.features_path) is not None
+
+    def knows_classes(self) -> bool:
+        """Whether the feature network classifies the data's classes (for the class metrics),
+        without training it to find out."""
+        from .features import task_of
+
+        if self.feature_ready():
+            return self.feature_net.knows_classes(self.data.info())
+        return task_of(self.data) == "classes"
 
     @cached_property
     def labels(self) -> torch.Tensor | None:
@@ -157,13 +199,9 @@ class EvalContext:
             "seed": self.seed,
         }
 
-    def has_features(self) -> bool:
-        from .features import shipped
-
-        return self.features_path is not None or shipped(self.data.name, self.data.meta) is not None
-
 
 def applies(name: str, ctx: EvalContext) -> bool:
+    """Whether metric `name` is defined for this kind of data and model (its reasons aside)."""
     m: Metric = METRICS.get(name)
     if ctx.kind not in m.kinds:
         return False
@@ -172,17 +210,24 @@ def applies(name: str, ctx: EvalContext) -> bool:
     return True
 
 
+def missing(name: str, ctx: EvalContext) -> str | None:
+    """Why metric `name` cannot run here (a mixture's means, labels, ...), or None."""
+    m: Metric = METRICS.get(name)
+    return None if m.requires is None else m.requires(ctx)
+
+
 def default_metrics(ctx: EvalContext) -> list[str]:
-    names = [e.name for e in METRICS if e.obj.default and applies(e.name, ctx)]
-    if ctx.kind == "image" and not ctx.has_features():
-        skipped = [n for n in names if METRICS.get(n).uses_features]
-        names = [n for n in names if n not in skipped]
-        if skipped:
-            ctx.notes.append(
-                f"skipped {', '.join(skipped)}: no feature network ships for "
-                f"{ctx.data.name}; train one with `genzoo features train` and "
-                "pass --features"
-            )
+    """Every default metric that applies and can run; a note says why each of the others that
+    apply cannot."""
+    names = []
+    for e in METRICS:
+        if not (e.obj.default and applies(e.name, ctx)):
+            continue
+        why = missing(e.name, ctx)
+        if why is None:
+            names.append(e.name)
+        else:
+            ctx.notes.append(f"skipped {e.name}: {why}")
     return names
 
 
@@ -196,12 +241,18 @@ def evaluate(
     nll_samples: int = 200,
     samples: torch.Tensor | np.ndarray | None = None,
     shared: dict | None = None,
+    deadline: Deadline | None = None,
+    say: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run metrics `names` (default: all that apply); returns (results, notes).
+    """Run metrics `names` (default: all that apply and can run); returns (results, notes).
 
     `samples`: generated examples in the data's raw units to score in place of drawing `n`
     from the model (a sampler the model does not hold, or samples already drawn and timed).
     `shared`: a dict to keep the real data's features in across calls on the same data.
+    `deadline`: the evaluation's time; when bounded, the counts are planned to fit it
+    (`metrics.plan`) and every cut is a note. `say`: where to print what it does (a feature
+    network trained, the plan); `progress`: progress bars (or lines) for the slow parts.
     """
     from . import library  # noqa: F401  (registers the metrics)
 
@@ -213,28 +264,113 @@ def evaluate(
         n = len(samples)
     ctx = EvalContext(
         model, data, n=n, seed=seed, features_path=features, nll_samples=nll_samples,
-        shared=shared,
+        shared=shared, say=say, progress=progress,
     )  # fmt: skip
     if samples is not None:
         ctx._samples[n] = samples
     if names is None:
         names = default_metrics(ctx)
+    for name in names:
+        refuse(name, ctx)
+    if deadline is not None and deadline.bounded:
+        names = plan_to_fit(ctx, names, deadline, given_samples=samples is not None)
     results = {}
     for name in names:
-        if not applies(name, ctx):
-            m = METRICS.get(name)
-            why = (
-                f"{data.kind} data"
-                if data.kind not in m.kinds
-                else f"a model that cannot {m.needs}"
-            )
-            choices = ", ".join(e.name for e in METRICS if applies(e.name, ctx))
-            raise GenzooError(
-                f"metric {name!r} does not apply to {why}; metrics for "
-                f"{model.name} on {data.name}: {choices}"
-            )
         results[name] = METRICS.get(name).fn(ctx)
     return results, ctx.notes
+
+
+def refuse(name: str, ctx: EvalContext) -> None:
+    """A metric asked for by name that does not apply or cannot run is an error."""
+    m = METRICS.get(name)
+    if not applies(name, ctx):
+        data = ctx.data
+        why = f"{data.kind} data" if data.kind not in m.kinds else f"a model that cannot {m.needs}"
+        choices = ", ".join(e.name for e in METRICS if applies(e.name, ctx))
+        raise GenzooError(
+            f"metric {name!r} does not apply to {why}; metrics for "
+            f"{ctx.model.name} on {data.name}: {choices}"
+        )
+    why = missing(name, ctx)
+    if why is not None:
+        raise GenzooError(f"metric {name!r} cannot run: {why}")
+
+
+def plan_to_fit(
+    ctx: EvalContext, names: list[str], deadline: Deadline, given_samples: bool = False
+) -> list[str]:
+    """Set the counts of `ctx` so that `names` fit the deadline (metrics.plan); returns the
+    metrics that still run. The plan and its cuts go into ctx.notes."""
+    from .features import training_cost
+    from .plan import Counts, fit_counts
+
+    groups = {METRICS.get(m).cost for m in names}
+    uses_features = any(METRICS.get(m).uses_features for m in names)
+    n_test = len(ctx.data.x_test)
+    wanted = Counts(
+        n=ctx.n_gen if "samples" in groups else 0,
+        k=ctx.nll_samples if "nll" in groups else 0,
+        nll_examples=n_test if "nll" in groups else 0,
+        recon_examples=n_test if "recon" in groups else 0,
+        loss_examples=n_test if "loss" in groups else 0,
+        features=uses_features and not ctx.feature_ready(),
+    )
+    costs = measure_costs(ctx, wanted, given_samples)
+    if wanted.features:
+        costs.features = training_cost(ctx.data)
+    plan = fit_counts(wanted, costs, deadline.remaining())
+    c = plan.counts
+    ctx.notes.extend(plan.notes)
+    if c.n != wanted.n and c.n:
+        ctx.n = c.n
+        for cached in ("n_ref", "n_gen", "reference", "floor_set"):
+            ctx.__dict__.pop(cached, None)
+    ctx.nll_samples = c.k or ctx.nll_samples
+    ctx.limits = {"nll": c.nll_examples, "recon": c.recon_examples, "loss": c.loss_examples}
+    keep = {"nll": c.k and c.nll_examples, "recon": c.recon_examples, "loss": c.loss_examples}
+    kept = [
+        m
+        for m in names
+        if keep.get(METRICS.get(m).cost, True)
+        and (METRICS.get(m).cost != "samples" or c.n)
+        and not (METRICS.get(m).uses_features and wanted.features and not c.features)
+    ]
+    if ctx.say is not None:
+        ctx.say(
+            f"evaluating {', '.join(kept) or 'nothing'}: about "
+            f"{duration(plan.estimate)} of the {duration(deadline.remaining())} left"
+        )
+    return kept
+
+
+def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
+    """Seconds per unit of each part of the evaluation, timed on a few examples."""
+    from ..models.base import mean_phase_losses
+    from .plan import PROBE, Costs, per_unit
+
+    model, costs = ctx.model, Costs()
+    x = model.to_model(ctx.data.x_test[:PROBE])
+    y = None if ctx.labels is None else ctx.labels[:PROBE]
+    extra = {"y": y} if getattr(model, "conditional", False) else {}
+    with torch.no_grad():
+        if wanted.n and not given_samples:
+            if ctx.inputs is not None:
+                x_in = ctx.inputs[:PROBE]
+                costs.sample = per_unit(lambda: model.translate(x_in), len(x_in))
+            else:
+                g = torch.Generator(device=model.device).manual_seed(0)
+                costs.sample = per_unit(lambda: model.sample(PROBE, generator=g), PROBE)
+        if wanted.recon_examples:
+            costs.recon = per_unit(lambda: model.reconstruct(x, **extra), len(x))
+        if wanted.nll_examples:
+            g = torch.Generator(device=model.device).manual_seed(0)
+            costs.nll = per_unit(
+                lambda: model.log_likelihood(x, k=2, generator=g, **extra), 2 * len(x)
+            )
+        if wanted.loss_examples:
+            x_in = None if ctx.inputs is None else ctx.inputs[:PROBE]
+            costs.loss = per_unit(lambda: mean_phase_losses(model, x, y, x_in=x_in), len(x))
+    return costs
 
 
 def table(results: dict[str, Any]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
@@ -244,11 +380,23 @@ def table(results: dict[str, Any]) -> tuple[list[tuple[str, str, str]], list[tup
     sources: dict[str, list[str]] = {}
     for name, res in results.items():
         floor = res.get("floor") or {}
+        prov = res.get("provenance", {})
         for key, value in res["values"].items():
             f = floor.get(key)
-            rows.append((key, format_value(value), format_value(f) if f is not None else ""))
-        sources.setdefault(describe_provenance(res.get("provenance", {})), []).append(name)
+            label = display_name(key, prov)
+            rows.append((label, format_value(value), format_value(f) if f is not None else ""))
+        sources.setdefault(describe_provenance(prov), []).append(name)
     return rows, [(", ".join(names), text) for text, names in sources.items()]
+
+
+def display_name(key: str, provenance: dict[str, Any]) -> str:
+    """A value's name as tables show it: a number computed in a feature network's space
+    names the network, "fid (mnist5k-cnn features)", so that nobody sets it beside an
+    Inception FID or one from another network."""
+    features = provenance.get("features")
+    if not features:
+        return key
+    return f"{key} ({features.get('name') or features['file']} features)"
 
 
 def format_value(v: Any) -> str:
@@ -261,9 +409,11 @@ def describe_provenance(p: dict[str, Any]) -> str:
     features = p.pop("features", None)
     parts = [f"{k}={v}" for k, v in p.items()]
     if features:
+        task = features.get("task", "classes")
+        task = "its classes" if task == "classes" else "the rotation task (self-supervised)"
         parts.append(
-            f"features {features['file']} (sha256 {features['sha256'][:12]}, "
-            f"trained on {features['trained_on']}, "
+            f"features {features.get('name') or features['file']} (sha256 "
+            f"{features['sha256'][:12]}, trained on {features['trained_on']} for {task}, "
             f"{features['test_accuracy']:.1%} held-out accuracy)"
         )
     return "; ".join(parts)

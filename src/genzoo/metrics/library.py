@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..models.base import in_batches, mean_phase_losses
@@ -34,6 +35,7 @@ def feature_metric(ctx: EvalContext, fn, names: tuple[str, ...], **provenance) -
     "Frechet distance of feature Gaussians (lower is better)",
     kinds=("image",),
     uses_features=True,
+    cost="samples",
 )
 def fid(ctx: EvalContext) -> dict:
     return feature_metric(ctx, sq.fid, ("fid",))
@@ -44,6 +46,7 @@ def fid(ctx: EvalContext) -> dict:
     "kernel distance, unbiased MMD^2 of features (lower is better)",
     kinds=("image",),
     uses_features=True,
+    cost="samples",
 )
 def kid(ctx: EvalContext) -> dict:
     out = feature_metric(ctx, lambda a, b: sq.kid(a, b, seed=ctx.seed), ("kid", "kid_std"))
@@ -56,6 +59,7 @@ def kid(ctx: EvalContext) -> dict:
     "improved precision and recall, k=3 (fidelity, diversity)",
     kinds=("image",),
     uses_features=True,
+    cost="samples",
 )
 def precision_recall(ctx: EvalContext) -> dict:
     fn = lambda a, b: sq.precision_recall(a, b, k=3)  # noqa: E731
@@ -67,10 +71,20 @@ def precision_recall(ctx: EvalContext) -> dict:
     "density and coverage, k=5 (fidelity, diversity)",
     kinds=("image",),
     uses_features=True,
+    cost="samples",
 )
 def density_coverage(ctx: EvalContext) -> dict:
     fn = lambda a, b: sq.density_coverage(a, b, k=5)  # noqa: E731
     return feature_metric(ctx, fn, ("density", "coverage"), k=5)
+
+
+def _classified(ctx: EvalContext) -> str | None:
+    if ctx.data.y_train is None:
+        return f"{ctx.data.name} has no labels, so there are no classes to count"
+    if not ctx.knows_classes():
+        net = ctx.feature_net.name
+        return f"the feature network {net} does not classify {ctx.data.name}'s classes"
+    return None
 
 
 @metric(
@@ -78,6 +92,8 @@ def density_coverage(ctx: EvalContext) -> dict:
     "classes covered, KL of class histogram from uniform, Inception Score",
     kinds=("image",),
     uses_features=True,
+    cost="samples",
+    requires=_classified,
 )
 def classes(ctx: EvalContext) -> dict:
     fn = ctx.feature_net
@@ -95,20 +111,24 @@ def classes(ctx: EvalContext) -> dict:
 
 
 # ---------------------------------------------------------------- points and tables
+def _mixture(ctx: EvalContext) -> str | None:
+    if "means" in ctx.data.meta and "std" in ctx.data.meta:
+        return None
+    return (
+        f"it counts the modes of a mixture with known means (ring8, grid25); {ctx.data.name} "
+        "has none (knn_kl and mmd measure any points)"
+    )
+
+
 @metric(
     "modes",
     "modes captured, high-quality share, reverse KL (ring8/grid25 protocol)",
     kinds=("points",),
+    requires=_mixture,
+    cost="samples",
 )
 def modes(ctx: EvalContext) -> dict:
-    from ..errors import GenzooError
-
     meta = ctx.data.meta
-    if "means" not in meta:
-        raise GenzooError(
-            f"metric 'modes' needs a mixture with known means (ring8, grid25); "
-            f"{ctx.data.name} has none"
-        )
     means, std = torch.tensor(meta["means"]), float(meta["std"])
     fake = toy.mode_metrics(ctx.samples(ctx.n or TOY_SAMPLES), means, std)
     floor = toy.mode_metrics(torch.as_tensor(ctx.data.x_test), means, std)
@@ -125,7 +145,12 @@ def modes(ctx: EvalContext) -> dict:
     )
 
 
-@metric("knn_kl", "k-NN estimate of KL(test data || samples), k=5, nats", kinds=("points", "table"))
+@metric(
+    "knn_kl",
+    "k-NN estimate of KL(test data || samples), k=5, nats",
+    kinds=("points", "table"),
+    cost="samples",
+)
 def knn_kl(ctx: EvalContext) -> dict:
     ref = ctx.reference
     return result(
@@ -141,7 +166,12 @@ def knn_kl(ctx: EvalContext) -> dict:
     )
 
 
-@metric("mmd", "MMD^2, Gaussian kernel with the median bandwidth", kinds=("points", "table"))
+@metric(
+    "mmd",
+    "MMD^2, Gaussian kernel with the median bandwidth",
+    kinds=("points", "table"),
+    cost="samples",
+)
 def mmd(ctx: EvalContext) -> dict:
     ref = ctx.reference
     return result(
@@ -158,12 +188,22 @@ def mmd(ctx: EvalContext) -> dict:
 
 
 # ---------------------------------------------------------------- reconstruction, likelihood
-@metric("recon", "reconstruction MSE, PSNR, SSIM (images in [0, 1]) and BCE", needs="reconstruct")
+@metric(
+    "recon",
+    "reconstruction MSE, PSNR, SSIM (images in [0, 1]) and BCE",
+    needs="reconstruct",
+    cost="recon",
+)
 @torch.no_grad()
 def recon(ctx: EvalContext) -> dict:
-    model, x_raw = ctx.model, torch.as_tensor(ctx.data.x_test)
+    model = ctx.model
+    x_np, y_np = ctx.test_examples("recon")
+    x_raw = torch.as_tensor(x_np)
     x_model = model.to_model(x_raw)
-    x_hat = in_batches(model, "reconstruct", x_model, ctx.labels, ctx.batch_size).float().cpu()
+    y = None if y_np is None else torch.as_tensor(y_np, device=model.device)
+    show = "reconstructing" if ctx.progress else None
+    x_hat = in_batches(model, "reconstruct", x_model, y, ctx.batch_size, progress=show)
+    x_hat = x_hat.float().cpu()
     x_hat_raw = torch.from_numpy(model.to_data(x_hat))
     if ctx.kind != "image":
         return result(
@@ -188,14 +228,18 @@ def recon(ctx: EvalContext) -> dict:
     "negative log-likelihood (importance-sampled, or a diffusion model's variational bound) in "
     "nats and bits per dimension",
     needs="log_likelihood",
+    cost="nll",
 )
 @torch.no_grad()
 def nll(ctx: EvalContext) -> dict:
     model, k = ctx.model, ctx.nll_samples
-    x = model.to_model(ctx.data.x_test)
+    x_np, y_np = ctx.test_examples("nll")
+    x = model.to_model(x_np)
+    y = None if y_np is None else torch.as_tensor(y_np, device=model.device)
     g = torch.Generator(device=model.device).manual_seed(ctx.seed)
+    show = "likelihood" if ctx.progress else None
     # small batches: k samples of each example go through the decoder together
-    log_px = in_batches(model, "log_likelihood", x, ctx.labels, 100, k=k, generator=g).cpu()
+    log_px = in_batches(model, "log_likelihood", x, y, 100, progress=show, k=k, generator=g).cpu()
     conditional = getattr(model, "conditional", False)
     return result(
         rec.likelihood_summary(log_px, ctx.data.info().dim),
@@ -212,13 +256,18 @@ def nll(ctx: EvalContext) -> dict:
     )
 
 
-@metric("loss", "each phase's training loss terms, averaged over the test split")
+@metric("loss", "each phase's training loss terms, averaged over the test split", cost="loss")
 def loss(ctx: EvalContext) -> dict:
-    model, data = ctx.model, ctx.data
-    y = None if data.y_test is None else torch.as_tensor(data.y_test, device=model.device)
-    x = model.to_model(data.x_test)
-    values = mean_phase_losses(model, x, y, ctx.batch_size, ctx.seed, x_in=ctx.inputs)
-    return result(values, None, {"examples": len(data.x_test), "split": "test"})
+    model = ctx.model
+    x_np, y_np = ctx.test_examples("loss")
+    y = None if y_np is None else torch.as_tensor(y_np, device=model.device)
+    x = model.to_model(x_np)
+    x_in = None
+    if ctx.inputs is not None:  # the inputs row for row with the examples kept
+        keep = np.linspace(0, len(ctx.inputs) - 1, len(x)).round().astype(int)
+        x_in = ctx.inputs if len(x) == len(ctx.inputs) else ctx.inputs[torch.as_tensor(keep)]
+    values = mean_phase_losses(model, x, y, ctx.batch_size, ctx.seed, x_in=x_in)
+    return result(values, None, {"examples": len(x), "split": "test"})
 
 
 @metric(
@@ -226,6 +275,7 @@ def loss(ctx: EvalContext) -> dict:
     "translations against their targets (PSNR, SSIM), class kept, cycle error",
     kinds=("image",),
     needs="translate",
+    cost="samples",
 )
 @torch.no_grad()
 def translation(ctx: EvalContext) -> dict:
@@ -251,7 +301,7 @@ def translation(ctx: EvalContext) -> dict:
         if inp.shape == data.shape:  # the input itself as the output: the baseline to beat
             i01 = unit(inp.x_test, inp.value_range)
             values |= {"psnr_input": rec.psnr(i01, target), "ssim_input": rec.ssim(i01, target)}
-    if inp.y_test is not None and inp.classes == data.classes and ctx.has_features():
+    if inp.y_test is not None and inp.classes == data.classes and ctx.knows_classes():
         fn = ctx.feature_net
         pred = fn.probabilities(ctx.unit(out)).argmax(1).cpu()
         values["class_agreement"] = float((pred == torch.as_tensor(inp.y_test)).float().mean())

@@ -49,11 +49,14 @@ def check_translation(cls, info: DataInfo) -> None:
             f"({translators})",
         )
     if cls.translation and info.input is None:
+        from ..registry import TASKS
+
         raise ConfigError(
             "data",
             info.source,
-            f"two image domains for {cls.name}: a translation dataset (mnist5k-masked, "
-            "mnist5k-lowres, digits2mnist) or data.input=FOLDER beside data.source=FOLDER",
+            f"two image domains for {cls.name}: a task made from these images (data.task="
+            f"{'|'.join(TASKS.names())}), data.input=FOLDER beside data.source=FOLDER, or a "
+            "translation dataset (mnist5k-masked, mnist5k-lowres, digits2mnist)",
         )
 
 

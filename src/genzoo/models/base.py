@@ -18,6 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from ..data.dataset import DataInfo, DataTransform, Range
+from ..errors import ConfigError
+from ..progress import reporting
 from ..registry import MODELS
 
 Batch = dict[str, Tensor]
@@ -78,10 +80,21 @@ class GenerativeModel(nn.Module):
     translation: ClassVar[bool] = False  # trains on two domains: an input beside the data
     # train settings this model's runs start from (a file or --set still overrides them)
     train_defaults: ClassVar[dict] = {}
+    # config fields of earlier versions that model folders may still hold, with where their
+    # setting went: dropped when such a folder is loaded (they only shaped training)
+    retired: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config, info: DataInfo):
         super().__init__()
-        self.config = config
+        try:
+            self.config = type(self).sized(config, info)  # what it builds is what it saves
+        except ConfigError as e:  # a setting that does not fit this data's size
+            if e.field.startswith("model."):
+                raise
+            shape = "x".join(map(str, info.shape))
+            raise ConfigError(
+                f"model.{e.field}", e.value, f"{e.allowed} for data of shape {shape}"
+            ) from None
         self.info = info
         # raw data units -> model range; set by the trainer and by `load`, saved with the model
         self.transform: DataTransform | None = None
@@ -90,6 +103,16 @@ class GenerativeModel(nn.Module):
         # the trainer's step, set before each training step: for schedules inside a loss
         # (KL warm-up, growth); a plain attribute, not saved with the weights
         self.step = 0
+        # the steps the run is planned for, set by the trainer before it asks for the phases
+        # (a growth schedule that is a share of the run); None outside training
+        self.total_steps: int | None = None
+
+    @classmethod
+    def sized(cls, config, info: DataInfo):
+        """`config` with the fields left unset (none) that depend on the data's size filled in
+        by the rules of `nn.sizing` (depth, widths, attention): the model keeps and saves the
+        resolved config, so a loaded model is built exactly as it was trained."""
+        return config
 
     def data_range(self) -> Range:
         """The value range this model wants its inputs in (see genzoo.data.dataset)."""
@@ -146,6 +169,12 @@ class GenerativeModel(nn.Module):
         """n new examples, (n, *info.shape), in the model's range."""
         raise NotImplementedError
 
+    def fast_options(self, method: str) -> dict:
+        """Keyword arguments that make `method` ("sample", "reconstruct") quick enough for
+        pictures (training previews, reports): a model whose sampler is costly (diffusion)
+        names a fast one here. None by default: the method is quick as it is."""
+        return {}
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
@@ -194,10 +223,17 @@ def mean_phase_losses(
 
 @torch.no_grad()
 def in_batches(
-    model: GenerativeModel, method: str, x: Tensor, y: Tensor | None = None, size: int = 500, **kw
+    model: GenerativeModel,
+    method: str,
+    x: Tensor,
+    y: Tensor | None = None,
+    size: int = 500,
+    progress: str | None = None,
+    **kw,
 ) -> Tensor:
     """`model.<method>(x)` (encode, reconstruct, log_likelihood, ...) over x in batches of
-    `size`, concatenated. A conditional model also gets each batch's labels y, which it needs."""
+    `size`, concatenated. A conditional model also gets each batch's labels y, which it needs.
+    With `progress`, a progress bar (or line) of that description counts the examples."""
     from ..errors import GenzooError
 
     conditional = getattr(model, "conditional", False)
@@ -208,9 +244,11 @@ def in_batches(
         )
     fn = getattr(model, method)
     out = []
-    for i in range(0, len(x), size):
-        labels = {"y": y[i : i + size].to(x.device)} if conditional else {}
-        out.append(fn(x[i : i + size], **labels, **kw))
+    with reporting(len(x), progress or method, "examples", enabled=progress is not None) as bar:
+        for i in range(0, len(x), size):
+            labels = {"y": y[i : i + size].to(x.device)} if conditional else {}
+            out.append(fn(x[i : i + size], **labels, **kw))
+            bar.update(len(out[-1]))
     return torch.cat(out)
 
 
@@ -228,17 +266,22 @@ def sample_in_batches(
     seed: int,
     size: int | None = None,
     labels: Tensor | None = None,
+    progress: str | None = None,
+    **options,
 ) -> Tensor:
     """n samples (model range, float, on the CPU) drawn `size` at a time (default: the
     device's `sampling_batch`) from one generator seeded with `seed`: the same seed and size
     give the same samples; a conditional model gets `labels` (n class indices) batch by
-    batch."""
+    batch; `options` go to `sample` (a sampler and its steps). With `progress`, a progress
+    bar (or line) of that description counts the samples."""
     size = size or sampling_batch(model.device)
     g = torch.Generator(device=model.device).manual_seed(seed)
     out = []
-    for i in range(0, n, size):
-        kw = {} if labels is None else {"labels": labels[i : i + size]}
-        out.append(model.sample(min(size, n - i), generator=g, **kw).float().cpu())
+    with reporting(n, progress or "sampling", "samples", enabled=progress is not None) as bar:
+        for i in range(0, n, size):
+            kw = {} if labels is None else {"labels": labels[i : i + size]}
+            out.append(model.sample(min(size, n - i), generator=g, **kw, **options).float().cpu())
+            bar.update(len(out[-1]))
     return torch.cat(out)
 
 

@@ -264,7 +264,8 @@ def load(path: str | Path, *, weights: str = "model", device: str | torch.device
         )
     try:
         cls = MODELS.get(meta["model"])
-        config = from_dict(cls.Config, meta["config"], prefix="model.")
+        fields = {k: v for k, v in meta["config"].items() if k not in cls.retired}
+        config = from_dict(cls.Config, fields, prefix="model.")
         model = cls(config, DataInfo.from_dict(meta["data"]))
     except (KeyError, TypeError) as e:
         raise CheckpointError(f"{folder / 'config.json'}: incomplete ({e})") from None

@@ -8,14 +8,23 @@ from typing import Literal
 
 from ..config import check
 
+BATCH = 128  # the default batch, on data that has that many training examples
+
 
 @dataclass
 class TrainConfig:
     steps: int = 2000  # optimizer steps (each runs every phase whose `every` divides the step)
-    # or stop sooner, once the optimizer steps have taken this many seconds in all (evaluation,
-    # pictures and checkpoints not counted; a resumed run counts its earlier time too)
+    # the whole command in wall-clock seconds: training stops early enough for the final
+    # evaluation, pictures, checkpoint and report to fit (none: no limit)
     max_seconds: float | None = None
-    batch_size: int = 128
+    # or stop once the optimizer steps alone have taken this many seconds (equal training
+    # budgets, as genzoo compare gives them; a resumed run counts its earlier steps' time too)
+    max_step_seconds: float | None = None
+    # seconds for the final evaluation and report (none: a quarter of max_seconds when it is
+    # set, else a quarter of the training time and at least a minute); counts are cut to fit
+    eval_seconds: float | None = None
+    # examples per step and process (none: 128, or the training split's size when smaller)
+    batch_size: int | None = None
     optimizer: Literal["adam", "adamw", "rmsprop"] = "adam"  # a phase may name its own
     lr: float = 1e-3  # base learning rate; a phase may override it
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's (beta1, beta2); a phase may override them
@@ -47,13 +56,22 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check(self.steps >= 1, "steps", self.steps, "an integer >= 1")
-        check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
         check(
-            self.max_seconds is None or self.max_seconds > 0,
-            "max_seconds",
-            self.max_seconds,
-            "a number of seconds > 0, or none",
+            self.batch_size is None or self.batch_size >= 1,
+            "batch_size",
+            self.batch_size,
+            "an integer >= 1",
         )
+        for name in ("max_seconds", "max_step_seconds", "eval_seconds"):
+            value = getattr(self, name)
+            check(value is None or value > 0, name, value, "a number of seconds > 0, or none")
+        check(
+            self.eval_seconds is None or self.max_seconds is None
+            or self.eval_seconds < self.max_seconds,
+            "eval_seconds",
+            self.eval_seconds,
+            f"less than max_seconds = {self.max_seconds} (the evaluation is part of the run)",
+        )  # fmt: skip
         check(self.lr > 0, "lr", self.lr, "a number > 0")
         check(
             len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),

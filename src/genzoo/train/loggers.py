@@ -1,16 +1,19 @@
 """Where training reports go: metrics.jsonl (always), TensorBoard, and the console.
 
 On a terminal the console shows a tqdm progress bar; elsewhere (CI, a log file) it prints one
-plain line per logging interval.
+plain line per logging interval, and at least one every `LINE_SECONDS` of wall time.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from ..progress import LINE_SECONDS, duration
 
 
 class JsonlLogger:
@@ -63,11 +66,16 @@ class TensorBoardLogger:
 
 
 class ConsoleLogger:
-    """A progress bar on a terminal, else a plain line per log record."""
+    """A progress bar on a terminal; elsewhere a plain line per log record, and one at least
+    every `LINE_SECONDS` of wall time whatever `log_every` is, with the rate and the time
+    left (by the step count or by train.max_seconds, whichever ends first)."""
 
-    def __init__(self, total: int, start: int, stream=None):
+    def __init__(self, total: int, start: int, stream=None, deadline=None, reserve: float = 0.0):
         self.stream = stream or sys.stderr
         self.total, self.t0, self.start = total, time.time(), start
+        self.deadline, self.reserve = deadline, reserve
+        self.step = start
+        self.last_line = time.time()
         self.bar = None
         if self.stream.isatty():
             from tqdm import tqdm
@@ -77,8 +85,11 @@ class ConsoleLogger:
             )
 
     def advance(self) -> None:
+        self.step += 1
         if self.bar is not None:
             self.bar.update(1)
+        elif time.time() - self.last_line >= LINE_SECONDS:
+            self._print(f"step {self.step}/{self.total}")
 
     def log(self, record: dict[str, Any]) -> None:
         shown = {k: v for k, v in record.items() if k not in ("step", "time")}
@@ -88,17 +99,26 @@ class ConsoleLogger:
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)
             return
-        step = record["step"]
-        rate = (step - self.start) / max(time.time() - self.t0, 1e-9)
-        print(
-            f"step {step}/{self.total}  {text}  ({rate:.1f} steps/s)", file=self.stream, flush=True
-        )
+        self._print(f"step {record['step']}/{self.total}  {text}")
+
+    def _print(self, text: str) -> None:
+        rate = (self.step - self.start) / max(time.time() - self.t0, 1e-9)
+        print(f"{text}  ({rate:.3g} steps/s{self._left(rate)})", file=self.stream, flush=True)
+        self.last_line = time.time()
+
+    def _left(self, rate: float) -> str:
+        """ ", about T left": the sooner of the steps left at this rate and the deadline."""
+        left = (self.total - self.step) / rate if rate > 0 else math.inf
+        if self.deadline is not None and self.deadline.bounded:
+            left = min(left, max(0.0, self.deadline.remaining() - self.reserve))
+        return f", about {duration(left)} left" if math.isfinite(left) else ""
 
     def message(self, text: str) -> None:
         if self.bar is not None:
             self.bar.write(text, file=self.stream)
         else:
             print(text, file=self.stream, flush=True)
+        self.last_line = time.time()
 
     def close(self) -> None:
         if self.bar is not None:

@@ -1,12 +1,9 @@
-"""The process around training: devices, precision, random-generator state, and signals."""
+"""The process around training: devices, precision and random-generator state (signals and
+deadlines are in `genzoo.progress`)."""
 
 from __future__ import annotations
 
 import random
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -81,28 +78,3 @@ def _as_tuple(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_as_tuple(v) for v in value)
     return value
-
-
-@contextmanager
-def stop_signals(request_stop: Callable[[int], None]) -> Iterator[None]:
-    """While inside, SIGINT and SIGTERM call `request_stop(signum)` instead of killing us.
-
-    The loop then checkpoints and stops cleanly; a second SIGINT stops at once.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-
-    def handler(signum, frame):
-        if received and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        received.append(signum)
-        request_stop(signum)
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)

@@ -9,6 +9,7 @@ stream, all saved in checkpoints, so a resumed run is bit-identical on CPU to on
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import platform
@@ -31,23 +32,41 @@ from ..errors import (
     TrainingInterrupted,
 )
 from ..models.base import GenerativeModel, LossOutput, Phase, mean_phase_losses
+from ..progress import (
+    Deadline,
+    StopRequested,
+    clear_stop,
+    deferred_stop,
+    stop_requested,
+    stop_signals,
+)
 from ..registry import SCHEDULES
 from . import checkpoint as ckpt
 from . import distributed
-from .config import TrainConfig
+from .config import BATCH, TrainConfig
 from .ema import EMA
 from .loggers import ConsoleLogger, JsonlLogger, NullConsole, TensorBoardLogger
-from .runtime import (
-    resolve_device,
-    resolve_precision,
-    rng_state,
-    seed_everything,
-    set_rng_state,
-    stop_signals,
-)
+from .runtime import resolve_device, resolve_precision, rng_state, seed_everything, set_rng_state
 from .stream import BatchStream
 
 STATE_FORMAT = 1
+
+
+def default_batch(data: Dataset, world) -> int:
+    """train.batch_size unset: BATCH examples per process, or as many as the smallest training
+    split holds (a translation's two domains each count), shared among the processes."""
+    smallest = min(len(d.x_train) for d in ((data, data.input) if data.input else (data,)))
+    return max(1, min(BATCH, smallest // world.size))
+
+
+def end_reserve(cfg: TrainConfig) -> float:
+    """Seconds of train.max_seconds kept for the end of the run: the final evaluation and
+    report (train.eval_seconds, else a quarter of the run) and a tenth for the last test
+    losses, pictures, checkpoint and model folder."""
+    if cfg.max_seconds is None:
+        return 0.0
+    evaluation = (cfg.eval_seconds or cfg.max_seconds / 4) if cfg.final_eval else 0.0
+    return evaluation + cfg.max_seconds / 10
 
 
 class Trainer:
@@ -61,14 +80,19 @@ class Trainer:
         out: str | Path | None = None,
         run_config: dict[str, Any] | None = None,
         console: bool = True,
+        deadline: Deadline | None = None,
     ):
         self.model, self.data = model, data
         self.cfg = config or TrainConfig()
+        self.world = distributed.World.from_env()  # one process unless launched by torchrun
+        if self.cfg.batch_size is None:  # the default: 128, or as many as the data holds
+            self.cfg = dataclasses.replace(self.cfg, batch_size=default_batch(data, self.world))
         self.out = Path(out) if out is not None else None
         self.run_config = run_config
         self.console_enabled = console
+        # the end of the whole command (train.max_seconds), if the caller started its clock
+        self._deadline = deadline
         # Everything that can be refused is refused here, before any folder is made.
-        self.world = distributed.World.from_env()  # one process unless launched by torchrun
         self.device = distributed.process_device(self.world, resolve_device(self.cfg.device))
         self.amp_dtype = resolve_precision(self.cfg.precision, self.device)
         for ds in (data, data.input) if data.input is not None else (data,):
@@ -80,6 +104,7 @@ class Trainer:
                     f"at most the {len(ds.x_train)} training examples of {ds.name}{per}",
                 )
         self.step = 0
+        self.planned_steps = self.cfg.steps  # the run's length as first planned (see fit)
         self.step_seconds = 0.0  # time spent in optimizer steps, over every attempt
         self._nan_run = 0  # updates skipped in a row for non-finite values
         self._stop_signal: int | None = None
@@ -115,15 +140,10 @@ class Trainer:
             model.input_transform = inp.transform(model.data_range())
             self.x_in_train = self._pinned(model.to_model_input(inp.x_train, home))
             self.x_in_test = model.to_model_input(self.data.inputs_for("test"))
+        model.total_steps = self.planned_steps  # a schedule that is a share of the run
         self.phases = model.phases()
-        for p in self.phases:
-            if p.updates(self.cfg.steps) == 0:
-                raise ConfigError(
-                    "train.steps",
-                    self.cfg.steps,
-                    f"more than {p.start} steps: phase {p.name!r} of "
-                    f"{model.name} only starts at step {p.start}",
-                )
+        model.total_steps = None
+        self.idle_phases = [p for p in self.phases if p.updates(self.cfg.steps) == 0]
         names = [p.name for p in self.phases]
         if len(set(names)) != len(names) or any(not p.params for p in self.phases):
             raise RuntimeError(f"{model.name}: phases need unique names and parameters: {names}")
@@ -370,10 +390,17 @@ class Trainer:
         """The weights we ship and sample from: the EMA copy when EMA is on."""
         return self.ema.model if self.ema is not None else self.model
 
+    EVAL_EXAMPLES = 1000  # test examples the periodic losses are averaged over, at most
+
     def evaluate(self) -> dict[str, float]:
-        """Every phase's loss terms averaged over the whole test split."""
+        """Every phase's loss terms averaged over the test split (up to EVAL_EXAMPLES of it,
+        spread evenly, so that a large split does not slow training down)."""
+        n = len(self.x_test)
+        idx = torch.linspace(0, n - 1, min(n, self.EVAL_EXAMPLES)).long().to(self.device)
+        y = None if self.y_test is None else self.y_test[idx]
+        x_in = None if self.x_in_test is None else self.x_in_test[idx]
         losses = mean_phase_losses(
-            self.eval_model(), self.x_test, self.y_test, seed=self.cfg.seed + 1, x_in=self.x_in_test
+            self.eval_model(), self.x_test[idx], y, seed=self.cfg.seed + 1, x_in=x_in
         )
         return {f"test/{k}": v for k, v in losses.items()}
 
@@ -436,6 +463,7 @@ class Trainer:
         return {
             "format": STATE_FORMAT,
             "step": self.step,
+            "planned_steps": self.planned_steps,
             "step_seconds": self.step_seconds,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
@@ -534,18 +562,28 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def fit(self, resume: bool = False) -> dict[str, Any]:
         """Train to `config.steps`; with `resume`, continue from the newest checkpoint."""
-        self._setup()
         start_ckpt = None
         if resume and self.out is not None:
             start_ckpt = ckpt.latest_checkpoint(self.out)
-            if self.world.distributed:
-                self._agree_on(start_ckpt)
-            if start_ckpt is not None:
-                self._resume_from(start_ckpt)
+        # the run's length as first planned (a resumed run that asks for more steps trains
+        # them at the end, on the schedules of the run it continues)
+        self.planned_steps = self.cfg.steps
+        if start_ckpt is not None:
+            state = ckpt.load_state(start_ckpt / "trainer_state.pt")
+            self.planned_steps = int(state.get("planned_steps", self.cfg.steps))
+        self._setup()
+        if self.world.distributed and resume and self.out is not None:
+            self._agree_on(start_ckpt)
+        if start_ckpt is not None:
+            self._resume_from(start_ckpt)
+        cfg = self.cfg
+        self.deadline = self._deadline or Deadline(cfg.max_seconds)
+        self.end_reserve = end_reserve(cfg)
         self._open_run(resumed=start_ckpt is not None)
         t0, step0 = time.time(), self.step
-        cfg = self.cfg
+        self._step0 = step0
         finished = False
+        clear_stop()
         try:
             with stop_signals(self._request_stop):
                 done = self.step >= cfg.steps or self._out_of_time()
@@ -555,7 +593,10 @@ class Trainer:
                     self.step_seconds += time.perf_counter() - began
                     self.console.advance()
                     done = self.step >= cfg.steps or self._out_of_time()
-                    self._periodic(final=done)
+                    try:
+                        self._periodic(final=done)
+                    except StopRequested:
+                        pass  # asked during evaluation or pictures: the checkpoint comes now
                     if self._stop_requested():
                         path = self.save_checkpoint() if self.out is not None else None
                         raise TrainingInterrupted(self.step, str(path) if path else None)
@@ -588,20 +629,33 @@ class Trainer:
                 )
 
     def _out_of_time(self) -> bool:
-        """train.max_seconds spent in optimizer steps (by any process: all stop together)."""
-        if self.cfg.max_seconds is None:
-            return False
-        spent = self.step_seconds >= self.cfg.max_seconds
-        return distributed.any_across(spent) if self.world.distributed else spent
+        """train.max_step_seconds spent in optimizer steps, or train.max_seconds so nearly
+        spent that only the end of the run still fits (after at least one step of this
+        attempt); by any process: all stop together."""
+        cfg = self.cfg
+        spent = cfg.max_step_seconds is not None and self.step_seconds >= cfg.max_step_seconds
+        late = self.step > self._step0 and self.deadline.remaining() <= self.end_reserve
+        out = spent or late
+        return distributed.any_across(out) if self.world.distributed else out
+
+    def stopped_by(self) -> str:
+        """What ended the training: "steps", "max_step_seconds", "max_seconds" or "signal"."""
+        if self.step >= self.cfg.steps:
+            return "steps"
+        cfg = self.cfg
+        if cfg.max_step_seconds is not None and self.step_seconds >= cfg.max_step_seconds:
+            return "max_step_seconds"
+        return "max_seconds"
 
     def _request_stop(self, signum: int) -> None:
-        self._stop_signal = signum
+        self._stop_signal = signum  # (progress.check_stop() sees it too, in long work)
 
     def _stop_requested(self) -> bool:
         """A signal to any process stops every process, at the same step."""
+        asked = self._stop_signal is not None or stop_requested()
         if self.world.distributed:
-            return distributed.any_across(self._stop_signal is not None)
-        return self._stop_signal is not None
+            return distributed.any_across(asked)
+        return asked
 
     def _due(self, every: int, final: bool) -> bool:
         return final or (every > 0 and self.step % every == 0)
@@ -610,11 +664,14 @@ class Trainer:
         cfg = self.cfg
         if cfg.log_every and (final or self.step % cfg.log_every == 0):
             self._log_train()
-        if self._due(cfg.eval_every, final) and self.world.is_main:
-            self.last_eval = self.evaluate()
-            self._log({"step": self.step, **self.last_eval, **self.diagnose()})
-        if self.out is not None and self._due(cfg.sample_every, final) and self.world.is_main:
-            self.write_preview()
+        # Work only rank 0 does cannot stop midway under torchrun (the others would wait for
+        # it at the next collective): there a stop is taken up after it, at the same step.
+        with deferred_stop() if self.world.distributed else nullcontext():
+            if self._due(cfg.eval_every, final) and self.world.is_main:
+                self.last_eval = self.evaluate()
+                self._log({"step": self.step, **self.last_eval, **self.diagnose()})
+            if self.out is not None and self._due(cfg.sample_every, final) and self.world.is_main:
+                self.write_preview()
         if self.out is not None and self._due(cfg.checkpoint_every, final):
             self.save_checkpoint()
 
@@ -657,12 +714,21 @@ class Trainer:
             if self.cfg.tensorboard:
                 self.tb = TensorBoardLogger(self.out / "tb", start)
         self.console = (
-            ConsoleLogger(self.cfg.steps, self.step)
+            ConsoleLogger(
+                self.cfg.steps, self.step, deadline=self.deadline, reserve=self.end_reserve
+            )
             if self.console_enabled and self.world.is_main
             else NullConsole()
         )
         if resumed:
             self.console.message(f"resuming {self.out} from step {self.step}")
+        self.notes = [
+            f"phase {p.name} of {self.model.name} does not run in a run of {self.cfg.steps} "
+            f"steps (it would start at step {p.start}); a longer run trains it"
+            for p in self.idle_phases
+        ]
+        for note in self.notes:
+            self.console.message(f"note: {note}")
 
     def _close_run(self) -> None:
         for logger in (
@@ -692,13 +758,15 @@ class Trainer:
             "data": self.data.name,
             "steps": self.step,
             "seed": self.cfg.seed,
+            "batch_size": self.cfg.batch_size,
             "device": str(self.device),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "test": self.last_eval,
             "warnings": list(self.warnings.values()),
+            "notes": self.notes,
             "train_seconds": round(seconds, 2),
             "step_seconds": round(self.step_seconds, 2),
-            "stopped_by_max_seconds": self.step < self.cfg.steps,
+            "stopped_by": self.stopped_by(),
             "steps_per_second": round(steps_run / seconds, 2) if seconds > 0 else None,
             "resumed_from": str(start_ckpt) if start_ckpt else None,
             "versions": {

@@ -69,9 +69,12 @@ def panel_title(entry, metric: str, key: str) -> str:
     modes = entry.results.get("modes", {}).get("values", {})
     if "modes" in modes:
         parts.append(f"{modes['modes']} of {modes['of_modes']} modes")
-    value = entry.results.get(metric, {}).get("values", {}).get(key)
+    found = entry.results.get(metric, {})
+    value = found.get("values", {}).get(key)
     if value is not None:
-        parts.append(f"{LABELS[key]} {value:.3g}")
+        features = found.get("provenance", {}).get("features")
+        net = f" ({features.get('name') or features['file']})" if features else ""
+        parts.append(f"{LABELS[key]}{net} {value:.3g}")
     return f"{entry.name}: {', '.join(parts)}" if parts else entry.name
 
 
@@ -110,8 +113,9 @@ def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Pat
     title = f"genzoo compare: {', '.join(e.name for e in entries)} on {data.name}"
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Each model trained for {budget:g} s of optimizer steps (evaluation, pictures and "
-        "checkpoints not counted) with its own default settings (but those noted below) and "
+        f"<p>Each model trained for {budget:g} s of optimizer steps (train.max_step_seconds: "
+        "evaluation, pictures and checkpoints not counted) with its own default settings (but "
+        "those noted below) and "
         f"seed {meta['seed']}, then was scored on the same {meta['n']:,} samples per model against "
         f"{min(meta['n'], len(data.x_test)):,} test examples of {html.escape(data.name)}. "
         "<i>sample s</i> is the time to draw those samples with the model's default sampler; "

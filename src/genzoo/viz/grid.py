@@ -114,9 +114,10 @@ def preview(
     (y_ref: the references' labels, which a conditional model needs to reconstruct; x_in_ref:
     the references' inputs, for a translation model, whose preview is input/output/target.)
 
-    Images: a grid (a row of references, a row of their reconstructions, rows of samples;
-    32 samples by default). Points and tables (first two columns): a scatter plot of data,
-    reconstructions and samples (as many samples as references by default).
+    Images: a grid (a row of 8 references, a row of their reconstructions, rows of samples;
+    32 samples by default), drawn with the model's fast options (a few sampler steps).
+    Points and tables (first two columns): a scatter plot of data, reconstructions and samples
+    (as many samples as references by default).
     """
     from ..models.base import Reconstructor, in_batches
 
@@ -126,15 +127,18 @@ def preview(
     if n_samples is None:
         n_samples = 32 if info.kind == "image" else len(x_ref)
     g = torch.Generator(device=x_ref.device).manual_seed(seed)
-    samples = model.sample(n_samples, generator=g)
+    samples = model.sample(n_samples, generator=g, **model.fast_options("sample"))
     recon = None
+    if info.kind == "image":  # 8 references shown, spread over them: only those reconstructed
+        pick = torch.linspace(0, len(x_ref) - 1, min(8, len(x_ref))).long().to(x_ref.device)
+        x_ref, y_ref = x_ref[pick], None if y_ref is None else y_ref[pick]
     if isinstance(model, Reconstructor):
-        recon = in_batches(model, "reconstruct", x_ref, y_ref)
+        fast = model.fast_options("reconstruct")
+        recon = in_batches(model, "reconstruct", x_ref, y_ref, **fast)
     if info.kind == "image":
         parts = []
         if recon is not None:
-            pick = torch.linspace(0, len(x_ref) - 1, min(8, len(x_ref))).long().to(x_ref.device)
-            pairs = torch.cat([x_ref[pick], recon[pick]])  # spread over the references
+            pairs = torch.cat([x_ref, recon])
             parts.append(image_grid(to_display(pairs, info, transform), nrow=8))
         parts.append(image_grid(to_display(samples, info, transform), nrow=8))
         return _stack_vertical(parts)

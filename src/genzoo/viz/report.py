@@ -19,12 +19,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..progress import Deadline
+
 FEATURES_NOTE = (
     "Sample-quality metrics (FID, KID, precision/recall, density/coverage, class scores) are "
-    "computed in the feature space of genzoo's own small classifier trained on the data, not "
-    "Inception-v3: compare them only between results that name the same feature network "
-    "(its sha256 is given). The floor is the same metric for real data alone (training "
-    "examples against the test split, same N), the best a model can hope for."
+    "computed in the feature space of a small network genzoo trained on the data (a "
+    "classifier of its classes, or a rotation task for unlabelled images), not Inception-v3: "
+    'each names its network, e.g. "fid (mnist5k-cnn features)"; compare them only between '
+    "results that name the same network (its sha256 is given). The floor is the same metric "
+    "for real data alone (training examples against the test split, same N), the best a "
+    "model can hope for."
 )
 
 CSS = """
@@ -251,7 +255,8 @@ def latent_plot(model, data) -> Image.Image | None:
         y = None if y is None else np.asarray(y)[keep.numpy()]
     with torch.no_grad():
         # codes may keep the data's shape (a diffusion model's inverted noise x_T)
-        z = in_batches(model, "encode", x, labels).float().cpu().flatten(1)
+        z = in_batches(model, "encode", x, labels, **model.fast_options("encode"))
+        z = z.float().cpu().flatten(1)
     title = "latent codes"
     if z.shape[1] > 2:
         z = z - z.mean(0)
@@ -302,10 +307,28 @@ def _cell(v) -> str:
     return "" if v is None else html.escape(format_value(v))
 
 
-def run_section(run: Path) -> tuple[str, dict[str, Any]]:
-    """The HTML of one run, and its summary (for the comparison table)."""
+def notes_list(notes: list[str]) -> str:
+    """What the evaluation could not do or cut, as a visible list."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return f"<div class='note'><b>Not measured, or measured on less:</b><ul>{items}</ul></div>"
+
+
+def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[str, Any]]:
+    """The HTML of one run, and its summary (for the comparison table). The pictures that
+    cost time are drawn while `deadline` leaves time; what is left out is said."""
     from ..run import open_run, run_dataset
     from .grid import picture
+
+    deadline = deadline or Deadline(None)
+    left_out: list[str] = []
+
+    def time_for(what: str) -> bool:
+        if deadline.expired():
+            left_out.append(what)
+            return False
+        return True
 
     model, run_config = open_run(run)
     summary_path = run / "summary.json"
@@ -345,6 +368,7 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
         parts.append(metrics_table(summary["eval"]))
     else:
         parts.append("<p>No evaluation yet: run <code>genzoo eval</code> on this run.</p>")
+    parts.append(notes_list(summary.get("eval_notes") or []))
     losses = loss_curves(records)
     if losses is not None:
         parts += ["<h3>Loss curves</h3>", _img(losses, "loss curves")]
@@ -357,17 +381,24 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
             _img(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
         ]
     ds = run_dataset(model, run_config)
-    if hasattr(model, "report_figures"):  # what is particular to a model: growth, mixing...
+    if hasattr(model, "report_figures") and time_for("the model's own figures"):
+        # what is particular to a model (growth, mixing, samplers), figure by figure
         for title, image, caption in model.report_figures(run, ds):
             parts += [f"<h3>{html.escape(title)}</h3>", _img(image, title.lower(), caption)]
+            if deadline.expired():
+                left_out.append("the rest of the model's own figures")
+                break
     from ..models.base import Reconstructor, in_batches
 
-    if isinstance(model, Reconstructor):
+    if isinstance(model, Reconstructor) and time_for("reconstructions"):
         x = model.to_model(ds.x_test)
         idx = torch.linspace(0, len(x) - 1, 16).long()
         with torch.no_grad():
             y = _labels(ds)
-            recon = in_batches(model, "reconstruct", x[idx], None if y is None else y[idx])
+            recon = in_batches(
+                model, "reconstruct", x[idx], None if y is None else y[idx],
+                **model.fast_options("reconstruct"),
+            )  # fmt: skip
             sets = [("data", x[idx]), ("reconstructions", recon)]
         parts += [
             "<h3>Reconstructions</h3>",
@@ -379,10 +410,17 @@ def run_section(run: Path) -> tuple[str, dict[str, Any]]:
                 else "",
             ),
         ]
-    latent = latent_plot(model, ds)
+    latent = latent_plot(model, ds) if time_for("the latent plot") else None
     if latent is not None:
         parts += ["<h3>Latent space</h3>", _img(latent, "latent plot")]
-    parts += latent_walks(model, ds)
+    if time_for("the latent walks"):
+        parts += latent_walks(model, ds)
+    if left_out:
+        parts.append(
+            "<p class='note'>Left out of this report, the time it had being spent: "
+            f"{html.escape(', '.join(left_out))}. <code>genzoo report</code> on this run "
+            "draws them.</p>"
+        )
     if run_config:
         import yaml
 
@@ -415,8 +453,8 @@ def comparison_table(summaries: list[tuple[str, dict[str, Any]]]) -> str:
     )
 
 
-def render_report(runs: list[Path]) -> str:
-    sections = [run_section(Path(r)) for r in runs]
+def render_report(runs: list[Path], deadline: Deadline | None = None) -> str:
+    sections = [run_section(Path(r), deadline) for r in runs]
     title = "genzoo report: " + ", ".join(Path(r).name for r in runs)
     compare = comparison_table(
         [(Path(r).name, s) for r, (_, s) in zip(runs, sections, strict=True)]
@@ -433,9 +471,9 @@ def render_report(runs: list[Path]) -> str:
     )
 
 
-def write_report(runs: list[Path], out: Path) -> Path:
+def write_report(runs: list[Path], out: Path, deadline: Deadline | None = None) -> Path:
     from ..train.checkpoint import atomic_write_text
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, render_report(runs))
+    atomic_write_text(out, render_report(runs, deadline))
     return out

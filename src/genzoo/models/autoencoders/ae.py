@@ -19,7 +19,7 @@ running estimate of the mean and covariance of the training codes and decodes dr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ...config import check
 from ...errors import ConfigError
 from ...nn import activation
+from ...nn.sizing import mlp_widths
 from ..base import Batch, GenerativeModel, LossOutput, Phase, register_model
 from .common import bce_with_logits, mse
 
@@ -37,8 +38,11 @@ Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmo
 
 @dataclass
 class AEConfig:
-    latent_dim: int = 32  # size of the code z (undercomplete: smaller than the input)
-    hidden: tuple[int, ...] = (512, 256)  # encoder widths; the decoder mirrors them
+    # size of the code z (none: 32, and at most half the input's size: undercomplete)
+    latent_dim: int | None = None
+    # encoder widths; the decoder mirrors them (none: (512, 256), narrower for colour images,
+    # see nn.sizing.mlp_widths)
+    hidden: tuple[int, ...] | None = None
     activation: Activation = "relu"  # between hidden layers
     code_activation: Literal["none", "relu", "sigmoid"] = "none"  # on the code layer
     output_activation: Literal["auto", "sigmoid", "none"] = "auto"  # auto: sigmoid for images
@@ -48,8 +52,18 @@ class AEConfig:
     prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
-        check(all(h >= 1 for h in self.hidden), "hidden", self.hidden, "widths >= 1")
+        check(
+            self.latent_dim is None or self.latent_dim >= 1,
+            "latent_dim",
+            self.latent_dim,
+            "an integer >= 1",
+        )
+        check(
+            self.hidden is None or all(h >= 1 for h in self.hidden),
+            "hidden",
+            self.hidden,
+            "widths >= 1",
+        )
         check(self.greedy_steps >= 0, "greedy_steps", self.greedy_steps, "an integer >= 0")
         check(
             self.loss != "bce" or self.output_activation != "none",
@@ -64,12 +78,25 @@ class AEConfig:
 class Autoencoder(GenerativeModel):
     Config = AEConfig
 
+    HIDDEN, LATENT = (512, 256), 32  # the layout of 28x28 digits
+
+    @classmethod
+    def sized(cls, config, info):
+        """Unset widths: nn.sizing.mlp_widths; an unset code size: 32, at most half the
+        input's size (a 5-column table gets 2, 2-D points 1)."""
+        if getattr(config, "hidden", ()) is None:
+            channels = info.shape[0] if info.kind == "image" else 1
+            config = replace(config, hidden=mlp_widths(cls.HIDDEN, channels))
+        if config.latent_dim is None:
+            config = replace(config, latent_dim=min(cls.LATENT, max(1, info.dim // 2)))
+        return config
+
     def __init__(self, config, info):
         super().__init__(config, info)
         self.output, self.recon_loss = self._resolve_output()
         self._check_width()
         self.build()
-        k = config.latent_dim
+        k = self.config.latent_dim
         self.register_buffer("z_mean", torch.zeros(k))  # running code moments, for sample()
         self.register_buffer("z_moment2", torch.eye(k))
 

@@ -4,21 +4,24 @@ nearest/bilinear upsampling followed by convolutions. Any image size and channel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from torch import Tensor
 
 from ...config import check
 from ...nn import ConvDecoder, ConvEncoder
+from ...nn.sizing import stages_for, widths_for
 from ..base import register_model
 from .ae import Activation, Autoencoder
 
 
 @dataclass
 class ConvAEConfig:
-    latent_dim: int = 32  # size of the code z
-    channels: tuple[int, ...] = (32, 64)  # one stride-2 convolution per entry
+    latent_dim: int | None = None  # size of the code z (none: 32, at most half the input's)
+    # one stride-2 convolution per entry (none: sized to the image, nn.sizing: (32, 64) at
+    # 28x28 and 32x32, (16, 32, 64) at 64x64)
+    channels: tuple[int, ...] | None = None
     activation: Activation = "relu"
     upsample: Literal["transposed", "nearest", "bilinear"] = "transposed"  # decoder stages
     output_activation: Literal["auto", "sigmoid", "none"] = "auto"  # auto: sigmoid for images
@@ -26,9 +29,15 @@ class ConvAEConfig:
     prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
         check(
-            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            self.latent_dim is None or self.latent_dim >= 1,
+            "latent_dim",
+            self.latent_dim,
+            "an integer >= 1",
+        )
+        check(
+            self.channels is None
+            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
             "channels",
             self.channels,
             "one or more widths >= 1",
@@ -40,6 +49,15 @@ class ConvAEConfig:
 class ConvAutoencoder(Autoencoder):
     Config = ConvAEConfig
     data_kinds = ("image",)
+    CHANNELS = (32, 64)  # the widths of the lowest stages
+
+    @classmethod
+    def sized(cls, config, info):
+        config = super().sized(config, info)  # the code size
+        if config.channels is None and info.kind == "image":
+            stages = stages_for(*info.shape[1:])
+            config = replace(config, channels=widths_for(cls.CHANNELS, stages))
+        return config
 
     def build(self) -> None:
         cfg, shape = self.config, self.info.shape

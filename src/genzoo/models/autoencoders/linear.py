@@ -20,11 +20,16 @@ from .ae import Autoencoder
 
 @dataclass
 class LinearAEConfig:
-    latent_dim: int = 32  # number of components k
+    latent_dim: int | None = None  # number of components k (none: 32, at most half the input's)
     prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
+        check(
+            self.latent_dim is None or self.latent_dim >= 1,
+            "latent_dim",
+            self.latent_dim,
+            "an integer >= 1",
+        )
         check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
 
 

@@ -23,7 +23,8 @@ conditional model, s > 1 trades variety for fidelity to the label.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 import torch
@@ -32,7 +33,15 @@ from torch import Tensor
 
 from ...config import check
 from ...errors import GenzooError
+from ...nn.sizing import (
+    attention_levels,
+    level_sizes,
+    possible_widths,
+    stages_for,
+    widths_for,
+)
 from ...nn.unet import MLPDenoiser, UNet
+from ...progress import tick
 from ...registry import NOISE_SCHEDULES
 from ..base import Batch, GenerativeModel, LossOutput, Phase, register_model
 from . import process as P
@@ -45,6 +54,9 @@ ETA_RANGE = "a number in [0, 1] (0: deterministic DDIM, 1: ancestral)"
 SAMPLERS = ("ddpm", "ddim", "dpm-solver")
 
 
+UNET_WIDTHS = (16, 32, 64)  # the U-Net of 28x28 digits, highest resolution first
+
+
 @dataclass
 class DDPMConfig:
     T: int = 1000  # diffusion steps
@@ -52,11 +64,13 @@ class DDPMConfig:
     prediction: Literal["eps", "x0", "v"] = "eps"  # what the denoiser outputs
     learn_variance: bool = False  # Improved DDPM: learned Sigma, hybrid loss
     vlb_weight: float = 0.001  # lambda of the hybrid loss
-    # the U-Net (images)
-    # sized for two CPU cores: 0.7M parameters, about 5 steps/s at batch 64 on 28x28
-    channels: tuple[int, ...] = (16, 32, 64)  # one level per entry, halving the size
+    # the U-Net (images), sized for two CPU cores: 0.7M parameters on 28x28
+    # one level per entry, halving the size (none: sized to the image, nn.sizing: (16, 32, 64)
+    # at 28x28 and 32x32, (8, 16, 32, 64) at 64x64, the lowest level at most 8 pixels a side)
+    channels: tuple[int, ...] | None = None
     res_blocks: int = 1  # residual blocks per level
-    attention: tuple[int, ...] = (2,)  # levels with self-attention (0: the data's size)
+    # levels with self-attention, 0 the data's size (none: the levels at most 8 pixels a side)
+    attention: tuple[int, ...] | None = None
     heads: int = 4
     norm_groups: int = 8  # GroupNorm groups; must divide every width
     dropout: float = 0.0  # Ho et al. used 0.1 on CIFAR-10's long runs; short runs underfit
@@ -84,30 +98,35 @@ class DDPMConfig:
         )
         check(self.vlb_weight >= 0, "vlb_weight", self.vlb_weight, "a number >= 0")
         check(
-            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            self.channels is None
+            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
             "channels",
             self.channels,
             "one width >= 1 per level",
         )
         for name in ("norm_groups", "heads"):
             check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
+        # unset, the widths are sized to the image: any of UNET_WIDTHS and their halvings
+        widths = self.channels or possible_widths(UNET_WIDTHS)
+        which = f"channels {list(self.channels)}" if self.channels else "the sized channels"
         check(
-            all(c % self.norm_groups == 0 for c in self.channels),
+            all(c % self.norm_groups == 0 for c in widths),
             "norm_groups",
             self.norm_groups,
-            f"a divisor of every width in channels {list(self.channels)}",
+            f"a divisor of every width in {which} ({', '.join(map(str, widths))})",
         )
         check(
-            all(c % self.heads == 0 for c in self.channels),
+            all(c % self.heads == 0 for c in widths),
             "heads",
             self.heads,
-            f"a divisor of every width in channels {list(self.channels)}",
+            f"a divisor of every width in {which} ({', '.join(map(str, widths))})",
         )
+        levels = len(self.channels) if self.channels else None
         check(
-            all(0 <= a < len(self.channels) for a in self.attention),
+            self.attention is None or all(0 <= a < (levels or 10**9) for a in self.attention),
             "attention",
             self.attention,
-            f"level indices in 0..{len(self.channels) - 1}",
+            f"level indices in 0..{levels - 1}" if levels else "level indices >= 0",
         )
         check(self.res_blocks >= 1, "res_blocks", self.res_blocks, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
@@ -132,8 +151,28 @@ class DDPM(GenerativeModel):
     train_defaults: ClassVar[dict] = {"ema": True, "warmup_steps": 200}  # sample from the EMA
     report_latent_points: ClassVar[int] = 200  # each code is a DDIM inversion: plot a subset
 
+    CHANNELS = UNET_WIDTHS
+
+    @classmethod
+    def sized(cls, config, info):
+        """Unset channels: one level per halving down to at most 8 pixels a side, each level
+        twice as wide as the one above (nn.sizing); unset attention: at those lowest levels."""
+        if config.channels is not None and config.attention is not None:
+            return config
+        if info.kind == "image":
+            stages = stages_for(*info.shape[1:])
+            channels = config.channels or widths_for(cls.CHANNELS, stages + 1)
+            sizes = level_sizes(*info.shape[1:], len(channels) - 1)
+            attention = config.attention
+            if attention is None:
+                attention = attention_levels(sizes) or (len(channels) - 1,)
+        else:  # the MLP denoiser: the U-Net fields are kept at the digits' values, unused
+            channels, attention = config.channels or cls.CHANNELS, config.attention or (2,)
+        return replace(config, channels=tuple(channels), attention=tuple(attention))
+
     def __init__(self, config, info):
         super().__init__(config, info)
+        config = self.config
         self.schedule = make_schedule(config.schedule, config.T)
         cfg, out_mul = config, 2 if config.learn_variance else 1
         classes = info.num_classes if self.conditional else None
@@ -278,6 +317,16 @@ class DDPM(GenerativeModel):
             x = dpm_solver_sample(predict, s, ts, x_T, on_step)
         return x.clamp(-1, 1) if self.discrete else x
 
+    def fast_options(self, method: str) -> dict:
+        """Pictures sample with DPM-Solver++ in 20 steps (as good as DDIM in 50 on the models
+        bench/RESULTS.md measured) and invert and decode in 10 DDIM steps."""
+        T = len(self.schedule)
+        if method == "sample":
+            return {"sampler": "dpm-solver", "steps": min(20, T)}
+        if method in ("reconstruct", "encode", "decode"):
+            return {"steps": min(10, T)}
+        return {}
+
     @torch.no_grad()
     def trajectory(
         self, n: int, frames: int = 10, *, generator=None, labels=None, **sample_kw
@@ -293,21 +342,18 @@ class DDPM(GenerativeModel):
         out = [("x_T", x_T)] + [(f"step {i + 1}", states[i]) for i in picks]
         return [(title, x.clamp(-1, 1) if self.discrete else x) for title, x in out]
 
-    def report_figures(self, run, data) -> list:
+    def report_figures(self, run, data) -> Iterator[tuple]:
         """The trajectory, the samples of each sampler and step count, and (conditional) the
-        guidance sweep."""
+        guidance sweep: one figure at a time, so a report short of time can stop between."""
         from ...viz.grid import frames_picture, picture
 
-        out = []
         g = torch.Generator(device=self.device).manual_seed(0)
         frames = self.trajectory(8 if self.discrete else 1000, generator=g)
-        out.append(
-            (
-                "Trajectory",
-                frames_picture(self, frames),
-                f"x_T to x_0 with {self.config.sampler} in {self.config.sample_steps} steps, "
-                f"left to right: {', '.join(t for t, _ in frames)}",
-            )
+        yield (
+            "Trajectory",
+            frames_picture(self, frames),
+            f"x_T to x_0 with {self.config.sampler} in {self.config.sample_steps} steps, "
+            f"left to right: {', '.join(t for t, _ in frames)}",
         )
         n = 10 if self.discrete else 1000
         T = len(self.schedule)
@@ -320,12 +366,10 @@ class DDPM(GenerativeModel):
         for sampler, steps in dict.fromkeys((s, min(k, T)) for s, k in runs):
             g = torch.Generator(device=self.device).manual_seed(0)
             x = self.sample(n, generator=g, sampler=sampler, steps=steps)
-            out.append(
-                (
-                    f"Samples: {sampler}, {steps} steps",
-                    picture(self, [("samples", x)], 10),
-                    "the same noise x_T in every sampler's figure",
-                )
+            yield (
+                f"Samples: {sampler}, {steps} steps",
+                picture(self, [("samples", x)], 10),
+                "the same noise x_T in every sampler's figure",
             )
         if self.conditional:
             scales = [0.0, 1.0, 2.0, 4.0]
@@ -333,16 +377,13 @@ class DDPM(GenerativeModel):
             for w in scales:
                 g = torch.Generator(device=self.device).manual_seed(0)
                 rows.append(self.sample(self.info.num_classes, generator=g, guidance=w))
-            out.append(
-                (
-                    "Classifier-free guidance",
-                    picture(self, [("samples", torch.cat(rows))], self.info.num_classes),
-                    "one class per column; rows: guidance scale "
-                    + ", ".join(f"{w:g}" for w in scales)
-                    + " (0: unconditional, 1: the conditional model alone)",
-                )
+            yield (
+                "Classifier-free guidance",
+                picture(self, [("samples", torch.cat(rows))], self.info.num_classes),
+                "one class per column; rows: guidance scale "
+                + ", ".join(f"{w:g}" for w in scales)
+                + " (0: unconditional, 1: the conditional model alone)",
             )
-        return out
 
     # ---------------------------------------------------------------- DDIM inversion
     @torch.no_grad()
@@ -394,11 +435,13 @@ class DDPM(GenerativeModel):
         total = total + self._vlb_at(x, torch.zeros(n, dtype=torch.long, device=dev), y, generator)
         if k is None or k >= T:
             for t_int in range(1, T):
+                tick()
                 t = torch.full((n,), t_int, dtype=torch.long, device=dev)
                 total = total + self._vlb_at(x, t, y, generator)
             return -total
         edges = P.bound_strata(T, max(k, 2))
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            tick()
             t = torch.randint(lo, hi, (n,), generator=generator, device=dev)
             total = total + (hi - lo) * self._vlb_at(x, t, y, generator)
         return -total

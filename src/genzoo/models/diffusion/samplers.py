@@ -4,7 +4,8 @@ Each takes `predict(x_t, t) -> Prediction` (the x_0 and eps estimates at model t
 (B,) long; guidance and clipping live inside it), the model's full `NoiseSchedule`, the
 timesteps to visit (ascending; all T for full ancestral sampling), the starting noise and a
 `generator` for any fresh noise. `on_step(i, x, x0)` sees every intermediate state (the
-trajectory figure).
+trajectory figure). Every step calls `tick()`: a stop request (Ctrl-C) acts between steps,
+and a long sampling run keeps its progress lines coming.
 
 - `ddpm_sample`: ancestral sampling (Ho et al. 2020, algorithm 2) over the given steps; on a
   subset the schedule is respaced (Nichol & Dhariwal 2021, section 4).
@@ -24,6 +25,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ...progress import tick
 from .process import Prediction, learned_log_variance, q_posterior
 from .schedules import NoiseSchedule, respace
 
@@ -55,6 +57,7 @@ def ddpm_sample(
     s = respace(schedule, timesteps)
     x = x_T
     for i in reversed(range(len(s))):
+        tick()  # a stop request acts between steps
         idx = _steps(i, x)  # index into the respaced schedule
         pred = predict(x, _steps(s.timesteps[i], x))  # 1. the network at the model's timestep
         mean, logvar = q_posterior(s, pred.x0, x, idx)  # 2. mu~(x_t, x0_hat), log beta~
@@ -83,6 +86,7 @@ def ddim_sample(
     ab_all = schedule.alpha_bar.to(x_T)
     x = x_T
     for j in reversed(range(len(timesteps))):
+        tick()
         t = int(timesteps[j])
         ab = ab_all[t]
         ab_prev = ab_all[int(timesteps[j - 1])] if j > 0 else torch.ones_like(ab)
@@ -118,6 +122,7 @@ def dpm_solver_sample(
     x, prev_x0, h_prev = x_T, None, None
     order = list(reversed(timesteps.tolist()))
     for j, t in enumerate(order):
+        tick()
         pred = predict(x, _steps(t, x))  # 1. the data prediction x0_{i-1} at (x, t)
         if j == len(order) - 1:  # 2. the final step, to sigma = 0: x = x0_hat
             x = pred.x0
@@ -157,6 +162,7 @@ def ddim_invert(predict: Predict, schedule: NoiseSchedule, timesteps: Tensor, x0
     pred = predict(x0, _steps(ts[0], x0))  # 1. from the clean x_0 to the first step
     x = ab_all[ts[0]].sqrt() * x0 + (1 - ab_all[ts[0]]).sqrt() * pred.eps
     for t_prev, t in zip(ts[:-1], ts[1:], strict=True):  # 2. upward, one step at a time
+        tick()
         pred = predict(x, _steps(t_prev, x))
         x = ab_all[t].sqrt() * pred.x0 + (1 - ab_all[t]).sqrt() * pred.eps
     return x

@@ -20,8 +20,8 @@ B -> A.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -43,10 +43,10 @@ class CycleGANConfig:
     d_width: int = 64
     loss: Literal["least-squares", "non-saturating"] = "least-squares"
     cycle_weight: float = 10.0  # lambda_cyc
-    identity_weight: float = 0.5  # lambda_id / lambda_cyc (0: no identity term)
+    # lambda_id / lambda_cyc (0: no identity term; none: 0.5, or 0 when the domains differ in
+    # channels, where G(b) cannot be b)
+    identity_weight: float | None = None
     pool_size: int = 50  # history of generated images per domain (0: off)
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
 
     def __post_init__(self) -> None:
         for name in ("width", "d_width"):
@@ -54,19 +54,29 @@ class CycleGANConfig:
         check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "an integer >= 0")
         check(self.d_layers >= 0, "d_layers", self.d_layers, "an integer >= 0")
         for name in ("cycle_weight", "identity_weight"):
-            check(getattr(self, name) >= 0, name, getattr(self, name), "a weight >= 0")
+            value = getattr(self, name)
+            check(value is None or value >= 0, name, value, "a weight >= 0")
         check(self.pool_size >= 0, "pool_size", self.pool_size, "an integer >= 0")
-        check(self.lr > 0, "lr", self.lr, "a learning rate > 0")
-        check(all(0 <= b < 1 for b in self.betas), "betas", self.betas, "two numbers in [0, 1)")
 
 
 @register_model("cyclegan", "CycleGAN: unpaired translation, two G, two D, cycle consistency")
 class CycleGAN(TranslationModel):
     Config = CycleGANConfig
+    train_defaults: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}  # the paper's Adam
+    retired = {"lr": "train.lr", "betas": "train.betas", "optimizer": "train.optimizer"}
+
+    IDENTITY = 0.5  # the paper's lambda_id / lambda_cyc
+
+    @classmethod
+    def sized(cls, config, info):
+        if config.identity_weight is None:
+            same = info.input is None or info.input.shape[0] == info.shape[0]
+            config = replace(config, identity_weight=cls.IDENTITY if same else 0.0)
+        return config
 
     def __init__(self, config, info):
         super().__init__(config, info)
-        cfg, size = config, tuple(info.shape[1:])
+        cfg, size = self.config, tuple(info.shape[1:])
         a, b = self.in_channels, self.out_channels
         if cfg.identity_weight and a != b:
             raise ConfigError(
@@ -133,10 +143,9 @@ class CycleGAN(TranslationModel):
         return LossOutput(loss_a + loss_b, terms)
 
     def phases(self) -> list[Phase]:
-        cfg = self.config
         gens = [*self.g_ab.parameters(), *self.g_ba.parameters()]
         discs = [*self.d_a.parameters(), *self.d_b.parameters()]
-        kw = dict(lr=cfg.lr, betas=cfg.betas, log_grad_norm=True)
+        kw = dict(log_grad_norm=True)
         return [Phase("g", gens, self.g_loss, **kw), Phase("d", discs, self.d_loss, **kw)]
 
     # ---------------------------------------------------------------- training state, health

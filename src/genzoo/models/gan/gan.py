@@ -16,8 +16,8 @@ Sampling takes a truncation psi (the truncation trick).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from ...config import check
 from ...errors import ConfigError, GenzooError
 from ...nn.gan_layers import pack
+from ...nn.sizing import mlp_widths, stages_for, widths_for
 from ..base import (
     Batch,
     Diagnosis,
@@ -50,10 +51,9 @@ class GameConfig:
     latent_dim: int = 64  # size of z ~ N(0, I)
     loss: Loss = "non-saturating"
     d_steps: int = 1  # discriminator updates per generator update (k; n_critic for WGAN)
-    optimizer: Literal["adam", "rmsprop"] = "adam"
-    lr: float = 2e-4  # both networks; overrides train.lr
-    d_lr: float | None = None  # the discriminator's, when it differs
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam; DCGAN's beta1 = 0.5
+    # the discriminator's learning rate, when it differs from the generator's (train.lr, as
+    # train.betas and train.optimizer serve both; each model sets its paper's in train)
+    d_lr: float | None = None
     label_smoothing: float = 0.0  # one-sided: real target 1 - s (bce losses only)
     gp_weight: float = 0.0  # lambda of the WGAN-GP gradient penalty (0: off)
     r1_weight: float = 0.0  # gamma of the R1 penalty on real data (0: off)
@@ -67,9 +67,7 @@ class GameConfig:
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "an integer >= 1")
-        check(self.lr > 0, "lr", self.lr, "a learning rate > 0")
         check(self.d_lr is None or self.d_lr > 0, "d_lr", self.d_lr, "a learning rate > 0")
-        check(all(0 <= b < 1 for b in self.betas), "betas", self.betas, "two numbers in [0, 1)")
         check(
             0 <= self.label_smoothing < 0.5,
             "label_smoothing",
@@ -93,9 +91,12 @@ class GameConfig:
 @dataclass
 class GANConfig(GameConfig):
     architecture: Literal["mlp", "conv"] = "mlp"  # conv: DCGAN's networks (images only)
-    g_hidden: tuple[int, ...] = (256, 256)  # mlp: generator widths
-    d_hidden: tuple[int, ...] = (256, 256)  # mlp: discriminator widths
-    channels: tuple[int, ...] = (64, 128)  # conv: D's stride-2 stages; G mirrors them
+    # mlp: generator and discriminator widths (none: (256, 256), narrower for colour images)
+    g_hidden: tuple[int, ...] | None = None
+    d_hidden: tuple[int, ...] | None = None
+    # conv: D's stride-2 stages; G mirrors them (none: sized to the image, nn.sizing:
+    # (64, 128) at 28x28 and 32x32, (32, 64, 128) at 64x64)
+    channels: tuple[int, ...] | None = None
     g_norm: Norm = "batch"  # generator hidden layers
     d_norm: Norm = "none"  # discriminator hidden layers (never on its input)
     d_unit: Literal["leaky_relu", "maxout"] = "leaky_relu"  # mlp discriminator units
@@ -108,7 +109,8 @@ class GANConfig(GameConfig):
         super().__post_init__()
         for name in ("g_hidden", "d_hidden", "channels"):
             value = getattr(self, name)
-            check(len(value) >= 1 and all(v >= 1 for v in value), name, value, "widths >= 1")
+            ok = value is None or (len(value) >= 1 and all(v >= 1 for v in value))
+            check(ok, name, value, "widths >= 1")
         check(self.maxout_pieces >= 2, "maxout_pieces", self.maxout_pieces, "an integer >= 2")
         check(self.minibatch_disc >= 0, "minibatch_disc", self.minibatch_disc, "an integer >= 0")
         check(self.minibatch_disc_dim >= 1, "minibatch_disc_dim", self.minibatch_disc_dim, ">= 1")
@@ -134,15 +136,32 @@ def _feature_net(source: str):
 class GAN(GenerativeModel):
     Config = GANConfig
     conditional = False
+    # DCGAN's Adam (Radford et al. 2016: lr 2e-4, beta1 = 0.5), for both networks
+    train_defaults: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
+    retired = {"lr": "train.lr", "betas": "train.betas", "optimizer": "train.optimizer"}
+
+    HIDDEN, CHANNELS = (256, 256), (64, 128)  # the layouts of 28x28 digits
+
+    @classmethod
+    def sized(cls, config, info):
+        image = info.kind == "image"
+        c = info.shape[0] if image else 1
+        if getattr(config, "g_hidden", ()) is None:  # the layer next to the image narrows
+            config = replace(config, g_hidden=mlp_widths(cls.HIDDEN, c, data_first=False))
+        if getattr(config, "d_hidden", ()) is None:
+            config = replace(config, d_hidden=mlp_widths(cls.HIDDEN, c))
+        if getattr(config, "channels", ()) is None:
+            stages = stages_for(*info.shape[1:]) if image else len(cls.CHANNELS)
+            config = replace(config, channels=widths_for(cls.CHANNELS, stages))
+        return config
 
     def __init__(self, config, info):
         super().__init__(config, info)
         self.check_fits(info)
         self.build()
         self.clip_critic()  # clipped from the start, so the critic always meets its bound
-        self.replay = (
-            ReplayBuffer(config.replay_size, config.replay_ratio) if config.replay_size else None
-        )
+        cfg = self.config
+        self.replay = ReplayBuffer(cfg.replay_size, cfg.replay_ratio) if cfg.replay_size else None
 
     # ---------------------------------------------------------------- construction
     def check_fits(self, info) -> None:
@@ -326,9 +345,7 @@ class GAN(GenerativeModel):
                 "d",
                 list(self.discriminator.parameters()),
                 self.d_loss,
-                lr=cfg.d_lr or cfg.lr,
-                betas=cfg.betas,
-                optimizer=cfg.optimizer,
+                lr=cfg.d_lr,  # None: train.lr
                 log_grad_norm=True,
                 after_update=self.clip_critic if cfg.clip else None,
             ),
@@ -337,9 +354,6 @@ class GAN(GenerativeModel):
                 list(self.generator.parameters()),
                 self.g_loss,
                 every=cfg.d_steps,
-                lr=cfg.lr,
-                betas=cfg.betas,
-                optimizer=cfg.optimizer,
                 log_grad_norm=True,
             ),
         ]

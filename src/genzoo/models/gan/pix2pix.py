@@ -17,12 +17,14 @@ The training pairs come from the data: `x_in` is the input (domain A) and `x` it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 from ...config import check
+from ...nn.sizing import stages_for, widths_for
 from ...nn.translation import PatchDiscriminator, UNetGenerator
 from ..base import Batch, LossOutput, Phase, register_model, set_trainable
 from . import losses as L
@@ -31,20 +33,20 @@ from .translation import TranslationModel
 
 @dataclass
 class Pix2PixConfig:
-    # U-Net encoder widths, one stride-2 stage each (5 take 28x28 down to 1x1)
-    channels: tuple[int, ...] = (64, 128, 256, 256, 256)
+    # U-Net encoder widths, one stride-2 stage each, down to 1x1 (none: sized to the image,
+    # nn.sizing: (64, 128, 256, 256, 256) at 28x28 and 32x32, 32 more on top at 64x64)
+    channels: tuple[int, ...] | None = None
     dropout: float = 0.5  # in the innermost decoder layers, G's only noise
     dropout_layers: int = 3
     d_layers: int = 1  # PatchGAN stride-2 layers: 1 -> 16x16 patches, 3 -> 70x70
     d_width: int = 64
     l1_weight: float = 100.0  # lambda
     adv_weight: float = 1.0  # weight of the adversarial term (0: L1-only U-Net, no D)
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
 
     def __post_init__(self) -> None:
         check(
-            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            self.channels is None
+            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
             "channels",
             self.channels,
             "widths >= 1, one per stride-2 stage",
@@ -61,17 +63,28 @@ class Pix2PixConfig:
             self.l1_weight,
             "> 0 when adv_weight is 0 (something must train G)",
         )
-        check(self.lr > 0, "lr", self.lr, "a learning rate > 0")
-        check(all(0 <= b < 1 for b in self.betas), "betas", self.betas, "two numbers in [0, 1)")
 
 
 @register_model("pix2pix", "pix2pix: paired translation, U-Net G, PatchGAN D, adversarial + L1")
 class Pix2Pix(TranslationModel):
     Config = Pix2PixConfig
+    CHANNELS = (64, 128, 256, 256, 256)  # the U-Net of 28x28 digits, highest resolution first
+
+    @classmethod
+    def sized(cls, config, info):
+        """Unset channels: stages down to a 1x1 bottleneck (the paper's), the lowest widths
+        the digits', each extra stage on top half as wide as the one below."""
+        if config.channels is None:
+            stages = stages_for(*info.shape[1:], lowest=1)
+            config = replace(config, channels=widths_for(cls.CHANNELS, stages))
+        return config
+
+    train_defaults: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}  # the paper's Adam
+    retired = {"lr": "train.lr", "betas": "train.betas", "optimizer": "train.optimizer"}
 
     def __init__(self, config, info):
         super().__init__(config, info)
-        cfg = config
+        cfg = self.config
         self.generator = UNetGenerator(
             self.in_channels,
             self.out_channels,
@@ -128,7 +141,7 @@ class Pix2Pix(TranslationModel):
         return LossOutput(loss, terms)
 
     def phases(self) -> list[Phase]:
-        kw = dict(lr=self.config.lr, betas=self.config.betas, log_grad_norm=True)
+        kw = dict(log_grad_norm=True)
         g = Phase("g", list(self.generator.parameters()), self.g_loss, **kw)
         if self.discriminator is None:
             return [g]

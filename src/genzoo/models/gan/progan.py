@@ -10,14 +10,17 @@ fading in while the old path fades out (section 3, figure 2):
 and the real images D sees are blended between the two resolutions the same way, so that real
 and fake stay alike while alpha goes from 0 to 1. The resolutions run from the data's size down
 by halving (ceil), one per entry of `channels`: 28x28 data with three stages trains at 7x7,
-14x14, then 28x28. The schedule (`growth`) is a pure function of the step: the first stage
-trains `stable_steps`; each later one fades in over `fade_steps` and then trains `stable_steps`;
-the last runs to the end of training.
+14x14, then 28x28. The schedule is a share of the run, so any run length works: the networks
+grow over the first `growth` of it in 2 (stages - 1) equal spans (the paper's equal fade-in
+and plateau lengths): the first stage trains one span; each later one fades in over a span
+and then trains one (`growth_steps`); the last resolution trains from there to the end.
+`growth` is a pure function of the step and those two lengths.
 
 With the paper's three techniques: the minibatch standard-deviation layer at the end of D
 (section 3), the equalized learning rate in every layer (section 4.1) and pixelwise feature
 normalization after each convolution of G (section 4.2). The default game is the paper's:
-WGAN-GP with lambda 10 and the drift term eps_drift = 1e-3, Adam lr 1e-3, betas (0, 0.99).
+WGAN-GP with lambda 10 and the drift term eps_drift = 1e-3, Adam lr 1e-3, betas (0, 0.99)
+(train.lr and train.betas).
 
 Each stage is a pair of phases (`d.14x14`, `g.14x14`) over the layers that stage uses, so each
 resolution starts with fresh Adam moments, as the paper's code resets them at each new
@@ -29,8 +32,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,11 +43,22 @@ from ...config import check
 from ...errors import ConfigError
 from ...nn.conv import stride2_sizes
 from ...nn.gan_layers import MinibatchStdDev, pack
+from ...nn.sizing import stages_for, widths_for
 from ...nn.style import HE_GAIN, LEAK, EqualizedConv2d, EqualizedLinear, PixelNorm
 from ..base import Batch, LossOutput, Phase, register_model
 from .gan import GAN, GameConfig, Loss
 
 Size = tuple[int, int]
+
+
+def growth_steps(total: int, stages: int, share: float) -> tuple[int, int]:
+    """(stable, fade): the plateau and fade-in lengths in steps of a run of `total` steps whose
+    networks grow over its first `share`, in 2 (stages - 1) equal spans (at least one step
+    each; a run too short for every stage leaves the last ones out)."""
+    if stages == 1:
+        return total, 0
+    span = max(1, int(share * total / (2 * (stages - 1))))
+    return span, span
 
 
 def growth(step: int, stages: int, stable: int, fade: int) -> tuple[int, float]:
@@ -104,7 +118,18 @@ def resolutions(channels, shape) -> list[Size]:
 
 class Resolutions:
     """For GANs whose networks run at the data's size and its halvings (ProGAN, StyleGAN): one
-    resolution per entry of `config.channels`, checked when the model is built."""
+    resolution per entry of `config.channels`, checked when the model is built; unset, the
+    resolutions go down to at most 8 pixels a side, each twice as wide as the one above."""
+
+    LOWEST_FIRST = (64, 32, 16)  # the widths of 28x28 digits, lowest resolution first
+
+    @classmethod
+    def sized(cls, config, info):
+        if config.channels is None:
+            levels = stages_for(*info.shape[1:]) + 1 if info.kind == "image" else 3
+            top_first = widths_for(tuple(reversed(cls.LOWEST_FIRST)), levels)
+            config = replace(config, channels=tuple(reversed(top_first)))
+        return config
 
     def check_fits(self, info) -> None:
         resolutions(self.config.channels, info.shape)
@@ -119,36 +144,28 @@ class Resolutions:
 class ProGANConfig(GameConfig):
     latent_dim: int = 128
     # feature maps per resolution, lowest first; the last stage is at the data's size and each
-    # earlier one at half the next (ceil), so 3 entries on 28x28 data train at 7, 14, 28
-    channels: tuple[int, ...] = (64, 32, 16)
-    stable_steps: int = 1000  # steps each resolution trains after its fade-in
-    fade_steps: int = 1000  # steps over which each new resolution fades in
+    # earlier one at half the next (ceil), so 3 entries on 28x28 data train at 7, 14, 28 (none:
+    # sized to the image, nn.sizing: (64, 32, 16) at 28x28 and 32x32, (64, 32, 16, 8) at 64x64)
+    channels: tuple[int, ...] | None = None
+    # the share of the run over which the networks grow; the rest trains at the data's size
+    growth: float = 0.5
     pixel_norm: bool = True  # pixelwise feature normalization in G (section 4.2)
     loss: Loss = "wasserstein"
     gp_weight: float = 10.0
     drift: float = 1e-3
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.0, 0.99)
     minibatch_std: int = 4  # group size of the minibatch stddev layer (0: off)
     d_norm: Literal["none"] = "none"  # no normalization in D: the paper's, and GP needs it
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(
-            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            self.channels is None
+            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
             "channels",
             self.channels,
             "one width >= 1 per resolution, lowest first",
         )
-        check(self.stable_steps >= 1, "stable_steps", self.stable_steps, "an integer >= 1")
-        check(self.fade_steps >= 0, "fade_steps", self.fade_steps, "an integer >= 0")
-
-    def grown_at(self) -> int:
-        """The first step at which every resolution is in and fully faded in."""
-        last = len(self.channels) - 1
-        return stage_start(last, self.stable_steps, self.fade_steps) + (
-            self.fade_steps if last else 0
-        )
+        check(0 < self.growth < 1, "growth", self.growth, "a share of the run in (0, 1)")
 
 
 def _conv(c_in: int, c_out: int, norm: bool) -> list[nn.Module]:
@@ -264,12 +281,32 @@ class ProGAN(Resolutions, GAN):
 
     Config = ProGANConfig
     data_kinds = ("image",)
+    train_defaults: ClassVar[dict] = {"lr": 1e-3, "betas": (0.0, 0.99)}  # the paper's Adam
+    # fields of older versions, read from their model folders and dropped: they only shaped
+    # training, which the growth share and train.lr, train.betas now do
+    retired = {
+        "stable_steps": "model.growth", "fade_steps": "model.growth", "lr": "train.lr",
+        "betas": "train.betas", "optimizer": "train.optimizer",
+    }  # fmt: skip
+    DEFAULT_HORIZON = 2000  # train.steps' default: the schedule drawn before any training
 
     def __init__(self, config, info):
         super().__init__(config, info)
         # (stage, alpha) of the last training update: a buffer, saved with the weights
         self.register_buffer("growth_state", torch.tensor([0.0, 1.0]))
+        # the length of the run the schedule was planned for (train.steps when it started)
+        self.register_buffer("growth_plan", torch.tensor(self.DEFAULT_HORIZON))
         self.active: tuple[int, float] | None = None  # set while a stage's loss runs
+
+    def schedule(self) -> tuple[int, int]:
+        """(stable, fade) steps of this run's growth."""
+        return growth_steps(int(self.growth_plan), len(self.sizes), self.config.growth)
+
+    def grown_at(self) -> int:
+        """The first step at which every resolution is in and fully faded in."""
+        stable, fade = self.schedule()
+        last = len(self.sizes) - 1
+        return stage_start(last, stable, fade) + (fade if last else 0)
 
     def build(self) -> None:
         cfg, c = self.config, self.info.shape[0]
@@ -289,9 +326,8 @@ class ProGAN(Resolutions, GAN):
         return int(self.growth_state[0]), float(self.growth_state[1])
 
     def _alpha(self, k: int) -> float:
-        cfg = self.config
         if self.training and torch.is_grad_enabled():  # a training update: the schedule's
-            return fade_alpha(self.step, k, cfg.stable_steps, cfg.fade_steps)
+            return fade_alpha(self.step, k, *self.schedule())
         trained, alpha = int(self.growth_state[0]), float(self.growth_state[1])
         return alpha if k == trained else float(k < trained)  # evaluating: as trained
 
@@ -330,19 +366,21 @@ class ProGAN(Resolutions, GAN):
         """The growth schedule, and the last sample grid the run wrote in each stage."""
         from ...viz.grid import growth_plot, stage_grids
 
-        cfg = self.config
+        stable, fade = self.schedule()
+        horizon = int(self.growth_plan)
         windows = self.stage_windows()
         curve = [
             (s, k, a)
-            for s in range(0, cfg.grown_at() + cfg.stable_steps + 1, max(1, cfg.fade_steps // 20))
-            for k, a in [growth(s, len(self.sizes), cfg.stable_steps, cfg.fade_steps)]
+            for s in range(0, horizon + 1, max(1, horizon // 200))
+            for k, a in [growth(s, len(self.sizes), stable, fade)]
         ]
         out = [
             (
                 "Growth schedule",
                 growth_plot(curve, [w[0] for w in windows]),
-                f"stage and fade-in (alpha) against the step: each resolution fades in over "
-                f"{cfg.fade_steps} steps, then trains {cfg.stable_steps}",
+                f"stage and fade-in (alpha) against the step, for a run of {horizon} steps: "
+                f"each resolution fades in over {fade} steps, then trains {stable}; the "
+                f"networks are grown at step {self.grown_at()}",
             )
         ]
         grids = stage_grids(run, windows)
@@ -368,25 +406,25 @@ class ProGAN(Resolutions, GAN):
 
     def stage_windows(self) -> list[tuple[str, int, int | None]]:
         """(resolution name, first step, step it stops before or None) of each stage."""
-        cfg, last = self.config, len(self.sizes) - 1
+        last, (stable, fade) = len(self.sizes) - 1, self.schedule()
         return [
             (
                 f"{h}x{w}",
-                stage_start(k, cfg.stable_steps, cfg.fade_steps),
-                None if k == last else stage_start(k + 1, cfg.stable_steps, cfg.fade_steps),
+                stage_start(k, stable, fade),
+                None if k == last else stage_start(k + 1, stable, fade),
             )
             for k, (h, w) in enumerate(self.sizes)
         ]
 
     def phases(self) -> list[Phase]:
         cfg = self.config
+        if self.total_steps is not None:  # training: plan the growth over this run
+            self.growth_plan.fill_(self.total_steps)
         out = []
         for k, (name, start, stop) in enumerate(self.stage_windows()):
             common = dict(
                 start=start,
                 stop=stop,
-                betas=cfg.betas,
-                optimizer=cfg.optimizer,
                 log_grad_norm=True,
                 partial=True,  # the previous resolution's from_rgb sits out once faded
             )
@@ -395,7 +433,7 @@ class ProGAN(Resolutions, GAN):
                     f"d.{name}",
                     self.discriminator.stage_parameters(k),
                     functools.partial(self._at_stage, k, self.d_loss),
-                    lr=cfg.d_lr or cfg.lr,
+                    lr=cfg.d_lr,  # None: train.lr
                     after_update=self.clip_critic if cfg.clip else None,
                     **common,
                 ),
@@ -404,7 +442,6 @@ class ProGAN(Resolutions, GAN):
                     self.generator.stage_parameters(k),
                     functools.partial(self._at_stage, k, self.g_loss),
                     every=cfg.d_steps,
-                    lr=cfg.lr,
                     **common,
                 ),
             ]

@@ -32,6 +32,7 @@ gamma 10 with a 2-layer mapping kept 8 to 10 classes on every seed tried.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -62,15 +63,14 @@ class StyleGANConfig(GameConfig):
     latent_dim: int = 128  # z and w
     mapping_layers: int = 2  # depth of the mapping network f: z -> w (the paper's: 8)
     mapping_lr_mul: float = 0.01  # its learning-rate multiplier
-    # feature maps per resolution, lowest first (the last at the data's size; see ProGAN)
-    channels: tuple[int, ...] = (64, 32, 16)
+    # feature maps per resolution, lowest first (the last at the data's size; see ProGAN;
+    # none: sized to the image)
+    channels: tuple[int, ...] | None = None
     mixing_prob: float = 0.9  # share of training fakes made from two latents
     w_avg_beta: float = 0.995  # decay of the running mean of w that truncation pulls toward
     noise: bool = True  # per-layer noise inputs
     loss: Loss = "non-saturating"
     r1_weight: float = 10.0  # gamma of R1, the paper's value
-    lr: float = 2e-3
-    betas: tuple[float, float] = (0.0, 0.99)
     minibatch_std: int = 4
 
     def __post_init__(self) -> None:
@@ -78,7 +78,8 @@ class StyleGANConfig(GameConfig):
         check(self.mapping_layers >= 1, "mapping_layers", self.mapping_layers, "an integer >= 1")
         check(self.mapping_lr_mul > 0, "mapping_lr_mul", self.mapping_lr_mul, "a number > 0")
         check(
-            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            self.channels is None
+            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
             "channels",
             self.channels,
             "one width >= 1 per resolution, lowest first",
@@ -202,10 +203,11 @@ def parse_layers(spec: str, num_layers: int) -> range:
 class StyleGAN(Resolutions, GAN):
     Config = StyleGANConfig
     data_kinds = ("image",)
+    train_defaults: ClassVar[dict] = {"lr": 2e-3, "betas": (0.0, 0.99)}  # StyleGAN2's Adam
 
     def __init__(self, config, info):
         super().__init__(config, info)
-        self.register_buffer("w_avg", torch.zeros(config.latent_dim))
+        self.register_buffer("w_avg", torch.zeros(self.config.latent_dim))
 
     @property
     def num_layers(self) -> int:

@@ -14,7 +14,7 @@ The networks are the GAN's: MLPs, or DCGAN's with `architecture: conv`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar
 
 from ...config import check
 from ..base import register_model
@@ -25,8 +25,6 @@ from .gan import GAN, GANConfig, Loss, Norm
 class WGANConfig(GANConfig):
     loss: Loss = "wasserstein"
     clip: float = 0.01
-    optimizer: Literal["adam", "rmsprop"] = "rmsprop"
-    lr: float = 5e-5
     d_steps: int = 5
 
     def __post_init__(self) -> None:
@@ -38,8 +36,6 @@ class WGANConfig(GANConfig):
 class WGANGPConfig(GANConfig):
     loss: Loss = "wasserstein"
     gp_weight: float = 10.0
-    lr: float = 1e-4
-    betas: tuple[float, float] = (0.0, 0.9)
     d_steps: int = 5
     d_norm: Norm = "none"
 
@@ -51,8 +47,10 @@ class WGANGPConfig(GANConfig):
 @register_model("wgan", "WGAN: Wasserstein critic with weight clipping, RMSProp, n_critic 5")
 class WGAN(GAN):
     Config = WGANConfig
+    train_defaults: ClassVar[dict] = {"optimizer": "rmsprop", "lr": 5e-5}
 
 
 @register_model("wgan-gp", "WGAN-GP: Wasserstein critic with gradient penalty, Adam(0, 0.9)")
 class WGANGP(GAN):
     Config = WGANGPConfig
+    train_defaults: ClassVar[dict] = {"lr": 1e-4, "betas": (0.0, 0.9)}

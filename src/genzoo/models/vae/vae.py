@@ -18,7 +18,7 @@ networks see (`condition`), `iwae` the objective (`loss`). Every member has
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
@@ -28,6 +28,7 @@ from torch import Tensor
 from ...config import check
 from ...errors import ConfigError
 from ...nn import ConvDecoder, ConvEncoder, mlp
+from ...nn.sizing import mlp_widths, stages_for, widths_for
 from ..autoencoders.ae import Activation
 from ..base import Batch, Diagnosis, GenerativeModel, LossOutput, Phase, register_model
 from .common import (
@@ -45,8 +46,10 @@ from .common import (
 class VAEConfig:
     latent_dim: int = 16  # size of z
     architecture: Literal["mlp", "conv"] = "mlp"  # conv: the autoencoders' conv blocks
-    hidden: tuple[int, ...] = (512, 256)  # mlp: encoder widths; the decoder mirrors them
-    channels: tuple[int, ...] = (32, 64)  # conv: one stride-2 convolution per entry
+    # mlp: encoder widths; the decoder mirrors them (none: (512, 256), narrower for colour)
+    hidden: tuple[int, ...] | None = None
+    # conv: one stride-2 convolution per entry (none: sized to the image, see conv-ae)
+    channels: tuple[int, ...] | None = None
     activation: Activation = "relu"
     upsample: Literal["transposed", "nearest", "bilinear"] = "transposed"  # conv decoder
     likelihood: Literal["auto", "bernoulli", "gaussian"] = "auto"  # auto: bernoulli for images
@@ -57,9 +60,15 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
-        check(all(h >= 1 for h in self.hidden), "hidden", self.hidden, "widths >= 1")
         check(
-            len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+            self.hidden is None or all(h >= 1 for h in self.hidden),
+            "hidden",
+            self.hidden,
+            "widths >= 1",
+        )
+        check(
+            self.channels is None
+            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
             "channels",
             self.channels,
             "one or more widths >= 1",
@@ -79,6 +88,18 @@ class VAE(GenerativeModel):
     Config = VAEConfig
     conditional = False
     weighs_kl = False  # whether kl_weight() is not always 1 (then it is logged as "beta")
+
+    HIDDEN, CHANNELS = (512, 256), (32, 64)  # the layouts of 28x28 digits
+
+    @classmethod
+    def sized(cls, config, info):
+        image = info.kind == "image"
+        if config.hidden is None:
+            config = replace(config, hidden=mlp_widths(cls.HIDDEN, info.shape[0] if image else 1))
+        if config.channels is None:
+            stages = stages_for(*info.shape[1:]) if image else len(cls.CHANNELS)
+            config = replace(config, channels=widths_for(cls.CHANNELS, stages))
+        return config
 
     def __init__(self, config, info):
         super().__init__(config, info)
