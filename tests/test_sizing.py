@@ -65,6 +65,7 @@ def info(shape, classes=10):
         ("ddpm", "channels", (16, 32, 64), (8, 16, 32, 64)),
         ("ddpm", "attention", (2,), (3,)),
         ("pix2pix", "channels", (64, 128, 256, 256, 256), (32, 64, 128, 256, 256, 256)),
+        ("cyclegan", "downsample", 2, 3),
     ],
 )
 def test_each_model_resolves_its_layout_from_the_image_and_saves_it(name, field, at28, at64):
@@ -74,7 +75,8 @@ def test_each_model_resolves_its_layout_from_the_image_and_saves_it(name, field,
     assert getattr(genzoo.build_model(name, small).config, field) == at28
     model = genzoo.build_model(name, big)
     assert getattr(model.config, field) == at64
-    given = genzoo.build_model(name, big, {field: list(at28)} if field != "attention" else None)
+    value = list(at28) if isinstance(at28, tuple) else at28
+    given = genzoo.build_model(name, big, {field: value} if field != "attention" else None)
     if field != "attention":  # a value the user sets is kept as set
         assert getattr(given.config, field) == at28
 

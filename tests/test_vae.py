@@ -12,6 +12,8 @@ import torch
 
 import genzoo
 from genzoo.models.vae.common import (
+    bernoulli_log_prob,
+    gaussian_log_prob,
     iwae_bound,
     kl_standard_normal,
     log_normal,
@@ -88,6 +90,23 @@ def test_log_likelihood_matches_the_exact_density_of_a_linear_gaussian_model(dig
     gaps = {k: float((exact - v).mean().detach()) for k, v in est.items()}
     assert gaps[1] > gaps[10] > gaps[2000] > -0.01, gaps
     assert gaps[2000] < 0.02, gaps
+
+
+def test_decoder_log_likelihoods_match_torch_distributions_with_k_samples_broadcast():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 2, 4, 4, generator=g)  # grey levels: the continuous Bernoulli form
+    logits = 3 * torch.randn(5, 3, 2, 4, 4, generator=g)  # k = 5 decodings of each example
+    mean, logvar = torch.randn(2, 5, 3, 2, 4, 4, generator=g)
+    dims = (-3, -2, -1)
+    bern = torch.distributions.Bernoulli(logits=logits, validate_args=False)
+    expect = bern.log_prob(x.expand_as(logits)).sum(dims)
+    torch.testing.assert_close(bernoulli_log_prob(logits, x), expect)
+    torch.testing.assert_close(bernoulli_log_prob(logits[0], x), expect[0])  # no sample dim
+    normal = torch.distributions.Normal(mean, (0.5 * logvar).exp())
+    torch.testing.assert_close(gaussian_log_prob(x, mean, logvar), normal.log_prob(x).sum(dims))
+    shared = logvar[:1, :1]  # one logvar for every sample and example (fixed sigma)
+    expect = torch.distributions.Normal(mean, (0.5 * shared).exp()).log_prob(x).sum(dims)
+    torch.testing.assert_close(gaussian_log_prob(x, mean, shared), expect)
 
 
 def test_iwae_bound_is_above_the_elbo_and_grows_with_k(digits):

@@ -28,6 +28,7 @@ from torch import Tensor
 
 from ...config import check
 from ...errors import ConfigError
+from ...nn.sizing import stages_for
 from ...nn.translation import PatchDiscriminator, ResnetGenerator
 from ..base import Batch, LossOutput, Phase, register_model, set_trainable
 from . import losses as L
@@ -37,8 +38,11 @@ from .translation import TranslationModel
 
 @dataclass
 class CycleGANConfig:
-    width: int = 32  # generator widths k, 2k, 4k (the paper: 64)
+    width: int = 32  # generator widths k, 2k, 4k (the paper: 64); the blocks run at 4k
     n_blocks: int = 6  # residual blocks (the paper: 6 at 128x128, 9 at 256x256)
+    # stride-2 stages before the blocks (the paper: 2; none: down to at most 8 pixels a side,
+    # 2 at 28x28 and 32x32, 3 at 64x64, each extra one on top half as wide)
+    downsample: int | None = None
     d_layers: int = 1  # PatchGAN stride-2 layers (1: 16x16 patches; 3: 70x70)
     d_width: int = 64
     loss: Literal["least-squares", "non-saturating"] = "least-squares"
@@ -52,6 +56,12 @@ class CycleGANConfig:
         for name in ("width", "d_width"):
             check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
         check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "an integer >= 0")
+        check(
+            self.downsample is None or self.downsample >= 1,
+            "downsample",
+            self.downsample,
+            "an integer >= 1, or none",
+        )
         check(self.d_layers >= 0, "d_layers", self.d_layers, "an integer >= 0")
         for name in ("cycle_weight", "identity_weight"):
             value = getattr(self, name)
@@ -72,6 +82,8 @@ class CycleGAN(TranslationModel):
         if config.identity_weight is None:
             same = info.input is None or info.input.shape[0] == info.shape[0]
             config = replace(config, identity_weight=cls.IDENTITY if same else 0.0)
+        if config.downsample is None:
+            config = replace(config, downsample=stages_for(*info.shape[1:]))
         return config
 
     def __init__(self, config, info):
@@ -84,9 +96,10 @@ class CycleGAN(TranslationModel):
                 cfg.identity_weight,
                 f"0 when the domains differ in channels ({a} and {b}): G(b) cannot equal b",
             )
-        n_down = 2 if min(size) >= 8 else 1
-        self.g_ab = ResnetGenerator(a, b, size, cfg.width, cfg.n_blocks, n_down)  # G
-        self.g_ba = ResnetGenerator(b, a, size, cfg.width, cfg.n_blocks, n_down)  # F
+        # the blocks run at 4k whatever the depth: a deeper generator is narrower on top
+        top = max(8, cfg.width * 4 // 2**cfg.downsample)
+        self.g_ab = ResnetGenerator(a, b, size, top, cfg.n_blocks, cfg.downsample)  # G
+        self.g_ba = ResnetGenerator(b, a, size, top, cfg.n_blocks, cfg.downsample)  # F
         self.d_a = PatchDiscriminator(a, cfg.d_layers, cfg.d_width, norm="instance")
         self.d_b = PatchDiscriminator(b, cfg.d_layers, cfg.d_width, norm="instance")
         pool = cfg.pool_size

@@ -44,13 +44,18 @@ def log_standard_normal(z: Tensor) -> Tensor:
 
 def bernoulli_log_prob(logits: Tensor, x: Tensor) -> Tensor:
     """log p(x|z) for independent Bernoulli pixels with p = sigmoid(logits), summed over every
-    dimension but the first: sum_d [x_d log p_d + (1 - x_d) log(1 - p_d)] = -BCE."""
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    dimension of x but the first: sum_d [x_d log p_d + (1 - x_d) log(1 - p_d)]
+    = sum_d [x_d l_d - softplus(l_d)] (= -BCE). `logits` may carry extra leading dimensions
+    (k samples for each example) that broadcast against x: the result is then (k, B)."""
+    lead = logits.dim() - x.dim() + 1
+    return (logits * x - F.softplus(logits)).flatten(lead).sum(-1)
 
 
 def gaussian_log_prob(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
-    """log p(x|z) for a diagonal Gaussian decoder, summed over every dimension but the first."""
-    return log_normal(x.flatten(1), mean.flatten(1), logvar.expand_as(mean).flatten(1))
+    """log p(x|z) for a diagonal Gaussian decoder, summed over every dimension of x but the
+    first; like `bernoulli_log_prob`, mean and logvar may carry extra leading dimensions."""
+    lead = mean.dim() - x.dim() + 1
+    return log_normal(x.flatten(1), mean.flatten(lead), logvar.expand_as(mean).flatten(lead))
 
 
 def iwae_bound(log_w: Tensor) -> Tensor:

@@ -253,9 +253,13 @@ class VAE(GenerativeModel):
         mu, logvar = self.posterior(x, y)  # (B, k_z) each
         eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = reparameterize(mu, logvar, eps)  # (k, B, k_z)
-        xs = x.expand(k, *x.shape).reshape(-1, *x.shape[1:])  # (k * B, *shape)
         ys = None if y is None else y.repeat(k)
-        log_px = self.log_px(xs, self.decoder_params(z.flatten(0, 1), ys)).view(k, len(x))
+        loc, x_logvar = self.decoder_params(z.flatten(0, 1), ys)  # (k * B, *shape)
+        samples = (k, *x.shape)  # the k decodings of each example broadcast against x
+        loc = loc.view(samples)
+        if x_logvar is not None and len(x_logvar) > 1:
+            x_logvar = x_logvar.view(samples)
+        log_px = self.log_px(x, (loc, x_logvar))  # (k, B)
         return log_px + log_standard_normal(z) - log_normal(z, mu, logvar)
 
     def likelihood_provenance(self, k: int) -> dict:
