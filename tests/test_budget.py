@@ -94,6 +94,12 @@ def test_a_budget_too_short_for_the_evaluation_trains_one_step_and_says_what_it_
 
 
 # ---------------------------------------------------------------- progress
+def test_durations_read_as_people_write_them():
+    cases = {0.04: "0.0 s", 0.4: "0.4 s", 1.2: "1 s", 59.6: "1 min 00 s", 185: "3 min 05 s"}
+    for seconds, text in {**cases, 3720: "1 h 02 min", float("inf"): "?"}.items():
+        assert progress.duration(seconds) == text, seconds
+
+
 def test_progress_lines_off_a_terminal_carry_the_rate_and_the_time_left(monkeypatch, capsys):
     monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
     with reporting(4, "sampling", "samples") as bar:

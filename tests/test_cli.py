@@ -270,7 +270,10 @@ def test_features_train_on_user_images_then_eval_with_them(tmp_path, capsys):
         main(["eval", str(run), "--metrics", "fid,classes", "--features", str(out), "--json"]) == 0
     )
     report = json.loads(capsys.readouterr().out)
-    assert report["metrics"]["fid"]["provenance"]["features"]["file"] == "f.safetensors"
+    chosen = report["metrics"]["fid"]["provenance"]["features"]
+    assert chosen["file"] == "f.safetensors" and chosen["sha256"] != auto["sha256"]
+    page = (run / "report.html").read_text()  # the report is written again, in those features
+    assert f"sha256 {chosen['sha256'][:12]}" in page
 
 
 def test_class_ends_on_unlabelled_data_and_a_0d_array_are_one_line_errors(tmp_path, capsys):

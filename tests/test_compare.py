@@ -83,6 +83,29 @@ def test_points_get_the_mode_metrics(tmp_path):
             assert im.width > 300 and im.height > 200
 
 
+def test_a_users_image_folder_is_compared_in_a_feature_network_of_its_own(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    folder, rng = tmp_path / "my_images", np.random.default_rng(0)
+    folder.mkdir()
+    for i in range(48):  # colour images, no classes: a bright square somewhere
+        x = rng.integers(0, 60, (16, 16, 3)).astype(np.uint8)
+        top, left = rng.integers(0, 10, 2)
+        x[top : top + 6, left : left + 6] = rng.integers(150, 256, 3)
+        Image.fromarray(x).save(folder / f"{i:02d}.png")
+    args = ["compare", "--data", str(folder), "--models", "conv-ae,vae", "--budget", "2s"]
+    assert main([*args, "--points", "1", "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    found = json.loads((tmp_path / "c" / "compare.json").read_text())
+    for m in found["models"]:
+        assert "fid" in m["metrics"] and "classes" not in m["metrics"]  # no labels to count
+        summary = json.loads((tmp_path / "c" / m["model"] / "summary.json").read_text())
+        net = summary["eval"]["fid"]["provenance"]["features"]
+        assert net["name"] == "my_images-rotation-cnn" and net["task"] == "rotation"
+    assert "my_images-rotation-cnn features" in out
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -123,10 +123,12 @@ class Deadline:
 
 
 def duration(seconds: float) -> str:
-    """12 s, 3 min 05 s, 1 h 02 min."""
+    """0.4 s, 12 s, 3 min 05 s, 1 h 02 min."""
     if not math.isfinite(seconds):
         return "?"
-    seconds = max(0, round(seconds))
+    if seconds < 0.95:
+        return f"{max(0.0, seconds):.1f} s"
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     m, s = divmod(seconds, 60)
