@@ -11,11 +11,12 @@ import torch
 import genzoo
 from genzoo import progress
 from genzoo.errors import TrainingInterrupted
-from genzoo.metrics import evaluate
+from genzoo.metrics import estimate_seconds, evaluate
 from genzoo.metrics.plan import K_MIN, MIN_SAMPLES, SAFETY, Costs, Counts, fit_counts
 from genzoo.progress import Deadline, StopRequested, deferred_stop, reporting, request_stop, tick
 from genzoo.run import build_run_config, train
 from genzoo.train import TrainConfig, Trainer
+from genzoo.train.trainer import end_reserve
 
 WANTED = Counts(n=1000, k=200, nll_examples=1000, recon_examples=1000, loss_examples=1000)
 
@@ -82,6 +83,29 @@ def test_max_seconds_stops_training_in_time_for_the_end_of_the_run(tmp_path):
     summary = train(rc, out=tmp_path / "run", console=False)
     assert summary["stopped_by"] == "max_seconds" and 0 < summary["steps"] < 10**6
     assert summary["eval"] and (tmp_path / "run" / "report.html").is_file()
+
+
+def test_the_time_kept_for_the_evaluation_follows_what_it_was_measured_to_cost():
+    cfg = TrainConfig(max_seconds=100)
+    assert end_reserve(cfg) == 25 + 10  # not measured: a quarter, and a tenth for the rest
+    assert end_reserve(cfg, estimate=2) == 10 + 10  # twice the cost, at least 10 s
+    assert end_reserve(cfg, estimate=8) == 16 + 10
+    assert end_reserve(cfg, estimate=60) == 25 + 10  # never more than the quarter
+    assert end_reserve(TrainConfig(max_seconds=100, eval_seconds=5), estimate=60) == 5 + 10
+    assert end_reserve(TrainConfig(max_seconds=100, final_eval=False), estimate=60) == 10
+    assert end_reserve(TrainConfig()) == 0
+
+
+def test_the_cost_of_an_evaluation_is_measured_without_touching_the_run():
+    ds = genzoo.load_dataset("digits")
+    costs = {}
+    for name, config in (("ae", {"hidden": [16], "latent_dim": 2}), ("ddpm", None)):
+        model = genzoo.build_model(name, ds.info(), config, seed=0).train()
+        state = torch.get_rng_state()
+        costs[name] = estimate_seconds(model, ds)
+        assert torch.equal(torch.get_rng_state(), state) and model.training
+    # 1,000 samples of 1,000 denoising steps and a 200-stratum bound, against one pass
+    assert 0 < costs["ae"] < costs["ddpm"] / 100, costs
 
 
 def test_a_budget_too_short_for_the_evaluation_trains_one_step_and_says_what_it_left(tmp_path):

@@ -199,6 +199,10 @@ def train(
     trainer = Trainer(
         model, data, rc.train, out=out, run_config=rc.to_dict(), console=console, deadline=deadline
     )
+    if out is not None and rc.train.final_eval:
+        from .metrics import estimate_seconds
+
+        trainer.eval_cost = lambda: estimate_seconds(model, data, features=features)
     summary = trainer.fit(resume=resume)
     if out is not None and rc.train.final_eval and main:
         time_left = eval_deadline(rc.train, deadline, summary)

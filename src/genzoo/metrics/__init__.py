@@ -4,6 +4,8 @@ Each metric is registered by name (`genzoo list metrics`) and run through `evalu
 """
 
 from . import library  # noqa: F401  (registers the metrics)
-from .evaluate import EvalContext, Metric, applies, default_metrics, evaluate
+from .evaluate import EvalContext, Metric, applies, default_metrics, estimate_seconds, evaluate
 
-__all__ = ["EvalContext", "Metric", "applies", "default_metrics", "evaluate"]
+__all__ = [
+    "EvalContext", "Metric", "applies", "default_metrics", "estimate_seconds", "evaluate",
+]  # fmt: skip

@@ -301,23 +301,10 @@ def plan_to_fit(
 ) -> list[str]:
     """Set the counts of `ctx` so that `names` fit the deadline (metrics.plan); returns the
     metrics that still run. The plan and its cuts go into ctx.notes."""
-    from .features import training_cost
-    from .plan import Counts, fit_counts
+    from .plan import fit_counts
 
-    groups = {METRICS.get(m).cost for m in names}
-    uses_features = any(METRICS.get(m).uses_features for m in names)
-    n_test = len(ctx.data.x_test)
-    wanted = Counts(
-        n=ctx.n_gen if "samples" in groups else 0,
-        k=ctx.nll_samples if "nll" in groups else 0,
-        nll_examples=n_test if "nll" in groups else 0,
-        recon_examples=n_test if "recon" in groups else 0,
-        loss_examples=n_test if "loss" in groups else 0,
-        features=uses_features and not ctx.feature_ready(),
-    )
+    wanted = wanted_counts(ctx, names)
     costs = measure_costs(ctx, wanted, given_samples)
-    if wanted.features:
-        costs.features = training_cost(ctx.data)
     plan = fit_counts(wanted, costs, deadline.remaining())
     c = plan.counts
     ctx.notes.extend(plan.notes)
@@ -343,8 +330,53 @@ def plan_to_fit(
     return kept
 
 
+def wanted_counts(ctx: EvalContext, names: list[str]):
+    """The counts `names` ask for before any cut: samples, likelihood samples and examples,
+    reconstructed and loss examples, and whether a feature network must be trained."""
+    from .plan import Counts
+
+    groups = {METRICS.get(m).cost for m in names}
+    n_test = len(ctx.data.x_test)
+    return Counts(
+        n=ctx.n_gen if "samples" in groups else 0,
+        k=ctx.nll_samples if "nll" in groups else 0,
+        nll_examples=n_test if "nll" in groups else 0,
+        recon_examples=n_test if "recon" in groups else 0,
+        loss_examples=n_test if "loss" in groups else 0,
+        features=any(METRICS.get(m).uses_features for m in names) and not ctx.feature_ready(),
+    )
+
+
+def estimate_seconds(
+    model: GenerativeModel,
+    data: Dataset,
+    names: list[str] | None = None,
+    features: str | Path | None = None,
+    nll_samples: int = 200,
+) -> float:
+    """Seconds `evaluate(model, data, names)` would take at its full counts, each part timed
+    on a few examples as the plan of a bounded evaluation times them (a feature network still
+    to train included). Sampling and likelihood passes cost the same whatever the weights, so
+    an untrained model tells what the trained one will cost. The global random state and the
+    model's mode are left as they were."""
+    from . import library  # noqa: F401  (registers the metrics)
+
+    training = model.training
+    with torch.random.fork_rng(devices=[]):
+        if model.transform is None:
+            model.transform = data.transform(model.data_range())
+        model.eval()
+        ctx = EvalContext(model, data, features_path=features, nll_samples=nll_samples)
+        names = default_metrics(ctx) if names is None else names
+        wanted = wanted_counts(ctx, names)
+        seconds = measure_costs(ctx, wanted, given_samples=False).total(wanted)
+    model.train(training)
+    return seconds
+
+
 def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
-    """Seconds per unit of each part of the evaluation, timed on a few examples."""
+    """Seconds per unit of each part of the evaluation, timed on a few examples (and the
+    training of the feature network, when one must be trained)."""
     from ..models.base import mean_phase_losses
     from .plan import PROBE, Costs, per_unit
 
@@ -370,6 +402,10 @@ def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
         if wanted.loss_examples:
             x_in = None if ctx.inputs is None else ctx.inputs[:PROBE]
             costs.loss = per_unit(lambda: mean_phase_losses(model, x, y, x_in=x_in), len(x))
+    if wanted.features:
+        from .features import training_cost
+
+        costs.features = training_cost(ctx.data)
     return costs
 
 

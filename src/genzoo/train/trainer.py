@@ -15,6 +15,7 @@ import json
 import platform
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -59,13 +60,21 @@ def default_batch(data: Dataset, world) -> int:
     return max(1, min(BATCH, smallest // world.size))
 
 
-def end_reserve(cfg: TrainConfig) -> float:
+def end_reserve(cfg: TrainConfig, estimate: float | None = None) -> float:
     """Seconds of train.max_seconds kept for the end of the run: the final evaluation and
-    report (train.eval_seconds, else a quarter of the run) and a tenth for the last test
-    losses, pictures, checkpoint and model folder."""
+    report, and a tenth of the run for the last test losses, pictures, checkpoint and model
+    folder. The evaluation keeps train.eval_seconds when set; else twice `estimate` (what the
+    full evaluation was measured to cost, when known), at least 10 s; and at most a quarter of
+    the run, which the evaluation then plans its counts to fit."""
     if cfg.max_seconds is None:
         return 0.0
-    evaluation = (cfg.eval_seconds or cfg.max_seconds / 4) if cfg.final_eval else 0.0
+    quarter = cfg.max_seconds / 4
+    if not cfg.final_eval:
+        evaluation = 0.0
+    elif cfg.eval_seconds is not None:
+        evaluation = cfg.eval_seconds
+    else:
+        evaluation = quarter if estimate is None else min(quarter, max(10.0, 2 * estimate))
     return evaluation + cfg.max_seconds / 10
 
 
@@ -108,6 +117,9 @@ class Trainer:
         self.step_seconds = 0.0  # time spent in optimizer steps, over every attempt
         self._nan_run = 0  # updates skipped in a row for non-finite values
         self._stop_signal: int | None = None
+        # what the final evaluation will cost, in seconds, measured once the model is on its
+        # device (run.train sets it); under train.max_seconds it sizes the time kept for it
+        self.eval_cost: Callable[[], float] | None = None
 
     # ---------------------------------------------------------------- setup
     def _setup(self) -> None:
@@ -578,7 +590,11 @@ class Trainer:
             self._resume_from(start_ckpt)
         cfg = self.cfg
         self.deadline = self._deadline or Deadline(cfg.max_seconds)
-        self.end_reserve = end_reserve(cfg)
+        estimate = None
+        if self.eval_cost is not None and cfg.max_seconds is not None and cfg.final_eval:
+            if cfg.eval_seconds is None:
+                estimate = self.eval_cost()
+        self.end_reserve = end_reserve(cfg, estimate)
         self._open_run(resumed=start_ckpt is not None)
         t0, step0 = time.time(), self.step
         self._step0 = step0
