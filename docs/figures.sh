@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes every figure and table in docs/ with genzoo itself, on the bundled data, from scratch.
-# About 45 minutes on two CPU cores; runs go to runs/docs/, figures to docs/figures/.
+# About 70 minutes on two CPU cores; runs go to runs/docs/, figures to docs/figures/.
 #   bash docs/figures.sh            # everything
-#   bash docs/figures.sh vae gan    # some sections: autoencoders vae gan diffusion apps demo
+#   bash docs/figures.sh vae gan    # some: autoencoders vae gan diffusion apps demo colour
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -11,7 +11,7 @@ F=docs/figures
 T=docs/figures/tables
 mkdir -p "$R" "$F" "$T"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion apps demo)
+[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion apps demo colour)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*"; }
 # a command's printed output, kept for the guides (progress bars go to stderr)
@@ -87,5 +87,9 @@ if want demo; then
   cp "$R/demo/mnist5k/samples.png" "$F/compare-mnist5k.png"
   cp "$R/demo/mnist5k/quality.png" "$F/compare-mnist5k-quality.png"
   cp "$R/demo/grid25/samples.png" "$F/compare-grid25.png"
+fi
+if want colour; then
+  say "your own data: each family, then each image-to-image task, on mnist5k-color (~25 min)"
+  python bench/colour.py  # also writes bench/results/colour.json
 fi
 say "done: figures in $F, printed tables in $T"
