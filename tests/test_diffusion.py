@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import genzoo
 from genzoo.models.diffusion import process as P
@@ -113,6 +114,44 @@ def test_eps_x0_v_round_trip(kind):
     out = P.training_target(kind, s, x0, t, eps)
     x0_hat, eps_hat = P.x0_eps_from(kind, s, x_t, t, out)
     assert torch.allclose(x0_hat, x0, atol=1e-6) and torch.allclose(eps_hat, eps, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["eps", "x0", "v"])
+def test_min_snr_weights_make_each_targets_error_the_clipped_x0_error(kind):
+    s = make_schedule("linear", 1000)
+    g = torch.Generator().manual_seed(0)
+    x0, eps, err = (torch.randn(5, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    t = torch.tensor([0, 10, 500, 900, 999])
+    x_t = P.q_sample(s, x0, t, eps)
+    x0_hat = x0 + 0.1 * err  # a denoiser's x_0 estimate, and what it is in each target
+    eps_hat = P.eps_from_x0(s, x_t, t, x0_hat)
+    out = {"eps": eps_hat, "x0": x0_hat, "v": P.v_from(s, x0_hat, t, eps_hat)}[kind]
+    target = P.training_target(kind, s, x0, t, eps)
+    ab = s.alpha_bar[t].double()
+    snr = ab / (1 - ab)
+    assert (snr > 5).any() and (snr < 5).any()  # both sides of the clip
+    weighted = P.min_snr_weight(kind, s, t, 5.0).double() * (out - target).pow(2).mean(1)
+    expect = snr.clamp(max=5.0) * (x0_hat - x0).pow(2).mean(1)
+    torch.testing.assert_close(weighted, expect, rtol=1e-5, atol=1e-10)
+
+
+def test_min_snr_gamma_reweights_the_training_loss_and_zero_keeps_the_mean():
+    ds = genzoo.load_dataset("digits")
+    batch = {"x": torch.as_tensor(ds.x_train[:16] / 16.0 * 2 - 1, dtype=torch.float32)}
+    losses = {}
+    for gamma in (0.0, 5.0):
+        config = {"T": 50, "channels": [8, 16], "prediction": "v", "min_snr_gamma": gamma}
+        model = genzoo.build_model("ddpm", ds.info(), config, seed=0)
+        torch.manual_seed(1)
+        losses[gamma] = model.loss(batch).loss
+        torch.manual_seed(1)  # the same t and noise: the plain mean of the squared errors
+        t = torch.randint(0, 50, (16,))
+        eps = torch.randn_like(batch["x"])
+        target = P.training_target("v", model.schedule, batch["x"], t, eps)
+        out = model.denoise(P.q_sample(model.schedule, batch["x"], t, eps), t, None)
+        if gamma == 0:
+            torch.testing.assert_close(losses[gamma], F.mse_loss(out, target))
+    assert torch.isfinite(losses[5.0]) and losses[5.0] != losses[0.0]
 
 
 # ---------------------------------------------------------------- samplers

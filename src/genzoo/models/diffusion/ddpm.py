@@ -64,6 +64,8 @@ class DDPMConfig:
     prediction: Literal["eps", "x0", "v"] = "eps"  # what the denoiser outputs
     learn_variance: bool = False  # Improved DDPM: learned Sigma, hybrid loss
     vlb_weight: float = 0.001  # lambda of the hybrid loss
+    # Min-SNR-gamma weighting of L_simple (Hang et al. 2023: 5; 0: off, the uniform mean)
+    min_snr_gamma: float = 0.0
     # the U-Net (images), sized for two CPU cores: 0.7M parameters on 28x28
     # one level per entry, halving the size (none: sized to the image, nn.sizing: (16, 32, 64)
     # at 28x28 and 32x32, (8, 16, 32, 64) at 64x64, the lowest level at most 8 pixels a side)
@@ -97,6 +99,7 @@ class DDPMConfig:
             " or ".join(NOISE_SCHEDULES.names()),
         )
         check(self.vlb_weight >= 0, "vlb_weight", self.vlb_weight, "a number >= 0")
+        check(self.min_snr_gamma >= 0, "min_snr_gamma", self.min_snr_gamma, "a number >= 0")
         check(
             self.channels is None
             or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
@@ -246,7 +249,11 @@ class DDPM(GenerativeModel):
         x_t = P.q_sample(s, x0, t, eps)  # 3. x_t ~ q(x_t | x_0)
         out, frac = self._split(self.denoise(x_t, t, y))
         target = P.training_target(self.config.prediction, s, x0, t, eps)
-        simple = F.mse_loss(out.float(), target)  # 4. L_simple, the mean over every element
+        if self.config.min_snr_gamma:  # 4. L_simple, each example weighted by min(SNR, gamma)
+            w = P.min_snr_weight(self.config.prediction, s, t, self.config.min_snr_gamma)
+            simple = (w * (out.float() - target).pow(2).flatten(1).mean(1)).mean()
+        else:  # 4. L_simple, the mean over every element
+            simple = F.mse_loss(out.float(), target)
         terms = {"simple": simple}
         loss = simple
         if frac is not None:  # 5. L_vlb trains the variance only: the mean is held fixed

@@ -76,6 +76,20 @@ def training_target(kind: Target, s: NoiseSchedule, x0: Tensor, t: Tensor, eps: 
     return {"eps": lambda: eps, "x0": lambda: x0, "v": lambda: v_from(s, x0, t, eps)}[kind]()
 
 
+def min_snr_weight(kind: Target, s: NoiseSchedule, t: Tensor, gamma: float) -> Tensor:
+    """Min-SNR-gamma loss weights (Hang et al. 2023), per example t (B,): each step's loss,
+    rewritten as an x_0 error, weighted by min(SNR_t, gamma), SNR_t = alpha_bar_t /
+    (1 - alpha_bar_t), so that the nearly clean steps stop dominating the gradient. In the
+    unit of each target's own MSE: eps error = SNR_t x_0 error and v error = (SNR_t + 1) x_0
+    error, so w_eps = min(SNR_t, gamma) / SNR_t, w_x0 = min(SNR_t, gamma) and
+    w_v = min(SNR_t, gamma) / (SNR_t + 1)."""
+    ab = s.alpha_bar.to(t.device)[t].double()
+    snr = ab / (1 - ab)
+    clipped = snr.clamp(max=gamma)
+    w = {"eps": lambda: clipped / snr, "x0": lambda: clipped, "v": lambda: clipped / (snr + 1)}
+    return w[kind]().float()
+
+
 def x0_eps_from(
     kind: Target, s: NoiseSchedule, x_t: Tensor, t: Tensor, out: Tensor
 ) -> tuple[Tensor, Tensor]:
