@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sections import print_table
+from sections import run_sections
 
 import genzoo
 from genzoo.cli.main import main
@@ -143,14 +143,4 @@ SECTIONS = {"families": bench_families, "tasks": bench_tasks}
 
 
 if __name__ == "__main__":
-    import sys
-
-    torch.set_num_threads(2)
-    wanted = sys.argv[1:] or list(SECTIONS)
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
-    for name in wanted:
-        t0 = time.time()
-        results[name] = SECTIONS[name](None)
-        results[f"{name}_seconds"] = round(time.time() - t0)
-        print_table(name, results[name])
-        OUT.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    run_sections(OUT, SECTIONS)
