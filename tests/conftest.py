@@ -62,6 +62,21 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "dcgan",
         {"minibatch_std": 4, "minibatch_disc": 4, "pack": 2, "replay_size": 64},
     ),
+    "dcgan+diffaugment-resize": (
+        "dcgan",
+        {"augment": ["color", "translation", "cutout"], "g_upsample": "nearest"},
+    ),
+    "stylegan+diffaugment": ("stylegan", {"augment": ["translation", "cutout"]}),
+    "gan+spectral-hinge": ("gan", {"d_norm": "spectral", "loss": "hinge"}),
+    "cgan+conv-spectral-projection": (
+        "cgan",
+        {
+            "architecture": "conv",
+            "channels": [4, 8],
+            "d_norm": "spectral",
+            "conditioning": "projection",
+        },
+    ),
     "cgan+projection": ("cgan", {"conditioning": "projection"}),
     "cgan+conv": ("cgan", {"architecture": "conv", "channels": [4, 8]}),
     "wgan-gp+conv": ("wgan-gp", {"architecture": "conv", "channels": [4, 8]}),
@@ -80,7 +95,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0, "pack": 2},
     ),
 }
-IMAGE_ONLY = {"cgan+conv", "wgan-gp+conv", "denoising-ae+affine"}  # variants that need images
+# variants that need images
+IMAGE_ONLY = {"cgan+conv", "wgan-gp+conv", "denoising-ae+affine", "cgan+conv-spectral-projection"}
 
 
 def tiny(name: str, kind: str) -> dict:

@@ -14,8 +14,10 @@ from torch import nn
 
 import genzoo
 from genzoo.cli.main import main
+from genzoo.models.gan import augment as A
 from genzoo.models.gan import losses as L
 from genzoo.models.gan.common import ReplayBuffer, truncated_normal
+from genzoo.models.gan.networks import DCGenerator
 from genzoo.nn.gan_layers import MinibatchDiscrimination, MinibatchStdDev, pack
 from genzoo.train import TrainConfig, Trainer
 
@@ -154,6 +156,90 @@ def test_pack_concatenates_consecutive_examples():
     p = pack(img, 2)
     assert p.shape == (2, 2, 5, 5) and torch.equal(p[1, 1], img[3, 0])
     assert pack(x, 1) is x
+
+
+def test_diffaugment_color_moves_each_image_as_a_whole():
+    torch.manual_seed(0)
+    flat = torch.full((64, 3, 8, 8), 0.2)  # a grey image: saturation and contrast keep it
+    out = A.color(flat)
+    shift = out[:, :, 0, 0] - 0.2
+    assert torch.allclose(out, out[:, :1, :1, :1].expand_as(out), atol=1e-6)  # still flat
+    assert shift.abs().max() <= 0.5 and shift[:, 0].std() > 0.2  # brightness u - 1/2 each
+    two = torch.tensor([-1.0, 1.0]).repeat_interleave(32).view(1, 1, 8, 8).repeat(64, 3, 1, 1)
+    spread = A.color(two).flatten(1).std(1) / two.flatten(1).std(1)  # contrast u + 1/2
+    assert spread.min() >= 0.5 - 1e-5 and spread.max() <= 1.5 + 1e-5
+
+
+def test_diffaugment_translation_shifts_whole_pixels_within_an_eighth():
+    torch.manual_seed(0)
+    x = torch.zeros(200, 1, 16, 16)
+    x[:, 0, 8, 8] = 1.0  # one lit pixel, far from the border
+    out = A.translation(x)
+    lit = out[:, 0].flatten(1).argmax(1)
+    dy, dx = lit // 16 - 8, lit % 16 - 8
+    assert torch.equal(out.sum((1, 2, 3)), torch.ones(200))  # moved, not blurred or lost
+    assert dy.abs().max() == 2 and dx.abs().max() == 2  # 16 / 8 pixels, both ways
+    assert len(set(zip(dy.tolist(), dx.tolist(), strict=True))) == 25
+    edge = A.translation(torch.ones(200, 1, 16, 16))  # uncovered rows and columns are 0
+    assert edge.sum((1, 2, 3)).min() == 14 * 14 and edge.sum((1, 2, 3)).max() == 256
+
+
+def test_diffaugment_cutout_blanks_at_most_a_half_side_square():
+    torch.manual_seed(0)
+    out = A.cutout(torch.ones(300, 2, 12, 12))
+    blank = (out == 0).sum((2, 3))
+    assert torch.equal(blank[:, 0], blank[:, 1])  # the same square in every channel
+    assert blank.max() == 36 and blank.min() >= 3 * 3 and (blank < 36).any()  # clipped at edges
+
+
+def test_diffaugment_is_shown_to_d_in_training_only_and_gradients_reach_g():
+    ds = genzoo.load_dataset("digits")
+    model = build("dcgan", ds, augment=["color", "translation", "cutout"])
+    x = model.to_model(ds.x_train[:16])
+    model.train()
+    torch.manual_seed(0)
+    assert not torch.equal(model.d_input(x), x)
+    model.eval()
+    assert torch.equal(model.d_input(x), x)
+    model.train()
+    loss = model.g_loss({"x": x}).loss
+    loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.generator.parameters())
+
+
+def test_a_resize_convolution_paints_no_checkerboard_where_a_transposed_one_does():
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 6, 6)  # a constant map: its upsampling should stay constant
+    stages = {}
+    for mode in ("transposed", "nearest"):
+        g = DCGenerator(4, (3, 24, 24), (8, 8), "none", mode)
+        stage = g.deconv[: 3 if mode == "nearest" else 1]  # the first doubling, 6 -> 12
+        stages[mode] = stage(flat)[0, :, 2:-2, 2:-2]  # inside, away from the zero padding
+        assert g(torch.randn(2, 4)).shape == (2, 3, 24, 24)
+    spread = {k: (v.amax((1, 2)) - v.amin((1, 2))).max().item() for k, v in stages.items()}
+    assert spread["nearest"] < 1e-5 and spread["transposed"] > 1e-2
+    odd = DCGenerator(4, (1, 27, 27), (8, 8), "batch", "nearest")
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in odd.modules())
+    bilinear = DCGenerator(4, (1, 27, 27), (8, 8), "batch", "bilinear")
+    assert bilinear(torch.randn(2, 4)).shape == (2, 1, 27, 27)
+
+
+def test_spectral_norm_bounds_every_weight_of_d_and_only_of_d():
+    ds = genzoo.load_dataset("digits")
+    model = build("dcgan", ds, d_norm="spectral", loss="hinge")
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):  # power iterations run in training forwards
+            model.critic(torch.randn(8, *ds.info().shape))
+
+    def sigmas(net):  # the largest singular value of each weight, as SN reshapes it
+        layers = [m for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+        return [torch.linalg.matrix_norm(m.weight.detach().flatten(1), 2).item() for m in layers]
+
+    assert sigmas(model.discriminator) == pytest.approx([1.0] * 3, rel=0.02)  # 2 convs, read-out
+    plain = build("dcgan", ds, d_norm="none")
+    assert all(abs(s - 1) > 0.05 for s in sigmas(plain.discriminator))
+    assert not any(hasattr(m, "parametrizations") for m in model.generator.modules())
 
 
 def test_truncated_normal_stays_inside_and_is_seeded():

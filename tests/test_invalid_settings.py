@@ -128,7 +128,8 @@ def test_many_samples_stream_to_disk_in_chunks_and_pictures_are_bounded(tiny_run
 # Out of range: the values each numeric field refuses, by field name (the same name means the
 # same thing in every config that has it). A field with choices gets one it does not have.
 OUT_OF_RANGE = {
-    "T": ["1"], "adv_weight": ["-1"], "attention": ["[-1]"], "batch_size": ["0"],
+    "T": ["1"], "adv_weight": ["-1"], "attention": ["[-1]"], "augment": ["flip", "[color,blur]"],
+    "batch_size": ["0"],
     "beta": ["-1"], "betas": ["[1.0, 0.9]", "[0.5, -0.1]"], "blocks": ["0"],
     "channels": ["[]", "[0]"], "checkpoint_every": ["-1"], "clip": ["-0.1"],
     "contraction_weight": ["-1"], "cycle_weight": ["-1"], "d_hidden": ["[]", "[-2]"],
@@ -258,6 +259,7 @@ MISFITS = [
     (["progan", "--data", "ring8"], "image data for progan"),
     (["stylegan", "--data", "grid25"], "image data for stylegan"),
     (["gan", "--data", "ring8", "--set", "model.architecture=conv"], "model.architecture"),
+    (["gan", "--data", "ring8", "--set", "model.augment=translation"], "model.augment"),
     (["cvae", "--data", "swissroll"], "labelled data"),
     (["cddpm", "--data", "swissroll"], "labelled data"),
     (["cgan", "--data", "swissroll"], "labelled data"),

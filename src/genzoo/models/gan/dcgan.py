@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..base import register_model
-from .gan import GAN, GANConfig, Norm
+from .gan import GAN, DNorm, GANConfig
 
 
 @dataclass
 class DCGANConfig(GANConfig):
     architecture: Literal["mlp", "conv"] = "conv"
-    d_norm: Norm = "batch"  # batch norm in D too, except on its input layer
+    d_norm: DNorm = "batch"  # batch norm in D too, except on its input layer
 
 
 @register_model("dcgan", "DCGAN: strided-conv D, transposed-conv G, batch norm (images)")

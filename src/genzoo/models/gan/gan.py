@@ -7,7 +7,8 @@ two-player game, in two phases per step:
 The losses live in `losses.py` beside their formulas: `minimax`, `non-saturating` (the default),
 `wasserstein`, `hinge`. Stabilisers any GAN can switch on: experience replay, minibatch
 discrimination, the minibatch standard-deviation layer, packing (PacGAN, Lin et al. 2018: D
-judges m samples at once), one-sided label smoothing, a gradient penalty, weight clipping.
+judges m samples at once), one-sided label smoothing, a gradient penalty, weight clipping, and
+for small image sets differentiable augmentation of all D sees (DiffAugment, `augment.py`).
 Sampling takes a truncation psi (the truncation trick).
 
 `gan` uses MLPs; `dcgan`, `cgan`, `wgan` and `wgan-gp` each change defaults or one method.
@@ -36,11 +37,14 @@ from ..base import (
     set_trainable,
 )
 from . import losses as L
+from .augment import diff_augment
 from .common import ReplayBuffer, truncated_normal
 from .networks import Critic, DCGenerator, DCTrunk, Discriminator, MLPGenerator, MLPTrunk
 
 Loss = Literal["minimax", "non-saturating", "wasserstein", "hinge"]
+Augment = Literal["color", "translation", "cutout"]
 Norm = Literal["batch", "layer", "none"]
+DNorm = Literal["batch", "layer", "spectral", "none"]  # spectral: Miyato et al. 2018 (SNGAN)
 BCE = ("minimax", "non-saturating")  # the games whose D outputs a probability
 
 
@@ -63,6 +67,9 @@ class GameConfig:
     replay_ratio: float = 0.5  # share of each fake batch drawn from the buffer
     minibatch_std: int = 0  # minibatch stddev layer: group size (0: off)
     pack: int = 1  # PacGAN: samples per discriminator input (1: off)
+    # DiffAugment (images): what D sees of real and fake alike, e.g. color,translation,cutout
+    # (augment.py; empty: off)
+    augment: tuple[Augment, ...] = ()
 
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
@@ -98,7 +105,12 @@ class GANConfig(GameConfig):
     # (64, 128) at 28x28 and 32x32, (32, 64, 128) at 64x64)
     channels: tuple[int, ...] | None = None
     g_norm: Norm = "batch"  # generator hidden layers
-    d_norm: Norm = "none"  # discriminator hidden layers (never on its input)
+    # conv: how G doubles its maps: DCGAN's transposed convolutions, or a resize convolution
+    # (upsample nearest or bilinear, then conv 3x3), free of checkerboard artefacts
+    g_upsample: Literal["transposed", "nearest", "bilinear"] = "transposed"
+    # discriminator: batch and layer norm on its hidden layers (never on its input); spectral
+    # norm on every weight of D, its input and read-out layers included
+    d_norm: DNorm = "none"
     d_unit: Literal["leaky_relu", "maxout"] = "leaky_relu"  # mlp discriminator units
     maxout_pieces: int = 5
     minibatch_disc: int = 0  # minibatch discrimination: number of kernels B (0: off)
@@ -170,6 +182,10 @@ class GAN(GenerativeModel):
             raise ConfigError(
                 "model.architecture", "conv", f"'mlp' for {info.kind} data (conv needs images)"
             )
+        if cfg.augment and info.kind != "image":
+            raise ConfigError(
+                "model.augment", ",".join(cfg.augment), f"empty for {info.kind} data (images only)"
+            )
         if cfg.conditioning == "projection" and cfg.pack > 1 and self.conditional:
             raise ConfigError(
                 "model.pack", cfg.pack, "1 with projection conditioning (a pack has no one label)"
@@ -190,7 +206,9 @@ class GAN(GenerativeModel):
         d_cond = c if cfg.conditioning == "embedding" else 0  # label as an input channel
         if cfg.architecture == "conv":
             ch, h, w = self.info.shape
-            self.generator = DCGenerator(k + c, self.info.shape, cfg.channels, cfg.g_norm)
+            self.generator = DCGenerator(
+                k + c, self.info.shape, cfg.channels, cfg.g_norm, cfg.g_upsample
+            )
             trunk = DCTrunk((m * (ch + d_cond), h, w), cfg.channels, cfg.d_norm)
         else:
             self.generator = MLPGenerator(
@@ -210,6 +228,7 @@ class GAN(GenerativeModel):
             cfg.minibatch_disc,
             cfg.minibatch_disc_dim,
             self.info.num_classes if projection else 0,
+            cfg.d_norm,
         )
         self.discriminator = Discriminator(trunk, head)
 
@@ -281,6 +300,12 @@ class GAN(GenerativeModel):
         """The real batch as D sees it at this step (a growing GAN blends resolutions)."""
         return x
 
+    def d_input(self, x: Tensor) -> Tensor:
+        """What D is shown of real or fake images in training: T(x) under DiffAugment, else x."""
+        if self.config.augment and self.training:
+            return diff_augment(x, self.config.augment)
+        return x
+
     def d_mean(self, out: Tensor) -> Tensor:
         """Mean D output to log: a probability for the bce games, a critic value else."""
         return torch.sigmoid(out).mean() if self.config.loss in BCE else out.mean()
@@ -310,7 +335,8 @@ class GAN(GenerativeModel):
             fake = self.fakes(len(x), y_fake)
         if self.replay is not None and self.training:  # 2. mix in past fakes
             fake, y_fake = self.replay.mix(fake, y_fake)
-        real_out, fake_out = self.critic(x, y), self.critic(fake, y_fake)  # 3. D on both
+        x, fake = self.d_input(x), self.d_input(fake)  # 3. D on both (augmented alike)
+        real_out, fake_out = self.critic(x, y), self.critic(fake, y_fake)
         if cfg.loss in BCE:
             loss = L.d_loss_bce(real_out, fake_out, cfg.label_smoothing)
         else:
@@ -334,7 +360,7 @@ class GAN(GenerativeModel):
         self._train_only(self.generator)
         y = self._fake_labels(batch)
         fake = self.fakes(len(batch["x"]), y)
-        out = self.critic(fake, y)  # D's parameters take no gradient here
+        out = self.critic(self.d_input(fake), y)  # D's parameters take no gradient here
         loss = L.G_LOSSES[self.config.loss](out)
         return LossOutput(loss, {"d_fake": self.d_mean(out.detach())})
 

@@ -16,11 +16,19 @@ import math
 from collections.abc import Sequence
 
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ...nn.conv import stride2_kernel, stride2_sizes
 from ...nn.gan_layers import Maxout, MinibatchDiscrimination, MinibatchStdDev
 
 LEAK = 0.2  # DCGAN's LeakyReLU slope
+
+
+def _weighted(layer: nn.Module, norm: str) -> nn.Module:
+    """The layer, its weight divided by its largest singular value under spectral norm
+    (Miyato et al. 2018, eq. 8: W / sigma(W), sigma by one power iteration per step), which
+    bounds D's Lipschitz constant layer by layer; else the layer as it is."""
+    return spectral_norm(layer) if norm == "spectral" else layer
 
 
 def _norm(kind: str, width: int, conv: bool) -> list[nn.Module]:
@@ -52,9 +60,22 @@ class MLPGenerator(nn.Module):
 
 class DCGenerator(nn.Module):
     """z (B, k) -> dense projection to (C_top, h0, w0) -> [ConvT stride 2, BN, ReLU]... ->
-    ConvT to (C, H, W) -> tanh."""
+    ConvT to (C, H, W) -> tanh.
 
-    def __init__(self, in_dim: int, shape: Sequence[int], channels: Sequence[int], norm: str):
+    `upsample` other than "transposed" replaces each transposed convolution by a resize
+    convolution, [Upsample (nearest or bilinear) to the next size, Conv 3x3] (Odena, Dumoulin &
+    Olah 2016, "Deconvolution and Checkerboard Artifacts"): a stride-2 transposed convolution
+    whose kernel does not divide by its stride paints uneven overlaps, a checkerboard that a
+    discriminator spots at once on flat colour fields."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        shape: Sequence[int],
+        channels: Sequence[int],
+        norm: str,
+        upsample: str = "transposed",
+    ):
         super().__init__()
         c, h, w = shape
         sizes = stride2_sizes(h, w, len(channels))
@@ -69,8 +90,12 @@ class DCGenerator(nn.Module):
         layers: list[nn.Module] = []
         c_in = channels[-1]
         for i, c_out in enumerate(outs):
-            k = stride2_kernel(sizes[len(channels) - 1 - i])  # back to the mirror's size
-            layers.append(nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=1))
+            target = sizes[len(channels) - 1 - i]  # back to the mirror's size
+            if upsample == "transposed":
+                k = stride2_kernel(target)
+                layers.append(nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=1))
+            else:
+                layers += [nn.Upsample(size=target, mode=upsample), nn.Conv2d(c_in, c_out, 3, 1, 1)]
             if i < len(outs) - 1:
                 layers += [*_norm(norm, c_out, True), nn.ReLU()]
             c_in = c_out
@@ -89,9 +114,11 @@ class MLPTrunk(nn.Module):
         layers: list[nn.Module] = []
         for width in hidden:
             if unit == "maxout":  # maxout is its own nonlinearity
-                layers += [Maxout(in_dim, width, pieces), *_norm(norm, width, False)]
+                unit = Maxout(in_dim, width, pieces)
+                unit.linear = _weighted(unit.linear, norm)
+                layers += [unit, *_norm(norm, width, False)]
             else:
-                layers += [nn.Linear(in_dim, width), *_norm(norm, width, False)]
+                layers += [_weighted(nn.Linear(in_dim, width), norm), *_norm(norm, width, False)]
                 layers.append(nn.LeakyReLU(LEAK))
             in_dim = width
         self.net, self.out_dim = nn.Sequential(*layers), in_dim
@@ -110,7 +137,7 @@ class DCTrunk(nn.Module):
         layers: list[nn.Module] = []
         for i, width in enumerate(channels):
             k = stride2_kernel(sizes[i])
-            layers.append(nn.Conv2d(c, width, k, stride=2, padding=1))
+            layers.append(_weighted(nn.Conv2d(c, width, k, stride=2, padding=1), norm))
             if i > 0:
                 layers += _norm(norm, width, True)
             layers.append(nn.LeakyReLU(LEAK))
@@ -137,6 +164,7 @@ class Critic(nn.Module):
         mbd_kernels: int = 0,
         mbd_dim: int = 5,
         num_classes: int = 0,
+        norm: str = "none",
     ):
         super().__init__()
         layers: list[nn.Module] = []
@@ -147,8 +175,8 @@ class Critic(nn.Module):
             layers.append(MinibatchDiscrimination(in_dim, mbd_kernels, mbd_dim))
             in_dim += mbd_kernels
         self.batch_layers = nn.Sequential(*layers)
-        self.out = nn.Linear(in_dim, 1)
-        self.embed = nn.Embedding(num_classes, in_dim) if num_classes else None
+        self.out = _weighted(nn.Linear(in_dim, 1), norm)
+        self.embed = _weighted(nn.Embedding(num_classes, in_dim), norm) if num_classes else None
 
     def forward(self, h: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.batch_layers(h)

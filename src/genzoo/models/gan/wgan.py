@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from ...config import check
 from ..base import register_model
-from .gan import GAN, GANConfig, Loss, Norm
+from .gan import GAN, DNorm, GANConfig, Loss
 
 
 @dataclass
@@ -37,7 +37,7 @@ class WGANGPConfig(GANConfig):
     loss: Loss = "wasserstein"
     gp_weight: float = 10.0
     d_steps: int = 5
-    d_norm: Norm = "none"
+    d_norm: DNorm = "none"
 
     def __post_init__(self) -> None:
         super().__post_init__()
