@@ -15,6 +15,7 @@ import genzoo
 from genzoo.metrics import evaluate, toy
 from genzoo.metrics import reconstruction as rec
 from genzoo.metrics import sample_quality as sq
+from genzoo.metrics.evaluate import EvalContext
 from genzoo.metrics.features import load_feature_net, shipped, to_unit
 
 
@@ -191,6 +192,19 @@ def test_default_image_metrics_have_floors_and_provenance(trained_digits_ae):
     assert results["fid"]["floor"]["fid"] < results["fid"]["values"]["fid"]
     again, _ = evaluate(model, ds, ["fid"])
     assert again["fid"] == results["fid"]  # seeded: the same numbers twice
+
+
+def test_reconstruction_runs_in_the_devices_sampling_batches(trained_digits_ae, monkeypatch):
+    model, ds = trained_digits_ae
+    sizes = []
+    reconstruct = model.reconstruct
+    monkeypatch.setattr(
+        model, "reconstruct", lambda x, **kw: sizes.append(len(x)) or reconstruct(x)
+    )
+    results, _ = evaluate(model, ds, ["recon"])
+    assert sum(sizes) == len(ds.x_test) and max(sizes) == 100  # the CPU's, not 500 at once
+    assert results["recon"]["provenance"]["examples"] == len(ds.x_test)
+    assert EvalContext(model, ds, batch_size=40).pass_batch == 40  # a smaller one is kept
 
 
 def test_point_metrics_on_a_toy_set():

@@ -202,7 +202,7 @@ def recon(ctx: EvalContext) -> dict:
     x_model = model.to_model(x_raw)
     y = None if y_np is None else torch.as_tensor(y_np, device=model.device)
     show = "reconstructing" if ctx.progress else None
-    x_hat = in_batches(model, "reconstruct", x_model, y, ctx.batch_size, progress=show)
+    x_hat = in_batches(model, "reconstruct", x_model, y, ctx.pass_batch, progress=show)
     x_hat = x_hat.float().cpu()
     x_hat_raw = torch.from_numpy(model.to_data(x_hat))
     if ctx.kind != "image":
