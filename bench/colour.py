@@ -33,13 +33,18 @@ OUT = Path(__file__).parent / "results" / "colour.json"
 FIGURES = Path(__file__).parent.parent / "docs" / "figures"
 BUDGET = "5m"
 # one model per family, each with the settings its guide gives for a short run on colour
+# (docs/gans.md, "DCGAN"; docs/diffusion.md, the short run and Min-SNR-gamma)
 FAMILIES = {
     "conv-ae": [],
     "vae": ["model.architecture=conv"],
-    "dcgan": [],
+    "dcgan": [
+        "model.g_upsample=nearest", "model.channels=[64,128,256]", "train.batch_size=32",
+        "train.lr=5e-4", "train.ema=true", "train.ema_decay=0.995", "train.steps=8000",
+    ],
     "ddpm": [
         "model.prediction=v", "train.batch_size=32", "train.lr=2e-3", "train.warmup_steps=50",
         "train.ema_decay=0.99", "model.sampler=ddpm", "model.sample_steps=20",
+        "model.min_snr_gamma=5",
     ],
 }  # fmt: skip
 TASKS = ("colorize", "superres4", "inpaint")
