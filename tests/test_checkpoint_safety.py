@@ -11,6 +11,8 @@ import pytest
 import torch
 
 import genzoo
+from genzoo import atomic
+from genzoo.config import write_yaml
 from genzoo.errors import CheckpointError
 from genzoo.train import TrainConfig, Trainer
 from genzoo.train import checkpoint as ckpt
@@ -139,3 +141,47 @@ def test_a_checkpoint_of_another_model_is_refused(run, digits, tmp_path):
     stranger = "vae" if name != "vae" else "ae"
     with pytest.raises(CheckpointError, match=f"a checkpoint of model '{name}', not '{stranger}'"):
         resume(stranger, digits, out)
+
+
+# ---------------------------------------------------------------- atomic writes
+def _failing_replace(monkeypatch):
+    """Every rename into place fails, as a crash between writing and renaming would."""
+
+    def fail(src, dst):
+        raise OSError("simulated crash before the rename")
+
+    monkeypatch.setattr(atomic.os, "replace", fail)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: atomic.atomic_write_text(path, "new text\n"),
+        lambda path: write_yaml(path, {"train": {"steps": 5}}),  # config.yaml
+    ],
+    ids=["atomic_write_text", "write_yaml"],
+)
+def test_a_write_that_fails_leaves_the_old_file_whole_and_no_temporary(
+    tmp_path, monkeypatch, write
+):
+    path = tmp_path / "config.yaml"
+    path.write_text("old: 1\n")
+    _failing_replace(monkeypatch)
+    with pytest.raises(OSError, match="simulated crash"):
+        write(path)
+    assert path.read_text() == "old: 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+    monkeypatch.undo()
+    write(path)
+    assert path.read_text() != "old: 1\n"
+
+
+def test_resuming_rewrites_the_metrics_log_atomically(tmp_path, monkeypatch):
+    from genzoo.train.loggers import JsonlLogger
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text('{"step": 1}\n{"step": 2}\n{"step": 3}\n')
+    _failing_replace(monkeypatch)
+    with pytest.raises(OSError, match="simulated crash"):
+        JsonlLogger(log, start_step=2)  # keeps steps <= 2, through a rename
+    assert log.read_text().count("\n") == 3  # the whole log survives the failed rewrite

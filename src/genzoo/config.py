@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
+from .atomic import atomic_write_text
 from .errors import ConfigError, GenzooError
 
 T = TypeVar("T")
@@ -209,4 +210,4 @@ def read_file(path: str | Path) -> dict[str, Any]:
 
 
 def write_yaml(path: str | Path, data: dict[str, Any]) -> None:
-    Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))

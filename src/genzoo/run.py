@@ -260,7 +260,7 @@ def record_eval(
     report.html in the time `deadline` leaves."""
     import json
 
-    from .train.checkpoint import atomic_write_text
+    from .atomic import atomic_write_text
     from .viz.report import write_report
 
     summary = json.loads((out / "summary.json").read_text())

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write_text
 from ..config import to_dict
 from ..data import DataConfig, load_dataset
 from ..errors import GenzooError
@@ -375,8 +376,9 @@ def compare(
         "data": data.name, "kind": data.kind, "budget_seconds": budget, "n": n, "seed": seed,
         "nll_samples": nll_samples, "settings": settings or {},
     }  # fmt: skip
-    (out / "compare.json").write_text(
-        json.dumps({**meta, "models": [_entry_json(e) for e in entries]}, indent=2)
+    atomic_write_text(
+        out / "compare.json",
+        json.dumps({**meta, "models": [_entry_json(e) for e in entries]}, indent=2),
     )
     report = write_compare_report(entries, data, meta, out / "compare.html")
     return Comparison(entries, data.kind, meta, report)

@@ -74,11 +74,11 @@ def command(
       genzoo eval runs/mine --features my_features.safetensors
       genzoo eval runs/ddpm64 --budget 5m
     """
+    from ..atomic import atomic_write_text
     from ..errors import GenzooError
     from ..metrics import evaluate
     from ..progress import Deadline
     from ..run import parse_duration
-    from ..train.checkpoint import atomic_write_text
 
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")

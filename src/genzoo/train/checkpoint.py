@@ -31,38 +31,18 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..atomic import atomic_write_text, fsync_dir, replace_synced, temporary_beside
 from ..errors import CheckpointError
 
 MODEL_FORMAT = "genzoo-model/1"
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _replace_synced(tmp: Path, path: Path) -> None:
-    with tmp.open("rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    _replace_synced(tmp, path)
-
-
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
     """Write a safetensors file atomically (copies to contiguous CPU tensors first)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_beside(path)
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     save_file(flat, str(tmp), metadata=meta)
-    _replace_synced(tmp, path)
+    replace_synced(tmp, path)
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -75,9 +55,9 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_beside(path)
     torch.save(state, tmp)
-    _replace_synced(tmp, path)
+    replace_synced(tmp, path)
 
 
 def load_state(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..progress import LINE_SECONDS, duration
 
 
@@ -30,7 +31,7 @@ class JsonlLogger:
                     continue  # a line cut off by a kill
                 if record.get("step", 0) <= start_step:
                     kept.append(line)
-            path.write_text("".join(k + "\n" for k in kept))
+            atomic_write_text(path, "".join(k + "\n" for k in kept))
         self.file = path.open("a")
 
     def log(self, record: dict[str, Any]) -> None:

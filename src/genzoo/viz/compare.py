@@ -96,7 +96,7 @@ def side_by_side(panels: list[tuple[str, Image.Image]]) -> Image.Image:
 
 def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Path:
     from ..apps.compare import CURVE, likelihood_note, table_rows
-    from ..train.checkpoint import atomic_write_text
+    from ..atomic import atomic_write_text
 
     kind = data.kind
     head, rows = table_rows(entries, kind)

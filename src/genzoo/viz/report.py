@@ -472,7 +472,7 @@ def render_report(runs: list[Path], deadline: Deadline | None = None) -> str:
 
 
 def write_report(runs: list[Path], out: Path, deadline: Deadline | None = None) -> Path:
-    from ..train.checkpoint import atomic_write_text
+    from ..atomic import atomic_write_text
 
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, render_report(runs, deadline))
