@@ -237,6 +237,7 @@ CLASHES = [
     ("wgan-gp", ["model.d_norm=batch"], "model.d_norm"),
     ("gan", ["model.gp_weight=10", "model.d_norm=batch"], "model.d_norm"),
     ("wgan", ["model.clip=0"], "model.clip"),
+    ("gan", ["model.g_upsample=nearest"], "model.g_upsample"),
     ("pix2pix", ["model.l1_weight=0", "model.adv_weight=0"], "model.l1_weight"),
     ("vae", ["model.binarize=true", "model.likelihood=gaussian"], "model.binarize"),
     ("ae", ["data.input=mnist5k"], "data.input"),

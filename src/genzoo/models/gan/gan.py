@@ -123,6 +123,12 @@ class GANConfig(GameConfig):
             value = getattr(self, name)
             ok = value is None or (len(value) >= 1 and all(v >= 1 for v in value))
             check(ok, name, value, "widths >= 1")
+        check(
+            self.g_upsample == "transposed" or self.architecture == "conv",
+            "g_upsample",
+            self.g_upsample,
+            "'transposed' with mlp networks (only a conv generator upsamples)",
+        )
         check(self.maxout_pieces >= 2, "maxout_pieces", self.maxout_pieces, "an integer >= 2")
         check(self.minibatch_disc >= 0, "minibatch_disc", self.minibatch_disc, "an integer >= 0")
         check(self.minibatch_disc_dim >= 1, "minibatch_disc_dim", self.minibatch_disc_dim, ">= 1")
