@@ -114,9 +114,9 @@ class MLPTrunk(nn.Module):
         layers: list[nn.Module] = []
         for width in hidden:
             if unit == "maxout":  # maxout is its own nonlinearity
-                unit = Maxout(in_dim, width, pieces)
-                unit.linear = _weighted(unit.linear, norm)
-                layers += [unit, *_norm(norm, width, False)]
+                maxout = Maxout(in_dim, width, pieces)
+                maxout.linear = _weighted(maxout.linear, norm)
+                layers += [maxout, *_norm(norm, width, False)]
             else:
                 layers += [_weighted(nn.Linear(in_dim, width), norm), *_norm(norm, width, False)]
                 layers.append(nn.LeakyReLU(LEAK))
