@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import typing
 
 import numpy as np
 import pytest
@@ -17,8 +18,9 @@ from genzoo.cli.main import main
 from genzoo.models.gan import augment as A
 from genzoo.models.gan import losses as L
 from genzoo.models.gan.common import ReplayBuffer, truncated_normal
-from genzoo.models.gan.networks import DCGenerator
-from genzoo.nn.gan_layers import MinibatchDiscrimination, MinibatchStdDev, pack
+from genzoo.models.gan.gan import Augment
+from genzoo.models.gan.networks import DCGenerator, MLPTrunk
+from genzoo.nn.gan_layers import Maxout, MinibatchDiscrimination, MinibatchStdDev, pack
 from genzoo.train import TrainConfig, Trainer
 
 from .conftest import run_cli, tiny
@@ -240,6 +242,20 @@ def test_spectral_norm_bounds_every_weight_of_d_and_only_of_d():
     plain = build("dcgan", ds, d_norm="none")
     assert all(abs(s - 1) > 0.05 for s in sigmas(plain.discriminator))
     assert not any(hasattr(m, "parametrizations") for m in model.generator.modules())
+
+
+def test_every_hidden_layer_of_a_maxout_trunk_is_maxout_under_every_norm():
+    for norm in ("none", "spectral", "layer"):
+        trunk = MLPTrunk(6, (8, 8, 4), "maxout", 3, norm)
+        units = [m for m in trunk.modules() if isinstance(m, Maxout)]
+        assert len(units) == 3 and not any(isinstance(m, nn.LeakyReLU) for m in trunk.modules())
+        spectral = [hasattr(u.linear, "parametrizations") for u in units]
+        assert spectral == [norm == "spectral"] * 3
+        assert trunk(torch.randn(5, 6)).shape == (5, 4)
+
+
+def test_the_augment_setting_offers_exactly_the_transforms_there_are():
+    assert set(typing.get_args(Augment)) == set(A.TRANSFORMS)
 
 
 def test_truncated_normal_stays_inside_and_is_seeded():

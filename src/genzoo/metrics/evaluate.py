@@ -20,7 +20,7 @@ import torch
 
 from ..data.dataset import Dataset
 from ..errors import GenzooError
-from ..models.base import CAPABILITIES, GenerativeModel
+from ..models.base import CAPABILITIES, GenerativeModel, sampling_batch
 from ..progress import Deadline, duration
 from ..registry import METRICS
 
@@ -79,8 +79,6 @@ class EvalContext:
         a batch that outgrows the caches (DDPM reconstructs 3x32x32 images 2.2 times slower at
         500 than at 100 on two cores), which would overrun the plan's costs, timed on a few
         examples."""
-        from ..models.base import sampling_batch
-
         return min(self.batch_size, sampling_batch(self.model.device))
 
     @cached_property

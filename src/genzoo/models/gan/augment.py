@@ -20,8 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-POLICIES = ("color", "translation", "cutout")
-
 
 def _uniform(x: Tensor) -> Tensor:
     """u ~ U(0, 1), one per example, shaped to broadcast over (N, C, H, W)."""
