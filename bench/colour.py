@@ -33,7 +33,7 @@ OUT = Path(__file__).parent / "results" / "colour.json"
 FIGURES = Path(__file__).parent.parent / "docs" / "figures"
 BUDGET = "5m"
 # one model per family, each with the settings its guide gives for a short run on colour
-# (docs/gans.md, "DCGAN"; docs/diffusion.md, the short run and Min-SNR-gamma)
+# (docs/gans.md, "DCGAN"; docs/diffusion.md, "A diffusion model in five minutes")
 FAMILIES = {
     "conv-ae": [],
     "vae": ["model.architecture=conv"],
@@ -43,8 +43,8 @@ FAMILIES = {
     ],
     "ddpm": [
         "model.prediction=v", "train.batch_size=32", "train.lr=2e-3", "train.warmup_steps=50",
-        "train.ema_decay=0.99", "model.sampler=ddpm", "model.sample_steps=20",
-        "model.min_snr_gamma=5",
+        "train.ema_decay=0.99", "model.sampler=ddpm", "model.sample_steps=50",
+        "model.min_snr_gamma=5", "model.timesteps=lognormal", "model.lognormal_mean=-0.6",
     ],
 }  # fmt: skip
 TASKS = ("colorize", "superres4", "inpaint")

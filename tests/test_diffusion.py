@@ -154,6 +154,42 @@ def test_min_snr_gamma_reweights_the_training_loss_and_zero_keeps_the_mean():
     assert torch.isfinite(losses[5.0]) and losses[5.0] != losses[0.0]
 
 
+def test_lognormal_timesteps_follow_edms_noise_levels_on_the_schedules_steps():
+    s = make_schedule("linear", 1000)
+    p = P.lognormal_timestep_probs(s, -1.2, 1.2)
+    assert p.shape == (1000,) and (p >= 0).all()
+    torch.testing.assert_close(p.sum(), torch.tensor(1.0, dtype=torch.float64))
+    # the median step is the one whose noise level is EDM's median, exp(P_mean)
+    ab = s.alpha_bar
+    log_sigma = 0.5 * torch.log((1 - ab) / ab)
+    median = int((p.cumsum(0) < 0.5).sum())
+    assert abs(log_sigma[median] - (-1.2)) < 0.02
+    # the share of draws with ln sigma within one std of the mean is the normal's 68%
+    inside = p[(log_sigma > -2.4) & (log_sigma < 0.0)].sum()
+    assert abs(float(inside) - 0.6827) < 0.01
+    # a wider normal spreads the draws: more of them at the noisiest steps
+    assert P.lognormal_timestep_probs(s, -1.2, 3.0)[800:].sum() > 10 * p[800:].sum()
+
+
+def test_lognormal_timesteps_draw_the_training_steps_and_uniform_keeps_randint():
+    ds = genzoo.load_dataset("digits")
+    uniform = genzoo.build_model("ddpm", ds.info(), {"T": 100, "channels": [8, 16]}, seed=0)
+    assert uniform.t_probs is None
+    torch.manual_seed(3)
+    drawn = uniform._timesteps(8, "cpu")
+    torch.manual_seed(3)
+    assert torch.equal(drawn, torch.randint(0, 100, (8,)))
+    config = {"T": 100, "channels": [8, 16], "timesteps": "lognormal", "lognormal_mean": 2.0}
+    model = genzoo.build_model("ddpm", ds.info(), config, seed=0)
+    torch.manual_seed(0)
+    t = model._timesteps(4000, "cpu")
+    probs = P.lognormal_timestep_probs(model.schedule, 2.0, 1.2)
+    counts = torch.bincount(t, minlength=100).double() / 4000
+    assert (counts - probs).abs().max() < 0.03  # the draws follow p(t) ...
+    expected = float((probs * torch.arange(100)).sum())
+    assert abs(t.float().mean() - expected) < 1.5 and expected > 55  # the noisy half, mostly
+
+
 # ---------------------------------------------------------------- samplers
 def test_ddim_with_eta_zero_is_deterministic_and_inverts():
     s = make_schedule("cosine", 1000)

@@ -134,7 +134,7 @@ OUT_OF_RANGE = {
     "channels": ["[]", "[0]"], "checkpoint_every": ["-1"], "clip": ["-0.1"],
     "contraction_weight": ["-1"], "cycle_weight": ["-1"], "d_hidden": ["[]", "[-2]"],
     "d_layers": ["-1"], "d_lr": ["0"], "d_steps": ["0"], "d_width": ["0"], "drift": ["-1"],
-    "downsample": ["0"], "min_snr_gamma": ["-1"],
+    "downsample": ["0"], "min_snr_gamma": ["-1"], "lognormal_std": ["0", "-1"],
     "drop_prob": ["1.0", "-0.1"], "dropout": ["1.0", "-0.1"], "dropout_layers": ["-1"],
     "ema_decay": ["1.0", "-0.5"], "eta": ["-0.1", "1.5"], "eval_every": ["-1"],
     "eval_seconds": ["0", "-1"], "g_hidden": ["[]"], "growth": ["0", "1"], "gp_weight": ["-1"],
@@ -160,7 +160,7 @@ OUT_OF_RANGE = {
 # checks against the files (tested in test_data and test_cli).
 ANY_VALUE = {
     "seed", "split_seed", "source", "input", "labels", "label_column", "id_column", "classes",
-    "paired",
+    "paired", "lognormal_mean",
 }  # fmt: skip
 
 
@@ -230,6 +230,7 @@ CLASHES = [
     ("ddpm", ["model.channels=[12,24]", "model.norm_groups=8"], "model.norm_groups"),
     ("ddpm", ["model.channels=[12,24]", "model.norm_groups=4", "model.heads=8"], "model.heads"),
     ("ddpm", ["model.channels=[16,32]", "model.attention=[2]"], "model.attention"),
+    ("ddpm", ["model.learn_variance=true", "model.timesteps=lognormal"], "model.timesteps"),
     ("sparse-ae", ["model.code_activation=relu", "model.sparsity=kl"], "model.sparsity"),
     ("ae", ["model.loss=bce", "model.output_activation=none"], "model.loss"),
     ("gan", ["model.loss=wasserstein", "model.label_smoothing=0.1"], "model.label_smoothing"),

@@ -66,6 +66,11 @@ class DDPMConfig:
     vlb_weight: float = 0.001  # lambda of the hybrid loss
     # Min-SNR-gamma weighting of L_simple (Hang et al. 2023: 5; 0: off, the uniform mean)
     min_snr_gamma: float = 0.0
+    # training timesteps: uniform (Ho et al.) or lognormal (EDM's ln sigma ~ N(mean, std^2) on
+    # this schedule's steps; Karras et al. 2022: -1.2 and 1.2)
+    timesteps: Literal["uniform", "lognormal"] = "uniform"
+    lognormal_mean: float = -1.2
+    lognormal_std: float = 1.2
     # the U-Net (images), sized for two CPU cores: 0.7M parameters on 28x28
     # one level per entry, halving the size (none: sized to the image, nn.sizing: (16, 32, 64)
     # at 28x28 and 32x32, (8, 16, 32, 64) at 64x64, the lowest level at most 8 pixels a side)
@@ -100,6 +105,13 @@ class DDPMConfig:
         )
         check(self.vlb_weight >= 0, "vlb_weight", self.vlb_weight, "a number >= 0")
         check(self.min_snr_gamma >= 0, "min_snr_gamma", self.min_snr_gamma, "a number >= 0")
+        check(self.lognormal_std > 0, "lognormal_std", self.lognormal_std, "a number > 0")
+        check(
+            not (self.learn_variance and self.timesteps != "uniform"),
+            "timesteps",
+            self.timesteps,
+            "uniform with learn_variance (the bound's term L_vlb = T E_t[L_t] needs t uniform)",
+        )
         check(
             self.channels is None
             or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
@@ -177,6 +189,12 @@ class DDPM(GenerativeModel):
         super().__init__(config, info)
         config = self.config
         self.schedule = make_schedule(config.schedule, config.T)
+        self.t_probs = None  # training timesteps: uniform unless config.timesteps says
+        if config.timesteps == "lognormal":
+            probs = P.lognormal_timestep_probs(
+                self.schedule, config.lognormal_mean, config.lognormal_std
+            )
+            self.t_probs = probs.float()
         cfg, out_mul = config, 2 if config.learn_variance else 1
         classes = info.num_classes if self.conditional else None
         if info.kind == "image":
@@ -240,11 +258,16 @@ class DDPM(GenerativeModel):
     def _labels(self, y: Tensor | None, n: int) -> Tensor | None:
         return None
 
+    def _timesteps(self, n: int, device) -> Tensor:
+        if self.t_probs is None:
+            return torch.randint(0, len(self.schedule), (n,), device=device)
+        return torch.multinomial(self.t_probs.to(device), n, replacement=True)
+
     def loss(self, batch: Batch) -> LossOutput:
         x0 = batch["x"]
         y = self._labels(batch.get("y"), len(x0))
         n, s = len(x0), self.schedule
-        t = torch.randint(0, len(s), (n,), device=x0.device)  # 1. t ~ U{0, ..., T-1}
+        t = self._timesteps(n, x0.device)  # 1. t ~ U{0, ..., T-1} (or the lognormal's p(t))
         eps = torch.randn_like(x0)  # 2. eps ~ N(0, I)
         x_t = P.q_sample(s, x0, t, eps)  # 3. x_t ~ q(x_t | x_0)
         out, frac = self._split(self.denoise(x_t, t, y))

@@ -26,6 +26,7 @@ import math
 from typing import Literal, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .schedules import NoiseSchedule, at
@@ -88,6 +89,25 @@ def min_snr_weight(kind: Target, s: NoiseSchedule, t: Tensor, gamma: float) -> T
     clipped = snr.clamp(max=gamma)
     w = {"eps": lambda: clipped / snr, "x0": lambda: clipped, "v": lambda: clipped / (snr + 1)}
     return w[kind]().float()
+
+
+def lognormal_timestep_probs(s: NoiseSchedule, mean: float, std: float) -> Tensor:
+    """p(t), (T,) float64, for drawing training timesteps as EDM draws its noise levels
+    (Karras et al. 2022, section 5: ln sigma ~ N(P_mean, P_std^2)), on this schedule's
+    discrete steps: sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t) is the noise-to-signal
+    ratio of x_t / sqrt(alpha_bar_t), and step t takes the normal's mass between the midpoints
+    of ln sigma_t and its neighbours (the first and last steps take the tails). Uniform t spends
+    most draws where ln sigma is far outside [P_mean - 2 P_std, P_mean + 2 P_std] (over half
+    of the linear schedule's steps have SNR below 0.1), so a short run learns the levels that
+    shape the samples in fewer steps."""
+    ab = s.alpha_bar
+    log_sigma = 0.5 * torch.log((1 - ab) / ab)
+    edges = (log_sigma[1:] + log_sigma[:-1]) / 2
+    normal = torch.distributions.Normal(torch.tensor(mean, dtype=torch.float64), std)
+    cdf = F.pad(normal.cdf(edges), (1, 0), value=0.0)
+    cdf = F.pad(cdf, (0, 1), value=1.0)
+    probs = (cdf[1:] - cdf[:-1]).clamp(min=0)
+    return probs / probs.sum()
 
 
 def x0_eps_from(
