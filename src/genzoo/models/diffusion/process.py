@@ -97,9 +97,9 @@ def lognormal_timestep_probs(s: NoiseSchedule, mean: float, std: float) -> Tenso
     discrete steps: sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t) is the noise-to-signal
     ratio of x_t / sqrt(alpha_bar_t), and step t takes the normal's mass between the midpoints
     of ln sigma_t and its neighbours (the first and last steps take the tails). Uniform t spends
-    most draws where ln sigma is far outside [P_mean - 2 P_std, P_mean + 2 P_std] (over half
-    of the linear schedule's steps have SNR below 0.1), so a short run learns the levels that
-    shape the samples in fewer steps."""
+    over half of the linear schedule's draws at SNR below 0.1 (ln sigma above 1.15, beyond
+    EDM's P_mean + 2 P_std), which Min-SNR weighting then all but ignores; these draws put a
+    short run's steps on the noise levels that shape the samples."""
     ab = s.alpha_bar
     log_sigma = 0.5 * torch.log((1 - ab) / ab)
     edges = (log_sigma[1:] + log_sigma[:-1]) / 2
