@@ -12,6 +12,7 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
@@ -157,6 +158,26 @@ def _coerce(tp: Any, value: Any, field: str) -> Any:
     if tp is Any:
         return value
     raise TypeError(f"config field {field} has an unsupported type {tp!r}")
+
+
+def differing_fields(
+    theirs: dict[str, Any], ours: dict[str, Any], fields: Iterable[tuple[str, str]]
+) -> list[tuple[str, Any, Any]]:
+    """The one "is this the same run?" comparison: of two configs as dicts of sections
+    ({"model": {...}, "train": {...}}), each field (section, key) whose values differ, as
+    ("section.key", theirs, ours) in the order given. A field one side lacks reads None, and
+    a tuple equals the list of its items (YAML and JSON hold lists)."""
+
+    def norm(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else v
+
+    out = []
+    for section, key in fields:
+        a = (theirs.get(section) or {}).get(key)
+        b = (ours.get(section) or {}).get(key)
+        if norm(a) != norm(b):
+            out.append((f"{section}.{key}", a, b))
+    return out
 
 
 def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import from_dict, merge, parse_overrides, read_file, to_dict
+from .config import differing_fields, from_dict, merge, parse_overrides, read_file, to_dict
 from .data import DataConfig, load_dataset
 from .errors import ConfigError, GenzooError, Interrupted
 from .models import build_model
@@ -142,20 +142,17 @@ def check_resumable(saved: dict[str, Any], new: dict[str, Any], run_dir: Path) -
         saved = RunConfig.from_dict(saved).to_dict()
     except GenzooError:
         pass  # a field since removed or renamed: compared as written, and named below
-    for section in SECTIONS:
-        old_s, new_s = saved.get(section, {}), new.get(section, {})
-        for key in sorted(set(old_s) | set(new_s)):
-            if (section, key) in RESUMABLE_CHANGES:
-                continue
-            if _norm(old_s.get(key)) != _norm(new_s.get(key)):
-                raise GenzooError(
-                    f"{run_dir} was trained with {section}.{key}={old_s.get(key)!r}, this command "
-                    f"asks for {new_s.get(key)!r}; resume with the same settings or use a new --out"
-                )
-
-
-def _norm(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
+    fields = [
+        (section, key)
+        for section in SECTIONS
+        for key in sorted(set(saved.get(section, {})) | set(new.get(section, {})))
+        if (section, key) not in RESUMABLE_CHANGES
+    ]
+    for name, theirs, ours in differing_fields(saved, new, fields)[:1]:
+        raise GenzooError(
+            f"{run_dir} was trained with {name}={theirs!r}, this command "
+            f"asks for {ours!r}; resume with the same settings or use a new --out"
+        )
 
 
 def parse_duration(text: str, option: str = "--budget") -> float:

@@ -163,7 +163,7 @@ def plan(
 def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | None:
     """The saved config of a run already in the comparison's folder, checked to be `name`
     on the same data; None where there is none."""
-    from ..config import read_file
+    from ..config import differing_fields, read_file
 
     saved = run / "config.yaml"
     if not saved.is_file():
@@ -173,11 +173,11 @@ def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | Non
     cfg = read_file(saved)
     if cfg.get("model", {}).get("name") != name:
         raise GenzooError(f"{run} holds a {cfg.get('model', {}).get('name')} run, not {name}")
-    theirs = cfg.get("data", {})
     ours = to_dict(data_cfg)
-    differ = sorted(k for k in ours if theirs.get(k) != ours[k])
+    fields = [("data", k) for k in sorted(ours)]
+    differ = differing_fields(cfg, {"data": ours}, fields)
     if differ:
-        what = ", ".join(f"data.{k} {theirs.get(k)!r} there, {ours[k]!r} asked" for k in differ)
+        what = ", ".join(f"{name} {a!r} there, {b!r} asked" for name, a, b in differ)
         raise GenzooError(f"{run} was trained on other data ({what}); choose another --out")
     return cfg
 
@@ -186,15 +186,13 @@ def refuse_other_settings(run: Path, saved: dict, asked, settings: list[str]) ->
     """A run is reused only as it was asked for now: the same model settings, and the same
     value of every train field set with --set (the step count and the checkpoints come from
     the timing probe, which differs from one time to the next)."""
-    from ..config import parse_overrides
+    from ..config import differing_fields, parse_overrides
 
     mine = asked.to_dict()
     fields = [("model", k) for k in mine["model"]]
     fields += [("train", k) for k in parse_overrides(settings).get("train", {})]
     differ = [
-        f"{section}.{k} {saved.get(section, {}).get(k)!r} there, {mine[section][k]!r} asked"
-        for section, k in fields
-        if saved.get(section, {}).get(k) != mine[section][k]
+        f"{name} {a!r} there, {b!r} asked" for name, a, b in differing_fields(saved, mine, fields)
     ]
     if differ:
         raise GenzooError(

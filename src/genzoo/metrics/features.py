@@ -40,7 +40,7 @@ from ..config import check
 from ..data.augment import random_affine
 from ..data.dataset import DataInfo, Dataset
 from ..errors import GenzooError
-from ..train.checkpoint import load_tensors, save_tensors
+from ..weights import load_strict, read_metadata, save_tensors
 
 WEIGHTS = Path(__file__).parent / "weights"
 FORMAT = "genzoo-features/1"
@@ -312,16 +312,10 @@ class FeatureNetwork:
 
 
 def load_feature_net(path: str | Path) -> FeatureNetwork:
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise GenzooError(f"{path}: no such feature network file")
-    try:
-        with safe_open(str(path), "pt") as f:
-            meta = json.loads((f.metadata() or {}).get("genzoo", "{}"))
-    except Exception as e:  # noqa: BLE001  (safetensors raises several types)
-        raise GenzooError(f"{path}: not a safetensors file ({e})") from None
+    meta = read_metadata(path, "genzoo")
     if meta.get("format") != FORMAT:
         raise GenzooError(f"{path}: not a genzoo feature network (no {FORMAT} metadata)")
     arch = meta["architecture"]
@@ -332,7 +326,7 @@ def load_feature_net(path: str | Path) -> FeatureNetwork:
         arch["feature_dim"],
         arch.get("stem_stride", 1),  # files written before it existed: 1
     )
-    net.load_state_dict(load_tensors(path), strict=True)
+    load_strict(net, path, "a feature network of this architecture")
     return FeatureNetwork(net.eval(), meta, path, sha256(path))
 
 

@@ -28,30 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from ..atomic import atomic_write_text, fsync_dir, replace_synced, temporary_beside
 from ..errors import CheckpointError
+from ..weights import load_strict, save_tensors
 
 MODEL_FORMAT = "genzoo-model/1"
-
-
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
-    """Write a safetensors file atomically (copies to contiguous CPU tensors first)."""
-    tmp = temporary_beside(path)
-    flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    save_file(flat, str(tmp), metadata=meta)
-    replace_synced(tmp, path)
-
-
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
@@ -254,18 +236,5 @@ def load(path: str | Path, *, weights: str = "model", device: str | torch.device
     if meta.get("input_transform"):
         model.input_transform = DataTransform.from_dict(meta["input_transform"])
     file = folder / ("ema.safetensors" if weights == "ema" else "model.safetensors")
-    state = load_tensors(file)
-    missing = sorted(set(model.state_dict()) - set(state))
-    extra = sorted(set(state) - set(model.state_dict()))
-    if missing or extra:
-        raise CheckpointError(
-            f"{file}: does not match model {meta['model']!r}: missing tensors "
-            f"{missing[:5]}, unexpected tensors {extra[:5]}"
-        )
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(
-            f"{file}: tensor shapes do not match the config ({str(e).splitlines()[-1].strip()})"
-        ) from None
+    load_strict(model, file, f"model {meta['model']!r} as its config.json builds it")
     return model.to(device).eval()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import to_dict, write_yaml
+from ..config import differing_fields, to_dict, write_yaml
 from ..data.dataset import Dataset
 from ..errors import (
     CheckpointError,
@@ -42,6 +42,7 @@ from ..progress import (
     stop_signals,
 )
 from ..registry import SCHEDULES
+from ..weights import load_strict
 from . import checkpoint as ckpt
 from . import distributed
 from .config import BATCH, TrainConfig
@@ -539,14 +540,7 @@ class Trainer:
         for file, net in (("model", self.model), ("ema", self.ema.model if self.ema else None)):
             if net is None:
                 continue
-            weights = ckpt.load_tensors(path / f"{file}.safetensors")
-            try:
-                net.load_state_dict(weights, strict=True)
-            except RuntimeError as e:
-                raise CheckpointError(
-                    f"{path / f'{file}.safetensors'}: does not fit this model "
-                    f"({str(e).strip().splitlines()[-1].strip()})"
-                ) from None
+            load_strict(net, path / f"{file}.safetensors", "this run's model")
         self.load_state_dict(ckpt.load_state(path / "trainer_state.pt"))
 
     def _check_same_model(self, path: Path) -> None:
@@ -561,9 +555,12 @@ class Trainer:
                 f"{path}: a checkpoint of model {got!r}, not {ours['model']!r}; "
                 "resume with the same model or use a new --out"
             )
-        a, b = theirs.get("config") or {}, ours["config"]
+        fields = [("model", k) for k in ours["config"]]
         differ = [
-            f"model.{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in b if a.get(k) != b[k]
+            f"{name}: {a!r} there, {b!r} here"
+            for name, a, b in differing_fields(
+                {"model": theirs.get("config")}, {"model": ours["config"]}, fields
+            )
         ]
         if differ:
             raise CheckpointError(
