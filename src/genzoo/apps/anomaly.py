@@ -40,14 +40,22 @@ def anomaly_scores(
     model.eval()
     if isinstance(model, LikelihoodModel):
         g = torch.Generator(device=model.device).manual_seed(0)
-        log_px = in_batches(model, "log_likelihood", x, y, 100, progress, k=k, generator=g)
+        log_px = in_batches(
+            model.log_likelihood,
+            x,
+            model.labels_for(y, "log_likelihood"),
+            100,
+            progress,
+            k=k,
+            generator=g,
+        )
         return -log_px.cpu(), f"negative log-likelihood (nats, {k} samples per example)"
     if not isinstance(model, Reconstructor):
         raise GenzooError(
             f"model {model.name} can neither reconstruct nor give a likelihood, "
             "so it cannot score anomalies"
         )
-    x_hat = in_batches(model, "reconstruct", x, y, 500, progress)
+    x_hat = in_batches(model.reconstruct, x, model.labels_for(y, "reconstruct"), 500, progress)
     return ((x_hat - x) ** 2).flatten(1).mean(1).cpu(), "reconstruction MSE per dimension"
 
 

@@ -35,7 +35,7 @@ def synthesize(
     from ..models.base import sample_in_batches
 
     check_in_memory("--n", n, model.info.shape, "examples")
-    conditional = getattr(model, "conditional", False)
+    conditional = model.conditional
     if labels is not None and not conditional:
         raise GenzooError(f"labels: model {model.name} is not conditional")
     y = None

@@ -51,7 +51,7 @@ def denoise(model, x_model: Tensor, y: Tensor | None = None, batch: int = 500) -
             "(denoising-ae, conv-denoising-ae) or a VAE"
         )
     model.eval()
-    return in_batches(model, "reconstruct", x_model, y, batch)
+    return in_batches(model.reconstruct, x_model, model.labels_for(y, "reconstruct"), batch)
 
 
 def as_numpy(x: Tensor) -> np.ndarray:

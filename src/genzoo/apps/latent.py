@@ -17,7 +17,7 @@ from ..models.vae.common import lerp, slerp
 
 
 def _decode(model, z: Tensor, y: Tensor | None) -> Tensor:
-    if getattr(model, "conditional", False):
+    if model.conditional:
         return model.decode(z, y.to(z.device).expand(len(z)) if y.dim() == 0 else y)
     return model.decode(z)
 
@@ -66,7 +66,7 @@ def traversal(
 @torch.no_grad()
 def class_means(model, x: Tensor, y: Tensor, num_classes: int) -> Tensor:
     """The mean code of each class, (num_classes, k) (NaN rows for absent classes)."""
-    z = in_batches(model, "encode", x, y)
+    z = in_batches(model.encode, x, model.labels_for(y, "encode"))
     y = y.to(z.device)
     return torch.stack(
         [
@@ -85,8 +85,8 @@ def class_transfer(model, x: Tensor, y: Tensor, means: Tensor) -> Tensor:
     z - mean(y) + mean(c); a conditional model keeps its code (the "style") and decodes it
     with label c."""
     k_classes = len(means)
-    conditional = getattr(model, "conditional", False)
-    z = in_batches(model, "encode", x, y)  # (n, k)
+    conditional = model.conditional
+    z = in_batches(model.encode, x, model.labels_for(y, "encode"))  # (n, k)
     recon = _decode(model, z, y) if conditional else model.decode(z)
     columns = [x, recon]
     for c in range(k_classes):

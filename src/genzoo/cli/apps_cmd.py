@@ -43,7 +43,9 @@ def embed(run, out, data, split, codes, seed, device) -> None:
     x_raw, y = ds.split(split)
     x = model.to_model(x_raw)
     with torch.no_grad():
-        z = in_batches(model, "encode", x, None if y is None else torch.as_tensor(y))
+        z = in_batches(
+            model.encode, x, model.labels_for(None if y is None else torch.as_tensor(y), "encode")
+        )
     z = z.cpu().flatten(1).numpy()  # codes shaped like the data (diffusion): flattened
     embedding_plot(z, x_raw, y, ds.classes, seed).save(path)
     if codes_path is not None:
@@ -353,7 +355,7 @@ def pretrain(run, labels_per_class, augment, steps, data, seed, as_json, device)
     model, run_config = open_model(run, device)
     if not isinstance(model, Encoder):
         raise GenzooError(f"model {model.name} has no encoder to reuse")
-    if getattr(model, "conditional", False):
+    if model.conditional:
         raise GenzooError(
             f"model {model.name}'s encoder takes the label as an input, so it cannot be reused "
             "to predict it; pretrain an unconditional one (vae, ae)"
@@ -425,10 +427,11 @@ def components(run, out, device) -> None:
     from sklearn.decomposition import PCA
 
     from ..errors import GenzooError
+    from ..models.base import PrincipalDirections
     from ..viz import image_grid
 
     model, run_config = open_model(run, device)
-    if not hasattr(model, "principal_directions"):
+    if not isinstance(model, PrincipalDirections):
         raise GenzooError(f"model {model.name} is not a linear autoencoder (use linear-ae)")
     ds = run_dataset(model, run_config)
     x = model.to_model(ds.x_train).cpu()

@@ -44,7 +44,7 @@ def command(run, out, input_path, split, device) -> None:
         raise GenzooError(f"model {model.name} has no encoder")
     x, y = model_inputs(model, run_config, split, input_path)
     with torch.no_grad():
-        z = in_batches(model, "encode", x, y).cpu().numpy()
+        z = in_batches(model.encode, x, model.labels_for(y, "encode")).cpu().numpy()
     if path.suffix == ".npz":
         arrays = {"z": z} if y is None else {"z": z, "y": y.numpy()}
         np.savez(path, **arrays)

@@ -76,7 +76,7 @@ class _Codes:
             raw, labels = read_examples(spec, model, self.run_config)
             x = model.to_model(raw[:1])
             y = None if labels is None else torch.as_tensor(labels[:1], device=model.device)
-        z = in_batches(model, "encode", x, y)[0]
+        z = in_batches(model.encode, x, model.labels_for(y, "encode"))[0]
         return z, None if y is None else y[0]
 
 
@@ -123,7 +123,7 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
     """
     from ..apps.latent import interpolate as walk
     from ..errors import GenzooError
-    from ..models.base import Encoder
+    from ..models.base import Encoder, LatentPrior
     from .common import picture
 
     path = check_out(out, (".png", ".npy"))
@@ -134,13 +134,13 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
             f"{option}: model {model.name} has no encoder, so its ends are draws from the "
             "prior; leave --a and --b out (and vary --seed)"
         )
-    if not hasattr(model, "sample_latent") and isinstance(model, Encoder):
+    if not isinstance(model, LatentPrior) and isinstance(model, Encoder):
         middle = max(0, len(run_dataset(model, run_config).x_test) // 2)
         a, b = a or "0", b or str(middle)  # no prior to draw from: two test examples
     codes = _Codes(model, run_config) if a is not None or b is not None else None
     g = torch.Generator(device=model.device).manual_seed(seed)
     ends = []
-    conditional = getattr(model, "conditional", False)
+    conditional = model.conditional
     if label is not None:
         if not conditional:
             raise GenzooError(f"--label: model {model.name} is not conditional")
@@ -148,7 +148,7 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
         label = torch.tensor(c, device=model.device)
     for spec, option in ((a, "--a"), (b, "--b")):
         if spec is None:
-            if not hasattr(model, "sample_latent"):
+            if not isinstance(model, LatentPrior):
                 raise GenzooError(f"{option}: model {model.name} has no prior to draw from")
             ends.append(model.sample_latent(1, generator=g)[0])
             continue
@@ -191,13 +191,13 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
     """
     from ..apps.latent import active_order, traversal
     from ..errors import GenzooError
-    from ..models.base import in_batches
+    from ..models.base import LatentPrior, in_batches
     from .common import picture
 
     path = check_out(out, (".png",))
     model, run_config = _latent_model(run, device, "traverse")
     codes = _Codes(model, run_config)
-    z_all = in_batches(model, "encode", codes.x, codes.y)
+    z_all = in_batches(model.encode, codes.x, model.labels_for(codes.y, "encode"))
     if z_all.dim() != 2:
         raise GenzooError(
             f"traverse varies one code dimension at a time; {model.name}'s codes have the "
@@ -218,11 +218,11 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
         z0, label = codes.code(spec, "--input")
     else:
         z0, label = torch.zeros(k, device=model.device), None
-        if not hasattr(model, "sample_latent"):  # no unit prior: centre on the codes
+        if not isinstance(model, LatentPrior):  # no unit prior: centre on the codes
             z0 = z_all.mean(0)
-    if getattr(model, "conditional", False) and label is None:
+    if model.conditional and label is None:
         label = torch.tensor(0, device=model.device)
-    scale = None if hasattr(model, "sample_latent") else z_all.std(0)
+    scale = None if isinstance(model, LatentPrior) else z_all.std(0)
     grid = traversal(model, z0, chosen, span, steps, label, scale)
     rows = [(f"z{d}", grid[i * steps : (i + 1) * steps]) for i, d in enumerate(chosen)]
     picture(model, rows, steps).save(path)
@@ -295,7 +295,7 @@ def augment(run, n, out, labels, seed, device) -> None:
     model, _ = open_model(run, device)
     chosen = None
     if labels is not None:
-        if not getattr(model, "conditional", False):
+        if not model.conditional:
             raise GenzooError(f"--labels: model {model.name} is not conditional")
         chosen = [
             _class_index(t.strip(), model.info.classes, f"--labels {labels}")

@@ -26,10 +26,6 @@ def command(what: str | None) -> None:
       genzoo list datasets
     """
     from .. import registry
-    from ..data import files, tasks  # noqa: F401  (registers the file formats and tasks)
-    from ..metrics import library  # noqa: F401
-    from ..models import autoencoders  # noqa: F401
-    from ..train import schedules  # noqa: F401
 
     tables = {
         "models": registry.MODELS,

@@ -54,7 +54,7 @@ def command(run, out, input_path, split, n, device) -> None:
         x = x[idx.to(x.device)]
         y = None if y is None else y[idx]
     with torch.no_grad():
-        x_hat = in_batches(model, "reconstruct", x, y)
+        x_hat = in_batches(model.reconstruct, x, model.labels_for(y, "reconstruct"))
     if path.suffix == ".npy":
         np.save(path, model.to_data(x_hat))
     else:

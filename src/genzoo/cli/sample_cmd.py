@@ -99,7 +99,7 @@ def command(
         n = (8 if model.info.kind == "image" else 1000) if trajectory else 64
     y = None
     if labels is not None:
-        num = model.info.num_classes if getattr(model, "conditional", False) else None
+        num = model.info.num_classes if model.conditional else None
         if not num:
             raise GenzooError(f"--labels: model {model.name} is not conditional")
         y = _parse_labels(labels, n, model.info.classes)
@@ -114,11 +114,13 @@ def command(
     for k in extra:
         if k not in takes:
             raise GenzooError(f"--{k}: model {model.name} has no {what[k]}")
-    if guidance is not None and not getattr(model, "conditional", False):
+    if guidance is not None and not model.conditional:
         raise GenzooError(f"--guidance: model {model.name} is not conditional (try cddpm)")
     g = torch.Generator(device=model.device).manual_seed(seed)
     if trajectory:
-        if not hasattr(model, "trajectory"):
+        from ..models.base import Trajectory
+
+        if not isinstance(model, Trajectory):
             raise GenzooError(f"--trajectory: model {model.name} has no sampling trajectory")
         if path.suffix != ".png":
             raise GenzooError("--trajectory: write a .png (--out strip.png)")
@@ -169,8 +171,9 @@ def _stream_to_npy(model, n, g, y, extra, path) -> None:
 
 def _mixing_grid(model, spec, n, seed, truncation, path) -> None:
     from ..errors import GenzooError
+    from ..models.base import StyleMixing
 
-    if not hasattr(model, "mixing_grid"):
+    if not isinstance(model, StyleMixing):
         raise GenzooError(f"--mix: model {model.name} has no per-layer styles to mix")
     if n > 16:
         raise GenzooError(f"--n {n}: a mixing grid takes at most 16 sources per side")

@@ -69,14 +69,14 @@ def command(run, out, input_path, split, n, direction, device) -> None:
       genzoo translate runs/sr4 --input thumbnails/ --out sharp.npy
     """
     from ..errors import GenzooError
-    from ..models.base import in_batches
+    from ..models.base import BackTranslator, Translator, in_batches
 
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)
-    if not getattr(model, "translation", False):
+    if not isinstance(model, Translator):
         raise GenzooError(f"model {model.name} does not translate (pix2pix and cyclegan do)")
     back = direction == "b2a"
-    if back and not hasattr(model, "translate_back"):
+    if back and not isinstance(model, BackTranslator):
         raise GenzooError(f"--direction b2a: model {model.name} translates one way only")
     src_info, dst_info = (model.info, model.info.input) if back else (model.info.input, model.info)
     to_model = model.to_model if back else model.to_model_input
@@ -97,7 +97,7 @@ def command(run, out, input_path, split, n, direction, device) -> None:
     if target is not None:
         target = (model.to_model_input if back else model.to_model)(target)
     with torch.no_grad():
-        y = in_batches(model, "translate_back" if back else "translate", x)
+        y = in_batches(model.translate_back if back else model.translate, x)
     to_data = model.input_to_data if back else model.to_data
     if path.suffix == ".npy":
         np.save(path, to_data(y))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..registry import DATASETS, FILE_FORMATS
-from . import bundled, files, tasks, toy  # noqa: F401  (registers the sources and tasks)
+from . import files, tasks
 from .dataset import DataConfig, DataInfo, Dataset, DataTransform, RawData, split_data
 
 __all__ = ["DataConfig", "DataInfo", "Dataset", "DataTransform", "RawData", "load_dataset"]

@@ -3,7 +3,6 @@
 Each metric is registered by name (`genzoo list metrics`) and run through `evaluate`.
 """
 
-from . import library  # noqa: F401  (registers the metrics)
 from .evaluate import EvalContext, Metric, applies, default_metrics, estimate_seconds, evaluate
 
 __all__ = [

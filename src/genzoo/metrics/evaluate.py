@@ -136,7 +136,7 @@ class EvalContext:
             from ..models.base import in_batches
 
             x_in = self.inputs[torch.arange(n, device=self.inputs.device) % len(self.inputs)]
-            out = in_batches(self.model, "translate", x_in, size=self.pass_batch, progress=show)
+            out = in_batches(self.model.translate, x_in, size=self.pass_batch, progress=show)
             cache[n] = torch.from_numpy(self.model.to_data(out))
         if n not in cache:
             from ..models.base import sample_in_batches
@@ -263,8 +263,6 @@ def evaluate(
     (`metrics.plan`) and every cut is a note. `say`: where to print what it does (a feature
     network trained, the plan); `progress`: progress bars (or lines) for the slow parts.
     """
-    from . import library  # noqa: F401  (registers the metrics)
-
     if model.transform is None:
         model.transform = data.transform(model.data_range())
     model.eval()
@@ -368,8 +366,6 @@ def estimate_seconds(
     to train included). Sampling and likelihood passes cost the same whatever the weights, so
     an untrained model tells what the trained one will cost. The global random state and the
     model's mode are left as they were."""
-    from . import library  # noqa: F401  (registers the metrics)
-
     training = model.training
     with torch.random.fork_rng(devices=[]):
         if model.transform is None:
@@ -392,7 +388,7 @@ def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
     model, costs = ctx.model, Costs()
     x = model.to_model(ctx.data.x_test[:PROBE])
     y = None if ctx.labels is None else ctx.labels[:PROBE]
-    extra = {"y": y} if getattr(model, "conditional", False) else {}
+    extra = {"y": y} if model.conditional else {}
     with torch.no_grad():
         if wanted.n and not given_samples:
             if ctx.inputs is not None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..models.base import in_batches, mean_phase_losses
+from ..models.base import CycleConsistent, in_batches, mean_phase_losses
 from . import reconstruction as rec
 from . import sample_quality as sq
 from . import toy
@@ -202,7 +202,13 @@ def recon(ctx: EvalContext) -> dict:
     x_model = model.to_model(x_raw)
     y = None if y_np is None else torch.as_tensor(y_np, device=model.device)
     show = "reconstructing" if ctx.progress else None
-    x_hat = in_batches(model, "reconstruct", x_model, y, ctx.pass_batch, progress=show)
+    x_hat = in_batches(
+        model.reconstruct,
+        x_model,
+        model.labels_for(y, "reconstruct"),
+        ctx.pass_batch,
+        progress=show,
+    )
     x_hat = x_hat.float().cpu()
     x_hat_raw = torch.from_numpy(model.to_data(x_hat))
     if ctx.kind != "image":
@@ -239,8 +245,18 @@ def nll(ctx: EvalContext) -> dict:
     g = torch.Generator(device=model.device).manual_seed(ctx.seed)
     show = "likelihood" if ctx.progress else None
     # small batches: k samples of each example go through the decoder together
-    log_px = in_batches(model, "log_likelihood", x, y, 100, progress=show, k=k, generator=g).cpu()
-    conditional = getattr(model, "conditional", False)
+    log_px = in_batches(
+        model.log_likelihood,
+        x,
+        model.labels_for(y, "log_likelihood"),
+        100,
+        progress=show,
+        k=k,
+        generator=g,
+    ).cpu()
+    conditional = model.conditional
+    provenance = model.likelihood_provenance(k)  # what the estimate is (and what k counts)
+    binarized = bool(provenance.pop("binarized", False))
     return result(
         rec.likelihood_summary(log_px, ctx.data.info().dim),
         None,
@@ -249,9 +265,9 @@ def nll(ctx: EvalContext) -> dict:
             "split": "test",
             "space": "model range",
             # a model whose log_likelihood is another estimator says what k counts
-            **getattr(model, "likelihood_provenance", lambda k: {"importance_samples": k})(k),
+            **provenance,
             "density": "log p(x | y)" if conditional else "log p(x)",
-            "binarized": bool(getattr(model.config, "binarize", False)),
+            "binarized": binarized,
         },
     )
 
@@ -310,7 +326,7 @@ def translation(ctx: EvalContext) -> dict:
         prov["class_agreement"] = "the output domain's feature network, against the input's label"
         prov["floor"] = "the feature network's accuracy on the output domain's real test split"
         prov["features"] = fn.provenance()
-    if hasattr(model, "cycle_errors"):
+    if isinstance(model, CycleConsistent):
         x_in, x = model.to_model_input(inp.x_test), model.to_model(data.x_test)
         values |= model.cycle_errors(x_in[: len(x)], x[: len(x_in)])
     return result(values, floor, prov)

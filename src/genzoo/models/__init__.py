@@ -1,4 +1,5 @@
-"""Models, registered by family on import; `build_model` builds any of them by name."""
+"""Models, one file each in a family folder, registered on import (every module of the
+folders is imported, so a new file needs no import line); `build_model` builds any by name."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import torch
 
 from ..config import from_dict
 from ..data.dataset import DataInfo
-from ..registry import MODELS
-from . import autoencoders, diffusion, gan, vae  # noqa: F401  (registers the families)
+from ..registry import MODELS, import_package
 from .base import (
     CAPABILITIES,
     GenerativeModel,
@@ -18,6 +18,8 @@ from .base import (
     capabilities,
     register_model,
 )
+
+import_package(__name__, __path__)  # the family folders, each importing its model files
 
 __all__ = [
     "CAPABILITIES",
@@ -40,7 +42,7 @@ def check_translation(cls, info: DataInfo) -> None:
     """Translation models need two domains, and only they can use them."""
     from ..errors import ConfigError
 
-    translators = ", ".join(e.name for e in MODELS if getattr(e.obj, "translation", False))
+    translators = ", ".join(e.name for e in MODELS if e.obj.translation)
     if info.input is not None and not cls.translation:
         raise ConfigError(
             "data",

@@ -3,13 +3,16 @@
 A `GenerativeModel` owns its config and networks and says what to optimize as a list of
 `Phase`s (one for an autoencoder, a discriminator and a generator phase for a GAN). Each phase's
 loss maps a batch ``{"x": (B, *shape), "y": (B,)?}`` to a `LossOutput`. Everything beyond
-training and sampling is a capability a model has or lacks (`encode`, `decode`, `reconstruct`,
-`log_likelihood`), checked with the runtime protocols below, never by model name.
+training and sampling is either a default declared on `GenerativeModel` that a model overrides
+(`conditional`, `default_labels`, `report_figures`, ...) or a capability it has or lacks, a
+runtime protocol listed in `CAPABILITIES` (`encode`, `decode`, `reconstruct`, `log_likelihood`,
+`sample_latent`, `trajectory`, ...). Callers use the default or `isinstance` with the protocol:
+never a model's name, and never an attribute looked up by a string.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -18,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data.dataset import DataInfo, DataTransform, Range
-from ..errors import ConfigError
+from ..errors import ConfigError, GenzooError
 from ..progress import reporting
 from ..registry import MODELS
 
@@ -78,6 +81,11 @@ class GenerativeModel(nn.Module):
     Config: ClassVar[type]
     data_kinds: ClassVar[tuple[str, ...]] = ("image", "points", "table")  # what it can model
     translation: ClassVar[bool] = False  # trains on two domains: an input beside the data
+    # needs each example's label y to train, sample, encode, ... (cvae, cgan, cddpm)
+    conditional: ClassVar[bool] = False
+    # how many test codes the report's latent plot encodes (None: all; a model whose encoder
+    # is costly plots a subset)
+    report_latent_points: ClassVar[int | None] = None
     # train settings this model's runs start from (a file or --set still overrides them)
     train_defaults: ClassVar[dict] = {}
     # config fields of earlier versions that model folders may still hold, with where their
@@ -175,6 +183,34 @@ class GenerativeModel(nn.Module):
         names a fast one here. None by default: the method is quick as it is."""
         return {}
 
+    def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
+        """The labels `sample` uses for n samples when given `labels` (or none): an
+        unconditional model takes none; a conditional one cycles through the classes."""
+        return None
+
+    def labels_for(self, y: Tensor | None, what: str) -> Tensor | None:
+        """The labels to pass with examples to `what` (encode, reconstruct, ...): y for a
+        conditional model, which refuses examples without them; None for any other."""
+        if not self.conditional:
+            return None
+        if y is None:
+            raise GenzooError(
+                f"model {self.name} is conditional: {what} needs the examples' labels, "
+                "and these examples have none"
+            )
+        return y
+
+    def report_figures(self, run, data) -> Iterable[tuple]:
+        """What is particular to this model for its report (growth, mixing, samplers), one
+        (title, image, caption) at a time so a report short of time can stop between them.
+        None by default (`has_report_figures` says whether a model has its own)."""
+        return []
+
+    @classmethod
+    def has_report_figures(cls) -> bool:
+        """Whether this model draws figures of its own for the report."""
+        return cls.report_figures is not GenerativeModel.report_figures
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
@@ -223,30 +259,22 @@ def mean_phase_losses(
 
 @torch.no_grad()
 def in_batches(
-    model: GenerativeModel,
-    method: str,
+    fn: Callable[..., Tensor],
     x: Tensor,
     y: Tensor | None = None,
     size: int = 500,
     progress: str | None = None,
     **kw,
 ) -> Tensor:
-    """`model.<method>(x)` (encode, reconstruct, log_likelihood, ...) over x in batches of
-    `size`, concatenated. A conditional model also gets each batch's labels y, which it needs.
-    With `progress`, a progress bar (or line) of that description counts the examples."""
-    from ..errors import GenzooError
-
-    conditional = getattr(model, "conditional", False)
-    if conditional and y is None:
-        raise GenzooError(
-            f"model {model.name} is conditional: {method} needs the examples' labels, "
-            "and these examples have none"
-        )
-    fn = getattr(model, method)
+    """`fn(x)` (a model's encode, reconstruct, log_likelihood, ...) over x in batches of
+    `size`, concatenated; with labels y (a conditional model's: `model.labels_for`), each
+    batch's go with it as `y`. With `progress`, a progress bar (or line) of that description
+    counts the examples."""
     out = []
-    with reporting(len(x), progress or method, "examples", enabled=progress is not None) as bar:
+    what = progress or getattr(fn, "__name__", "examples")
+    with reporting(len(x), what, "examples", enabled=progress is not None) as bar:
         for i in range(0, len(x), size):
-            labels = {"y": y[i : i + size].to(x.device)} if conditional else {}
+            labels = {} if y is None else {"y": y[i : i + size].to(x.device)}
             out.append(fn(x[i : i + size], **labels, **kw))
             bar.update(len(out[-1]))
     return torch.cat(out)
@@ -304,18 +332,71 @@ class Reconstructor(Protocol):
 class LikelihoodModel(Protocol):
     def log_likelihood(self, x: Tensor, k: int = ...) -> Tensor: ...
 
+    def likelihood_provenance(self, k: int | None) -> dict:
+        """What the estimate of `log_likelihood(x, k)` is (the estimator, what k counts)."""
+        ...
+
 
 @runtime_checkable
 class Translator(Protocol):
     def translate(self, x_in: Tensor) -> Tensor: ...
 
 
+@runtime_checkable
+class BackTranslator(Protocol):
+    """A translation both ways (CycleGAN): output domain back to the input domain."""
+
+    def translate_back(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class CycleConsistent(Protocol):
+    """Round trips a -> b -> a and b -> a -> b, measured per domain."""
+
+    def cycle_errors(self, a: Tensor, b: Tensor) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class LatentPrior(Protocol):
+    """Codes z from the model's prior p(z), which `decode` maps to data."""
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor: ...
+
+
+@runtime_checkable
+class Trajectory(Protocol):
+    """The states a sampler passes through, noise to sample: [(title, (n, *shape))]."""
+
+    def trajectory(self, n: int, frames: int = ..., **kw) -> list[tuple[str, Tensor]]: ...
+
+
+@runtime_checkable
+class StyleMixing(Protocol):
+    """Samples whose coarse and fine styles come from different codes."""
+
+    def mixing_grid(self, n_a: int, n_b: int, layers: range, **kw) -> Tensor: ...
+
+
+@runtime_checkable
+class PrincipalDirections(Protocol):
+    """A linear model's directions in data space and the variance along each."""
+
+    def principal_directions(self, x: Tensor) -> tuple[Tensor, Tensor]: ...
+
+
+# every optional capability, by the name `genzoo info` lists it under
 CAPABILITIES = {
     "encode": Encoder,
     "decode": Decoder,
     "reconstruct": Reconstructor,
     "log_likelihood": LikelihoodModel,
     "translate": Translator,
+    "translate_back": BackTranslator,
+    "cycle_errors": CycleConsistent,
+    "sample_latent": LatentPrior,
+    "trajectory": Trajectory,
+    "mixing_grid": StyleMixing,
+    "principal_directions": PrincipalDirections,
 }
 
 

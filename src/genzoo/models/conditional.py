@@ -4,6 +4,8 @@ through the classes."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -14,7 +16,7 @@ from ..errors import ConfigError, GenzooError
 class LabelConditioned:
     """Mixin placed before the model class: ``class CVAE(LabelConditioned, VAE)``."""
 
-    conditional = True
+    conditional: ClassVar[bool] = True
 
     def __init__(self, config, info):
         if not info.num_classes:

@@ -1,6 +1,5 @@
 """Training: the one trainer, its config, checkpoints and loggers."""
 
-from . import schedules  # noqa: F401  (registers the learning-rate schedules)
 from .checkpoint import latest_checkpoint, load
 from .config import TrainConfig
 from .trainer import Trainer

@@ -134,7 +134,7 @@ def preview(
         x_ref, y_ref = x_ref[pick], None if y_ref is None else y_ref[pick]
     if isinstance(model, Reconstructor):
         fast = model.fast_options("reconstruct")
-        recon = in_batches(model, "reconstruct", x_ref, y_ref, **fast)
+        recon = in_batches(model.reconstruct, x_ref, model.labels_for(y_ref, "reconstruct"), **fast)
     if info.kind == "image":
         parts = []
         if recon is not None:
@@ -230,7 +230,7 @@ def translation_pairs(model, x_in: torch.Tensor, target: torch.Tensor | None = N
     """Rows of inputs, their translations and (when given) the targets: one grid image."""
     from ..models.base import in_batches
 
-    out = in_batches(model, "translate", x_in)
+    out = in_batches(model.translate, x_in)
     rows = [
         to_display(x_in, model.info.input, model.input_transform),
         to_display(out, model.info, model.transform),

@@ -54,19 +54,21 @@ def latent_walks(model, data) -> list[str]:
     """Interpolations between test examples and a traversal of the most active dimensions,
     for image models that encode and decode."""
     from ..apps.latent import active_order, interpolate, traversal
-    from ..models.base import Decoder, Encoder, in_batches
+    from ..models.base import Decoder, Encoder, LatentPrior, in_batches
     from .grid import picture
 
     if model.info.kind != "image" or not isinstance(model, Decoder):
         return []
     if not isinstance(model, Encoder):
-        return prior_walks(model) if hasattr(model, "sample_latent") else []
+        return prior_walks(model) if isinstance(model, LatentPrior) else []
     x, y = model.to_model(data.x_test), _labels(data)
     y = None if y is None else y.to(model.device)
-    prior = hasattr(model, "sample_latent")
+    prior = isinstance(model, LatentPrior)
     pairs = torch.linspace(0, len(x) - 1, 8).long()  # spread over the split
     # only the pairs' codes: encoding may be costly (a diffusion model inverts its sampler)
-    z_pairs = in_batches(model, "encode", x[pairs], None if y is None else y[pairs])
+    z_pairs = in_batches(
+        model.encode, x[pairs], model.labels_for(None if y is None else y[pairs], "encode")
+    )
     rows = []
     for i in range(0, 8, 2):
         a, b = pairs[i].item(), pairs[i + 1].item()
@@ -83,7 +85,7 @@ def latent_walks(model, data) -> list[str]:
     ]
     if z_pairs.dim() > 2:  # codes shaped like the data (inverted noise): no dimension to traverse
         return parts
-    z = in_batches(model, "encode", x, y)
+    z = in_batches(model.encode, x, model.labels_for(y, "encode"))
     dims = active_order(z)[:8]
     z0 = torch.zeros_like(z[0]) if prior else z.mean(0)
     label0 = None if y is None else y[0]
@@ -107,7 +109,7 @@ def prior_walks(model) -> list[str]:
 
     g = torch.Generator(device=model.device).manual_seed(0)
     ends = model.sample_latent(8, generator=g)
-    labels = getattr(model, "default_labels", lambda n, y: None)(4, None)
+    labels = model.default_labels(4, None)
     rows = [
         (
             f"path {i}",
@@ -248,14 +250,16 @@ def latent_plot(model, data) -> Image.Image | None:
     x, y = model.to_model(data.x_test), data.y_test
     labels = _labels(data)
     # a model whose encoder is costly plots a subset, spread evenly over the split
-    n = min(len(x), getattr(model, "report_latent_points", len(x)))
+    n = min(len(x), model.report_latent_points or len(x))
     if n < len(x):
         keep = torch.linspace(0, len(x) - 1, n).long()
         x, labels = x[keep], None if labels is None else labels[keep]
         y = None if y is None else np.asarray(y)[keep.numpy()]
     with torch.no_grad():
         # codes may keep the data's shape (a diffusion model's inverted noise x_T)
-        z = in_batches(model, "encode", x, labels, **model.fast_options("encode"))
+        z = in_batches(
+            model.encode, x, model.labels_for(labels, "encode"), **model.fast_options("encode")
+        )
         z = z.float().cpu().flatten(1)
     title = "latent codes"
     if z.shape[1] > 2:
@@ -381,7 +385,7 @@ def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[
             _img(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
         ]
     ds = run_dataset(model, run_config)
-    if hasattr(model, "report_figures") and time_for("the model's own figures"):
+    if model.has_report_figures() and time_for("the model's own figures"):
         # what is particular to a model (growth, mixing, samplers), figure by figure
         for title, image, caption in model.report_figures(run, ds):
             parts += [f"<h3>{html.escape(title)}</h3>", _img(image, title.lower(), caption)]
@@ -396,9 +400,11 @@ def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[
         with torch.no_grad():
             y = _labels(ds)
             recon = in_batches(
-                model, "reconstruct", x[idx], None if y is None else y[idx],
+                model.reconstruct,
+                x[idx],
+                model.labels_for(None if y is None else y[idx], "reconstruct"),
                 **model.fast_options("reconstruct"),
-            )  # fmt: skip
+            )
             sets = [("data", x[idx]), ("reconstructions", recon)]
         parts += [
             "<h3>Reconstructions</h3>",

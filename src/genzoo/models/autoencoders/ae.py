@@ -1,9 +1,11 @@
 """The autoencoder: an encoder f and a decoder g trained to reconstruct, x^ = g(f(x))
 (Goodfellow et al., Deep Learning, ch. 14).
 
-`Autoencoder` is the stacked (deep) MLP autoencoder, symmetric about the code layer, and the
-base of the family. Its variants change one thing each: `corrupt` (denoising), `penalty`
-(sparse, contractive), or the networks (linear, convolutional). Options here:
+`CodeAutoencoder` is what every autoencoder shares: the reconstruction loss, the hooks its
+variants change one at a time (`corrupt` for denoising, `penalty` for sparse and contractive),
+and the code moments that `sample` draws from; a subclass supplies the networks (`build`,
+`encode`, `decode_logits`). `Autoencoder` is the stacked (deep) MLP autoencoder, symmetric
+about the code layer; the linear and convolutional ones are its siblings. The MLP's options:
 
 - tied weights: decoder layer j uses the transpose of the mirrored encoder layer's weights
   (own biases), halving the weight count;
@@ -74,19 +76,18 @@ class AEConfig:
         check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
 
 
-@register_model("ae", "stacked MLP autoencoder; tied weights and greedy layer-wise options")
-class Autoencoder(GenerativeModel):
-    Config = AEConfig
+class CodeAutoencoder(GenerativeModel):
+    """An encoder to a code z of `config.latent_dim` and a decoder back, trained to
+    reconstruct; a subclass builds the networks. Its config has `latent_dim` and
+    `prior_momentum`, and `output_activation` and `loss` unless it overrides
+    `_resolve_output`."""
 
-    HIDDEN, LATENT = (512, 256), 32  # the layout of 28x28 digits
+    LATENT = 32
 
     @classmethod
     def sized(cls, config, info):
-        """Unset widths: nn.sizing.mlp_widths; an unset code size: 32, at most half the
-        input's size (a 5-column table gets 2, 2-D points 1)."""
-        if getattr(config, "hidden", ()) is None:
-            channels = info.shape[0] if info.kind == "image" else 1
-            config = replace(config, hidden=mlp_widths(cls.HIDDEN, channels))
+        """An unset code size: 32, at most half the input's size (a 5-column table gets 2,
+        2-D points 1)."""
         if config.latent_dim is None:
             config = replace(config, latent_dim=min(cls.LATENT, max(1, info.dim // 2)))
         return config
@@ -128,52 +129,18 @@ class Autoencoder(GenerativeModel):
             )
 
     def build(self) -> None:
-        cfg = self.config
-        sizes = [self.info.dim, *cfg.hidden, cfg.latent_dim]
-        pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
-        self.enc = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)  # D -> ... -> k
-        if cfg.tied:
-            self.dec_bias = nn.ParameterList(
-                nn.Parameter(torch.zeros(a)) for a, _ in reversed(pairs)
-            )
-        else:
-            self.dec = nn.ModuleList(nn.Linear(b, a) for a, b in reversed(pairs))  # k -> D
-        self.act = activation(cfg.activation)
-        self.code_act = (
-            nn.Identity() if cfg.code_activation == "none" else activation(cfg.code_activation)
-        )
+        """Make the networks (called once, from __init__)."""
+        raise NotImplementedError
 
-    @property
-    def tied(self) -> bool:
-        return getattr(self.config, "tied", False)
+    def encode(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """The decoder's output before the output activation."""
+        raise NotImplementedError
 
     def data_range(self):
         return "unit" if self.output == "sigmoid" else "standard"
-
-    # ---------------------------------------------------------------- the networks
-    def enc_layer(self, i: int, h: Tensor) -> Tensor:
-        h = self.enc[i](h)
-        return self.act(h) if i < len(self.enc) - 1 else self.code_act(h)
-
-    def dec_layer(self, j: int, h: Tensor) -> Tensor:
-        """Decoder layer j (0 next to the code), before its activation."""
-        if self.tied:
-            return F.linear(h, self.enc[len(self.enc) - 1 - j].weight.t(), self.dec_bias[j])
-        return self.dec[j](h)
-
-    def encode(self, x: Tensor) -> Tensor:
-        h = x.flatten(1)  # (B, D)
-        for i in range(len(self.enc)):
-            h = self.enc_layer(i, h)
-        return h  # (B, k)
-
-    def decode_logits(self, z: Tensor) -> Tensor:
-        h = z
-        for j in range(len(self.enc)):
-            h = self.dec_layer(j, h)
-            if j < len(self.enc) - 1:
-                h = self.act(h)
-        return h.view(-1, *self.info.shape)
 
     def decode(self, z: Tensor) -> Tensor:
         out = self.decode_logits(z)
@@ -215,39 +182,8 @@ class Autoencoder(GenerativeModel):
         total = terms["recon"] + sum(penalties.values())
         return LossOutput(total, {**terms, **penalties})
 
-    def greedy_loss(self, i: int, batch: Batch) -> LossOutput:
-        """Stage i: a shallow autoencoder on the (fixed) codes of layers below i."""
-        with torch.no_grad():
-            h = self.corrupt(batch["x"]).flatten(1)
-            for below in range(i):
-                h = self.enc_layer(below, h)
-        out = self.dec_layer(len(self.enc) - 1 - i, self.enc_layer(i, h))
-        if i == 0:  # the bottom stage reconstructs the data itself
-            terms = self.reconstruction_terms(out.view(-1, *self.info.shape), batch["x"])
-            return LossOutput(terms["recon"], terms)
-        target = h  # reconstruct the hidden layer below, through the hidden activation
-        recon = mse(self.act(out), target)
-        return LossOutput(recon, {"recon": recon})
-
     def phases(self) -> list[Phase]:
-        g = getattr(self.config, "greedy_steps", 0)
-        if not g:
-            return [Phase("ae", list(self.parameters()), self.loss)]
-        stages = []
-        for i in range(len(self.enc)):
-            params = list(self.enc[i].parameters())
-            j = len(self.enc) - 1 - i
-            params += [self.dec_bias[j]] if self.tied else list(self.dec[j].parameters())
-            stages.append(
-                Phase(
-                    f"layer{i + 1}",
-                    params,
-                    lambda b, i=i: self.greedy_loss(i, b),
-                    start=i * g,
-                    stop=(i + 1) * g,
-                )
-            )
-        return [*stages, Phase("ae", list(self.parameters()), self.loss, start=len(self.enc) * g)]
+        return [Phase("ae", list(self.parameters()), self.loss)]
 
     @torch.no_grad()
     def _track_codes(self, z: Tensor) -> None:
@@ -267,3 +203,100 @@ class Autoencoder(GenerativeModel):
         root = evecs * evals.clamp_min(0).sqrt()
         eps = torch.randn(n, k, generator=generator, device=self.z_mean.device)
         return self.decode(self.z_mean + eps @ root.T)
+
+
+@register_model("ae", "stacked MLP autoencoder; tied weights and greedy layer-wise options")
+class Autoencoder(CodeAutoencoder):
+    """The stacked MLP autoencoder, with tied weights and greedy layer-wise training."""
+
+    Config = AEConfig
+
+    HIDDEN = (512, 256)  # the layout of 28x28 digits
+
+    @classmethod
+    def sized(cls, config, info):
+        """Unset widths: nn.sizing.mlp_widths; the code size as every autoencoder's."""
+        if config.hidden is None:
+            channels = info.shape[0] if info.kind == "image" else 1
+            config = replace(config, hidden=mlp_widths(cls.HIDDEN, channels))
+        return super().sized(config, info)
+
+    def build(self) -> None:
+        cfg = self.config
+        sizes = [self.info.dim, *cfg.hidden, cfg.latent_dim]
+        pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+        self.enc = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)  # D -> ... -> k
+        if cfg.tied:
+            self.dec_bias = nn.ParameterList(
+                nn.Parameter(torch.zeros(a)) for a, _ in reversed(pairs)
+            )
+        else:
+            self.dec = nn.ModuleList(nn.Linear(b, a) for a, b in reversed(pairs))  # k -> D
+        self.act = activation(cfg.activation)
+        self.code_act = (
+            nn.Identity() if cfg.code_activation == "none" else activation(cfg.code_activation)
+        )
+
+    @property
+    def tied(self) -> bool:
+        return self.config.tied
+
+    # ---------------------------------------------------------------- the networks
+    def enc_layer(self, i: int, h: Tensor) -> Tensor:
+        h = self.enc[i](h)
+        return self.act(h) if i < len(self.enc) - 1 else self.code_act(h)
+
+    def dec_layer(self, j: int, h: Tensor) -> Tensor:
+        """Decoder layer j (0 next to the code), before its activation."""
+        if self.tied:
+            return F.linear(h, self.enc[len(self.enc) - 1 - j].weight.t(), self.dec_bias[j])
+        return self.dec[j](h)
+
+    def encode(self, x: Tensor) -> Tensor:
+        h = x.flatten(1)  # (B, D)
+        for i in range(len(self.enc)):
+            h = self.enc_layer(i, h)
+        return h  # (B, k)
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        h = z
+        for j in range(len(self.enc)):
+            h = self.dec_layer(j, h)
+            if j < len(self.enc) - 1:
+                h = self.act(h)
+        return h.view(-1, *self.info.shape)
+
+    # ---------------------------------------------------------------- greedy training
+    def greedy_loss(self, i: int, batch: Batch) -> LossOutput:
+        """Stage i: a shallow autoencoder on the (fixed) codes of layers below i."""
+        with torch.no_grad():
+            h = self.corrupt(batch["x"]).flatten(1)
+            for below in range(i):
+                h = self.enc_layer(below, h)
+        out = self.dec_layer(len(self.enc) - 1 - i, self.enc_layer(i, h))
+        if i == 0:  # the bottom stage reconstructs the data itself
+            terms = self.reconstruction_terms(out.view(-1, *self.info.shape), batch["x"])
+            return LossOutput(terms["recon"], terms)
+        target = h  # reconstruct the hidden layer below, through the hidden activation
+        recon = mse(self.act(out), target)
+        return LossOutput(recon, {"recon": recon})
+
+    def phases(self) -> list[Phase]:
+        g = self.config.greedy_steps
+        if not g:
+            return super().phases()
+        stages = []
+        for i in range(len(self.enc)):
+            params = list(self.enc[i].parameters())
+            j = len(self.enc) - 1 - i
+            params += [self.dec_bias[j]] if self.tied else list(self.dec[j].parameters())
+            stages.append(
+                Phase(
+                    f"layer{i + 1}",
+                    params,
+                    lambda b, i=i: self.greedy_loss(i, b),
+                    start=i * g,
+                    stop=(i + 1) * g,
+                )
+            )
+        return [*stages, Phase("ae", list(self.parameters()), self.loss, start=len(self.enc) * g)]

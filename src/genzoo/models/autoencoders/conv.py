@@ -13,7 +13,7 @@ from ...config import check
 from ...nn import ConvDecoder, ConvEncoder
 from ...nn.sizing import stages_for, widths_for
 from ..base import register_model
-from .ae import Activation, Autoencoder
+from .ae import Activation, CodeAutoencoder
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ConvAEConfig:
 
 
 @register_model("conv-ae", "convolutional autoencoder: strided convs, transposed or upsampling")
-class ConvAutoencoder(Autoencoder):
+class ConvAutoencoder(CodeAutoencoder):
     Config = ConvAEConfig
     data_kinds = ("image",)
     CHANNELS = (32, 64)  # the widths of the lowest stages

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ...config import check
 from ..base import register_model
-from .ae import Autoencoder
+from .ae import CodeAutoencoder
 
 
 @dataclass
@@ -34,7 +34,7 @@ class LinearAEConfig:
 
 
 @register_model("linear-ae", "linear encoder and decoder with MSE: finds PCA's subspace")
-class LinearAutoencoder(Autoencoder):
+class LinearAutoencoder(CodeAutoencoder):
     Config = LinearAEConfig
 
     def _resolve_output(self) -> tuple[str, str]:
@@ -44,7 +44,12 @@ class LinearAutoencoder(Autoencoder):
         d, k = self.info.dim, self.config.latent_dim
         self.enc = nn.ModuleList([nn.Linear(d, k)])  # (B, D) -> (B, k)
         self.dec = nn.ModuleList([nn.Linear(k, d)])  # (B, k) -> (B, D)
-        self.act = self.code_act = nn.Identity()
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.enc[0](x.flatten(1))
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        return self.dec[0](z).view(-1, *self.info.shape)
 
     @torch.no_grad()
     def principal_directions(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -1,4 +1,6 @@
 """Diffusion models: noise schedules, the process's maths and the samplers as pure functions;
 one file per model."""
 
-from . import ddpm  # noqa: F401  (registers the models)
+from ...registry import import_package
+
+import_package(__name__, __path__)  # each model file registers its models

@@ -162,7 +162,6 @@ class DDPMConfig:
 @register_model("ddpm", "DDPM: U-Net or MLP denoiser; eps, x0 or v; DDIM and DPM-Solver sampling")
 class DDPM(GenerativeModel):
     Config = DDPMConfig
-    conditional: ClassVar[bool] = False
     train_defaults: ClassVar[dict] = {"ema": True, "warmup_steps": 200}  # sample from the EMA
     report_latent_points: ClassVar[int] = 200  # each code is a DDIM inversion: plot a subset
 
@@ -305,9 +304,6 @@ class DDPM(GenerativeModel):
         if sampler == "dpm-solver":
             return sampler, logsnr_timesteps(self.schedule, steps)
         return sampler, spaced_timesteps(T, steps)
-
-    def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
-        return None
 
     @torch.no_grad()
     def sample(
@@ -484,6 +480,7 @@ class DDPM(GenerativeModel):
             "estimator": "variational bound" + (" (all T terms)" if exact else ""),
             "timesteps": T if exact else k,
             "discrete": self.discrete,
+            "binarized": False,
         }
 
     def _vlb_at(self, x: Tensor, t: Tensor, y: Tensor | None, generator) -> Tensor:

@@ -1,3 +1,5 @@
 """GANs: the two-phase game and its stabilisers; losses as pure functions in `losses.py`."""
 
-from . import cgan, cyclegan, dcgan, gan, pix2pix, progan, stylegan, wgan  # noqa: F401  (registers the models)
+from ...registry import import_package
+
+import_package(__name__, __path__)  # each model file registers its models

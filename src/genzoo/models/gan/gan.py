@@ -153,7 +153,6 @@ def _feature_net(source: str):
 @register_model("gan", "GAN: MLP generator and discriminator, minimax or non-saturating loss")
 class GAN(GenerativeModel):
     Config = GANConfig
-    conditional = False
     # DCGAN's Adam (Radford et al. 2016: lr 2e-4, beta1 = 0.5), for both networks
     train_defaults: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
     retired = {"lr": "train.lr", "betas": "train.betas", "optimizer": "train.optimizer"}
@@ -245,9 +244,6 @@ class GAN(GenerativeModel):
     def condition(self, y: Tensor | None, n: int) -> Tensor | None:
         """The one-hot labels (n, K) the networks see, or None (unconditional)."""
         return None
-
-    def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
-        return labels
 
     # ---------------------------------------------------------------- the networks
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:

@@ -1,3 +1,5 @@
 """The variational autoencoder family: one file per variant, registered on import."""
 
-from . import beta_vae, cvae, iwae, vae  # noqa: F401
+from ...registry import import_package
+
+import_package(__name__, __path__)  # each model file registers its models

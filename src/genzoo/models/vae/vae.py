@@ -86,7 +86,6 @@ class VAEConfig:
 @register_model("vae", "variational autoencoder: ELBO, Bernoulli or Gaussian decoder, MLP or conv")
 class VAE(GenerativeModel):
     Config = VAEConfig
-    conditional = False
     weighs_kl = False  # whether kl_weight() is not always 1 (then it is logged as "beta")
 
     HIDDEN, CHANNELS = (512, 256), (32, 64)  # the layouts of 28x28 digits
@@ -227,9 +226,6 @@ class VAE(GenerativeModel):
         """Decode z ~ N(0, I): the means E[x|z] (the usual way to show VAE samples)."""
         return self.decode(self.sample_latent(n, generator), self.default_labels(n, labels))
 
-    def default_labels(self, n: int, labels: Tensor | None) -> Tensor | None:
-        return labels
-
     # ---------------------------------------------------------------- objectives
     def loss(self, batch: Batch) -> LossOutput:
         x, y = self.binarize(batch["x"]), batch.get("y")
@@ -264,7 +260,11 @@ class VAE(GenerativeModel):
 
     def likelihood_provenance(self, k: int) -> dict:
         """What the nll metric's estimate is, for its provenance."""
-        return {"importance_samples": k, "decoder": self.likelihood}
+        return {
+            "importance_samples": k,
+            "decoder": self.likelihood,
+            "binarized": self.config.binarize,
+        }
 
     @torch.no_grad()
     def log_likelihood(
