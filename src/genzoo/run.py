@@ -174,7 +174,6 @@ def train(
 ) -> dict[str, Any]:
     """Load the data, build the model (seeded) and train it, then (train.final_eval) evaluate
     it and write its report; returns the run summary. train.max_seconds bounds all of it."""
-    from .config import read_file as read_cfg
     from .train.distributed import World
 
     deadline = Deadline(rc.train.max_seconds)  # the whole command's clock starts here
@@ -188,7 +187,7 @@ def train(
                     f"{out} already holds a run; pass --resume auto to continue "
                     "it, or choose another --out"
                 )
-            check_resumable(read_cfg(saved), rc.to_dict(), out)
+            check_resumable(read_file(saved), rc.to_dict(), out)
         elif out.exists() and any(out.iterdir()):
             raise GenzooError(f"{out} exists and is not a genzoo run folder; choose another --out")
     data = load_dataset(rc.data)

@@ -6,7 +6,6 @@ a 3x3 median filter and a Gaussian blur (scipy.ndimage), each applied per image 
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -52,7 +51,3 @@ def denoise(model, x_model: Tensor, y: Tensor | None = None, batch: int = 500) -
         )
     model.eval()
     return in_batches(model.reconstruct, x_model, model.labels_for(y, "reconstruct"), batch)
-
-
-def as_numpy(x: Tensor) -> np.ndarray:
-    return x.detach().cpu().numpy()
