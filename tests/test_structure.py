@@ -149,3 +149,13 @@ def test_a_model_in_a_new_file_is_checked_by_the_contract_suite(package_with_a_n
     assert done.returncode == 0, done.stdout[-3000:]
     passed = int(done.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
     assert passed >= 5, done.stdout[-500:]  # the contract's checks ran on the new model
+
+
+def test_the_optimizer_choices_are_the_registered_optimizers():
+    import typing
+
+    from genzoo.registry import OPTIMIZERS
+    from genzoo.train.config import TrainConfig
+
+    hint = typing.get_type_hints(TrainConfig)["optimizer"]
+    assert set(typing.get_args(hint)) == set(OPTIMIZERS.names()) == {"adam", "adamw", "rmsprop"}

@@ -41,7 +41,7 @@ from ..progress import (
     stop_requested,
     stop_signals,
 )
-from ..registry import SCHEDULES
+from ..registry import OPTIMIZERS, SCHEDULES
 from ..weights import load_strict
 from . import checkpoint as ckpt
 from . import distributed
@@ -210,23 +210,9 @@ class Trainer:
         self.warnings: dict[str, dict[str, Any]] = {}  # key -> first step seen, message
 
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
-        name = phase.optimizer or self.cfg.optimizer
-        lr = phase.lr or self.cfg.lr
-        if name == "rmsprop":
-            return torch.optim.RMSprop(phase.params, lr=lr, weight_decay=self.cfg.weight_decay)
-        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        # The fused kernel updates every tensor in one pass: same maths, ~15% faster steps
-        # for small models on CPU, where PyTorch would otherwise loop tensor by tensor.
-        fused = all(
-            p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in phase.params
-        )
-        return cls(
-            phase.params,
-            lr=lr,
-            betas=phase.betas or self.cfg.betas,
-            weight_decay=self.cfg.weight_decay,
-            fused=fused or None,
-        )
+        make = OPTIMIZERS.get(phase.optimizer or self.cfg.optimizer)
+        betas = phase.betas or self.cfg.betas
+        return make(phase.params, phase.lr or self.cfg.lr, betas, self.cfg.weight_decay)
 
     def _scheduler(self, phase: Phase) -> torch.optim.lr_scheduler.LambdaLR:
         fn = SCHEDULES.get(self.cfg.schedule)
