@@ -89,6 +89,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     ),
     "ddpm+ddim-eta1": ("ddpm", {"eta": 1.0}),
     "ddpm+dpm-solver": ("ddpm", {"sampler": "dpm-solver"}),
+    "ddpm+lognormal-min-snr": ("ddpm", {"timesteps": "lognormal", "min_snr_gamma": 5.0}),
     "cddpm+guided-learned": ("cddpm", {"guidance": 3.0, "learn_variance": True}),
     "progan+r1-pack": (
         "progan",

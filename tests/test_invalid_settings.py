@@ -134,7 +134,8 @@ OUT_OF_RANGE = {
     "channels": ["[]", "[0]"], "checkpoint_every": ["-1"], "clip": ["-0.1"],
     "contraction_weight": ["-1"], "cycle_weight": ["-1"], "d_hidden": ["[]", "[-2]"],
     "d_layers": ["-1"], "d_lr": ["0"], "d_steps": ["0"], "d_width": ["0"], "drift": ["-1"],
-    "downsample": ["0"], "min_snr_gamma": ["-1"], "lognormal_std": ["0", "-1"],
+    "downsample": ["0"], "min_snr_gamma": ["-1"], "lognormal_std": ["0", "-1", "inf"],
+    "lognormal_mean": ["nan", "inf"],
     "drop_prob": ["1.0", "-0.1"], "dropout": ["1.0", "-0.1"], "dropout_layers": ["-1"],
     "ema_decay": ["1.0", "-0.5"], "eta": ["-0.1", "1.5"], "eval_every": ["-1"],
     "eval_seconds": ["0", "-1"], "g_hidden": ["[]"], "growth": ["0", "1"], "gp_weight": ["-1"],
@@ -160,7 +161,7 @@ OUT_OF_RANGE = {
 # checks against the files (tested in test_data and test_cli).
 ANY_VALUE = {
     "seed", "split_seed", "source", "input", "labels", "label_column", "id_column", "classes",
-    "paired", "lognormal_mean",
+    "paired",
 }  # fmt: skip
 
 

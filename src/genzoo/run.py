@@ -148,7 +148,9 @@ def check_resumable(saved: dict[str, Any], new: dict[str, Any], run_dir: Path) -
         for key in sorted(set(saved.get(section, {})) | set(new.get(section, {})))
         if (section, key) not in RESUMABLE_CHANGES
     ]
-    for name, theirs, ours in differing_fields(saved, new, fields)[:1]:
+    differ = differing_fields(saved, new, fields)
+    if differ:
+        name, theirs, ours = differ[0]
         raise GenzooError(
             f"{run_dir} was trained with {name}={theirs!r}, this command "
             f"asks for {ours!r}; resume with the same settings or use a new --out"

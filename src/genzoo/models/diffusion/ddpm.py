@@ -105,7 +105,13 @@ class DDPMConfig:
         )
         check(self.vlb_weight >= 0, "vlb_weight", self.vlb_weight, "a number >= 0")
         check(self.min_snr_gamma >= 0, "min_snr_gamma", self.min_snr_gamma, "a number >= 0")
-        check(self.lognormal_std > 0, "lognormal_std", self.lognormal_std, "a number > 0")
+        check(math.isfinite(self.lognormal_mean), "lognormal_mean", self.lognormal_mean, "a number")
+        check(
+            math.isfinite(self.lognormal_std) and self.lognormal_std > 0,
+            "lognormal_std",
+            self.lognormal_std,
+            "a number > 0",
+        )
         check(
             not (self.learn_variance and self.timesteps != "uniform"),
             "timesteps",
@@ -188,12 +194,14 @@ class DDPM(GenerativeModel):
         super().__init__(config, info)
         config = self.config
         self.schedule = make_schedule(config.schedule, config.T)
-        self.t_probs = None  # training timesteps: uniform unless config.timesteps says
+        # p(t) of the training timesteps (none: uniform); a buffer, so it moves with the
+        # model, and not saved: the config makes it
+        probs = None
         if config.timesteps == "lognormal":
             probs = P.lognormal_timestep_probs(
                 self.schedule, config.lognormal_mean, config.lognormal_std
-            )
-            self.t_probs = probs.float()
+            ).float()
+        self.register_buffer("t_probs", probs, persistent=False)
         cfg, out_mul = config, 2 if config.learn_variance else 1
         classes = info.num_classes if self.conditional else None
         if info.kind == "image":
@@ -260,7 +268,7 @@ class DDPM(GenerativeModel):
     def _timesteps(self, n: int, device) -> Tensor:
         if self.t_probs is None:
             return torch.randint(0, len(self.schedule), (n,), device=device)
-        return torch.multinomial(self.t_probs.to(device), n, replacement=True)
+        return torch.multinomial(self.t_probs, n, replacement=True).to(device)
 
     def loss(self, batch: Batch) -> LossOutput:
         x0 = batch["x"]
