@@ -16,7 +16,8 @@ from genzoo.metrics.plan import K_MIN, MIN_SAMPLES, SAFETY, Costs, Counts, fit_c
 from genzoo.progress import Deadline, StopRequested, deferred_stop, reporting, request_stop, tick
 from genzoo.run import build_run_config, train
 from genzoo.train import TrainConfig, Trainer
-from genzoo.train.trainer import end_reserve
+from genzoo.train.budget import end_reserve
+from genzoo.viz import training_preview
 
 WANTED = Counts(n=1000, k=200, nll_examples=1000, recon_examples=1000, loss_examples=1000)
 
@@ -192,6 +193,6 @@ def test_a_stop_during_the_preview_writes_a_checkpoint_at_once(tmp_path):
     cfg = TrainConfig(steps=100, batch_size=32, sample_every=5, log_every=0, tensorboard=False,
                       ema=False, final_eval=False)  # fmt: skip
     with pytest.raises(TrainingInterrupted) as e:
-        Trainer(model, ds, cfg, out=tmp_path / "run", console=False).fit()
+        Trainer(model, ds, cfg, tmp_path / "run", console=False, preview=training_preview).fit()
     written = tmp_path / "run" / "checkpoints" / "step-000005"
     assert e.value.step == 5 and json.loads((written / "config.json").read_text())["model"]

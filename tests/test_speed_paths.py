@@ -120,5 +120,5 @@ def test_on_the_gpu_pinned_host_data_trains_exactly_as_device_data(digits):
     cfg = TrainConfig(**gpu, data_on="host", log_every=0, eval_every=0, tensorboard=False)
     trainer = Trainer(model, digits, cfg, console=False)
     trainer.fit()
-    assert trainer.host_data and trainer.x_train.is_pinned()
+    assert trainer.host_data and trainer.train_data["x"].is_pinned()
     assert_close_weights(on_device, model, rtol=0, atol=0)  # the same rows, copied over

@@ -159,3 +159,46 @@ def test_the_optimizer_choices_are_the_registered_optimizers():
 
     hint = typing.get_type_hints(TrainConfig)["optimizer"]
     assert set(typing.get_args(hint)) == set(OPTIMIZERS.names()) == {"adam", "adamw", "rmsprop"}
+
+
+# ---------------------------------------------------------------- the data declares the batch
+def test_a_model_with_a_new_batch_field_trains_with_no_trainer_edit(tmp_path):
+    """A dataset that declares one more batch field (a per-example weight) and a model whose
+    loss reads it: the trainer draws, evaluates and resumes it without knowing its name."""
+    import dataclasses
+
+    import numpy as np
+
+    from genzoo.data.dataset import BatchField, Dataset
+    from genzoo.models.autoencoders.ae import Autoencoder
+    from genzoo.models.base import LossOutput
+    from genzoo.train import TrainConfig, Trainer
+
+    class WeightedDigits(Dataset):
+        def batch_fields(self, target):
+            fields = super().batch_fields(target)
+            w = lambda n: np.linspace(0.5, 1.5, n).astype(np.float32)  # noqa: E731
+            fields["w"] = BatchField("w", "labels", w(len(self.x_train)), w(len(self.x_test)),
+                                     self.name)  # fmt: skip
+            return fields
+
+    seen = []
+
+    class WeightedAE(Autoencoder):
+        def loss(self, batch):
+            seen.append(batch["w"].clone())
+            err = (self.reconstruct(batch["x"]) - batch["x"]).pow(2).flatten(1).mean(1)
+            loss = (batch["w"] * err).mean()
+            return LossOutput(loss, {"weighted": loss})
+
+    data = WeightedDigits(**{f.name: getattr(genzoo.load_dataset("digits"), f.name)
+                             for f in dataclasses.fields(Dataset)})  # fmt: skip
+    model = WeightedAE(WeightedAE.Config(hidden=(16,), latent_dim=2), data.info())
+    cfg = TrainConfig(steps=6, batch_size=8, log_every=2, eval_every=3, sample_every=0,
+                      checkpoint_every=3, tensorboard=False, final_eval=False)  # fmt: skip
+    summary = Trainer(model, data, cfg, out=tmp_path / "run", console=False).fit()
+    train_rows = [w for w in seen if len(w) == 8]
+    assert len(train_rows) == 6 and summary["test"]["test/ae/weighted"] > 0
+    # the field's values travel with their rows: weights of the drawn examples, not a copy
+    assert all(float(w.min()) >= 0.5 and float(w.max()) <= 1.5 for w in train_rows)
+    assert len({tuple(w.tolist()) for w in train_rows}) == 6

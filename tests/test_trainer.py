@@ -20,6 +20,7 @@ from genzoo.errors import CheckpointError, NonFiniteLossError
 from genzoo.registry import SCHEDULES
 from genzoo.train import TrainConfig, Trainer, checkpoint
 from genzoo.train.ema import EMA
+from genzoo.viz import training_preview
 
 from .conftest import run_cli, run_python
 
@@ -318,7 +319,12 @@ def test_tensorboard_events_read_back(digits, tmp_path):
 
     out = tmp_path / "run"
     Trainer(
-        small_model(digits), digits, cfg(tensorboard=True, sample_every=30), out=out, console=False
+        small_model(digits),
+        digits,
+        cfg(tensorboard=True, sample_every=30),
+        out=out,
+        console=False,
+        preview=training_preview,
     ).fit()
     acc = EventAccumulator(str(out / "tb"))
     acc.Reload()
@@ -334,7 +340,8 @@ def test_tensorboard_events_read_back(digits, tmp_path):
 
 def test_run_folder_layout(digits, tmp_path):
     out = tmp_path / "run"
-    Trainer(small_model(digits), digits, cfg(sample_every=10), out=out, console=False).fit()
+    config = cfg(sample_every=10)
+    Trainer(small_model(digits), digits, config, out, console=False, preview=training_preview).fit()
     for f in (
         "config.yaml",
         "metrics.jsonl",
@@ -350,20 +357,24 @@ def test_run_folder_layout(digits, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 30 and "test/ae/mse" in summary["test"]
     assert summary["versions"]["torch"] == torch.__version__
+    # without a `preview` to draw them, a run folder holds no pictures
+    Trainer(small_model(digits), digits, config, tmp_path / "bare", console=False).fit()
+    assert (tmp_path / "bare" / "model" / "model.safetensors").is_file()
+    assert not (tmp_path / "bare" / "samples").exists()
 
 
 @pytest.mark.parametrize(("source", "refs", "samples"), [("digits", 64, 32), ("ring8", 1000, 1000)])
 def test_previews_show_enough_points(source, refs, samples, tmp_path, monkeypatch):
     """An image grid shows 64 references and 32 samples; a scatter plot, which is there to
     show where the mass lies, 1,000 of each."""
-    import genzoo.viz
+    import genzoo.viz.grid
 
     ds = genzoo.load_dataset(
         genzoo.DataConfig(source=source, n=5000 if source == "ring8" else None)
     )
     model = genzoo.build_model("vae", ds.info(), {"hidden": [16], "latent_dim": 2}, seed=0)
     seen = {}
-    real_preview, real_sample = genzoo.viz.preview, model.sample
+    real_preview, real_sample = genzoo.viz.grid.preview, model.sample
 
     def preview(model, x_ref, **kw):
         seen["refs"] = len(x_ref)
@@ -373,9 +384,10 @@ def test_previews_show_enough_points(source, refs, samples, tmp_path, monkeypatc
         seen["samples"] = n
         return real_sample(n, **kw)
 
-    monkeypatch.setattr(genzoo.viz, "preview", preview)
+    monkeypatch.setattr(genzoo.viz.grid, "preview", preview)
     monkeypatch.setattr(model, "sample", sample)
-    Trainer(model, ds, cfg(steps=1, sample_every=1), out=tmp_path / "run", console=False).fit()
+    config, out = cfg(steps=1, sample_every=1), tmp_path / "run"
+    Trainer(model, ds, config, out, console=False, preview=training_preview).fit()
     assert (seen["refs"], seen["samples"]) == (refs, samples)
     assert (tmp_path / "run" / "samples" / "step-000001.png").is_file()
 

@@ -244,7 +244,7 @@ def runs(tmp_path_factory):
 
 
 def test_interpolation_ends_are_the_reconstructions_and_slerp_keeps_the_norm(runs, tmp_path):
-    from genzoo.apps.latent import interpolate
+    from genzoo.models.latent import interpolate
     from genzoo.train.checkpoint import load
 
     out = tmp_path / "path.npy"
@@ -277,7 +277,7 @@ def test_interpolation_ends_are_the_reconstructions_and_slerp_keeps_the_norm(run
 
 
 def test_class_arithmetic_to_the_own_class_is_the_reconstruction(runs):
-    from genzoo.apps.latent import class_means, class_transfer
+    from genzoo.models.latent import class_means, class_transfer
     from genzoo.train.checkpoint import load
 
     model = load(runs / "vae" / "model").eval()

@@ -18,6 +18,7 @@ from .progress import Deadline
 from .registry import MODELS
 from .train import TrainConfig, Trainer
 from .train.runtime import resolve_device, resolve_precision
+from .viz import training_preview
 
 SECTIONS = ("model", "data", "train")
 # Settings a resumed run may change: none of them alters the optimization trajectory.
@@ -195,7 +196,14 @@ def train(
     data = load_dataset(rc.data)
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     trainer = Trainer(
-        model, data, rc.train, out=out, run_config=rc.to_dict(), console=console, deadline=deadline
+        model,
+        data,
+        rc.train,
+        out=out,
+        run_config=rc.to_dict(),
+        console=console,
+        deadline=deadline,
+        preview=training_preview,
     )
     if out is not None and rc.train.final_eval:
         from .metrics import estimate_seconds
@@ -269,36 +277,3 @@ def record_eval(
         say("writing the report")
     write_report([out], out / "report.html", deadline=deadline)
     return summary
-
-
-def open_run(run: str | Path, device: str = "cpu"):
-    """Load the model of `run`, strictly; returns (model, the run's config dict or None)."""
-    from .train.checkpoint import load
-
-    model = load(run, device=device)
-    cfg_path = next(
-        (p / "config.yaml" for p in _run_roots(Path(run)) if (p / "config.yaml").is_file()), None
-    )
-    return model, (read_file(cfg_path) if cfg_path else None)
-
-
-def _run_roots(path: Path) -> list[Path]:
-    # run/, run/model/, run/checkpoints/step-N/ all lead back to the run folder
-    return [path, path.parent, path.parent.parent]
-
-
-def run_dataset(model, run_config: dict[str, Any] | None, data: str | None = None):
-    """The dataset a run was trained on (same split), or `data` if given."""
-    if data is not None:
-        cfg = DataConfig(source=data)
-    elif run_config is not None and "data" in run_config:
-        cfg = from_dict(DataConfig, run_config["data"], prefix="data.")
-    else:
-        cfg = DataConfig(source=model.info.source)
-    ds = load_dataset(cfg)
-    if ds.shape != tuple(model.info.shape):
-        raise GenzooError(
-            f"{cfg.source}: examples of shape {ds.shape} do not fit a model "
-            f"trained on shape {tuple(model.info.shape)}"
-        )
-    return ds

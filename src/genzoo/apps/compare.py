@@ -28,31 +28,12 @@ from ..config import to_dict
 from ..data import DataConfig, load_dataset
 from ..errors import GenzooError
 from ..registry import MODELS
+from ..viz.compare import CURVE, format_rows, likelihood_note, table_rows, write_compare_report
 
 # the columns of the comparison table, in order, where a model has them
-HEADLINE = {
-    "image": [
-        ("fid", "fid", "FID"),
-        ("kid", "kid", "KID"),
-        ("precision_recall", "precision", "precision"),
-        ("precision_recall", "recall", "recall"),
-        ("classes", "classes_covered", "classes"),
-        ("nll", "bits_per_dim", "bits/dim"),
-    ],
-    "points": [
-        ("modes", "modes", "modes"),
-        ("modes", "high_quality", "high quality"),
-        ("knn_kl", "knn_kl", "k-NN KL"),
-        ("mmd", "mmd", "MMD²"),
-        ("nll", "nll_nats", "NLL (nats)"),
-    ],
-}
-HEADLINE["table"] = [h for h in HEADLINE["points"] if h[0] != "modes"]
 # the metrics of a comparison: every default one except those that do not compare across
 # families (a GAN has no reconstruction, a diffusion model inverts exactly; loss terms differ)
 LEFT_OUT = ("recon", "loss")
-# the metric of the quality-against-time curve: (metric, value), lower is better
-CURVE = {"image": ("fid", "fid"), "points": ("knn_kl", "knn_kl"), "table": ("knn_kl", "knn_kl")}
 
 
 def parse_budget(text: str) -> float:
@@ -350,7 +331,6 @@ def compare(
 ) -> Comparison:
     """Train (or reuse) each model, evaluate them alike, write compare.json and
     compare.html into `out`."""
-    from ..viz.compare import write_compare_report
 
     data = load_dataset(data_cfg)
     for name in names:  # every model must fit the data before any of them trains
@@ -395,83 +375,3 @@ def _entry_json(e: Entry) -> dict[str, Any]:
         "curve": e.curve,
         "reused": e.reused,
     }
-
-
-def density_of(provenance: dict[str, Any]) -> str:
-    """In words, what an nll number measures: only the same kind compare."""
-    if provenance.get("binarized"):
-        return "the probability of binarized pixels"
-    if provenance.get("discrete"):
-        return "a bound on the probability of the 8-bit pixel values"
-    if provenance.get("decoder") == "bernoulli":
-        return "a Bernoulli cross-entropy of grey levels (not a density of the data)"
-    return "a density of continuous values in the model's range"
-
-
-def likelihood_note(entries: list[Entry]) -> str | None:
-    """Which density each likelihood is of, when the models' differ; None when they agree."""
-    kinds = {e.name: density_of(e.results["nll"]["provenance"]) for e in entries
-             if "nll" in e.results}  # fmt: skip
-    if len(set(kinds.values())) < 2:
-        return None
-    said = "; ".join(f"{name}: {what}" for name, what in kinds.items())
-    return f"The likelihoods are of different things and do not compare ({said})."
-
-
-def headline(kind: str, entries: list[Entry]) -> list[tuple[str, str, str]]:
-    """The headline columns some entry has, each named by its feature network where it has
-    one: "FID (mnist5k-cnn features)"."""
-    cols = []
-    for metric, key, label in HEADLINE[kind]:
-        found = [
-            e.results[metric] for e in entries if key in e.results.get(metric, {}).get("values", {})
-        ]
-        if not found:
-            continue
-        features = found[0].get("provenance", {}).get("features")
-        if features:
-            label = f"{label} ({features.get('name') or features['file']} features)"
-        cols.append((metric, key, label))
-    return cols
-
-
-def table_rows(entries: list[Entry], kind: str) -> tuple[list[str], list[list[str]]]:
-    """The comparison as text: a header and one row per model, then the real-data floor."""
-    cols = headline(kind, entries)
-    head = ["model", "params", "steps", "train s", "sample s"] + [c[2] for c in cols]
-    rows = []
-    for e in entries:
-        s = e.summary
-        row = [e.name, f"{s.get('parameters', 0):,}", str(s.get("steps"))]
-        row += [_num(s.get("step_seconds")), _num(e.sample_seconds)]
-        row += [_num(e.results.get(m, {}).get("values", {}).get(k)) for m, k, _ in cols]
-        rows.append(row)
-    floor = ["real data (floor)", "", "", "", ""]
-    for m, k, _ in cols:
-        floors = [e.results.get(m, {}).get("floor") or {} for e in entries]
-        floor.append(_num(next((f[k] for f in floors if k in f), None)))
-    rows.append(floor)
-    return head, rows
-
-
-def _num(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
-    return str(v)
-
-
-def format_rows(head: list[str], rows: list[list[str]]) -> str:
-    """Text columns: the first left-aligned, the numbers right-aligned."""
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-
-    def line(cells):
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return "\n".join(line(r) for r in [head, *rows])

@@ -31,7 +31,7 @@ def embedding_plot(
     import matplotlib.pyplot as plt
     from sklearn.decomposition import PCA
 
-    from ..viz.report import _fig_to_image
+    from ..viz.html import fig_to_image
 
     left, title = to_2d(z, seed)
     right = PCA(2, random_state=seed).fit_transform(raw.reshape(len(raw), -1))
@@ -55,4 +55,4 @@ def embedding_plot(
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
-    return _fig_to_image(fig)
+    return fig_to_image(fig)

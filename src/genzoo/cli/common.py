@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import GenzooError
-from ..run import open_run, run_dataset
+from ..train.run_folder import open_run, run_dataset
 from ..viz import picture
 
 open_model = open_run  # the commands' name for it

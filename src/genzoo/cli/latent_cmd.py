@@ -49,8 +49,8 @@ class _Codes:
         self._means = None
 
     def means(self) -> torch.Tensor:
-        from ..apps.latent import class_means
         from ..errors import GenzooError
+        from ..models.latent import class_means
 
         if self.y is None:
             raise GenzooError("class means need labelled data; this run's data has no labels")
@@ -121,9 +121,9 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
       genzoo interpolate runs/cgan --label 4 --out fours.png
       genzoo interpolate runs/ddpm --a 3 --b 250 --mode spherical --out path.png
     """
-    from ..apps.latent import interpolate as walk
     from ..errors import GenzooError
     from ..models.base import Encoder, LatentPrior
+    from ..models.latent import interpolate as walk
     from .common import picture
 
     path = check_out(out, (".png", ".npy"))
@@ -189,9 +189,9 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
       genzoo traverse runs/vae --out traversal.png
       genzoo traverse runs/beta-vae --dims 0,1,2,3 --span 2 --input 17 --out t.png
     """
-    from ..apps.latent import active_order, traversal
     from ..errors import GenzooError
     from ..models.base import LatentPrior, in_batches
+    from ..models.latent import active_order, traversal
     from .common import picture
 
     path = check_out(out, (".png",))
@@ -246,7 +246,7 @@ def arithmetic(run, n, out, device) -> None:
       genzoo arithmetic runs/vae --out classes.png
       genzoo arithmetic runs/cvae --n 10 --out styles.png
     """
-    from ..apps.latent import class_transfer
+    from ..models.latent import class_transfer
     from .common import picture
 
     path = check_out(out, (".png",))

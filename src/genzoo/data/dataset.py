@@ -178,6 +178,34 @@ class DataTransform:
         return cls(d["target"], np.asarray(d["scale"], f32), np.asarray(d["shift"], f32))
 
 
+@dataclass(frozen=True)
+class BatchField:
+    """One field of a training batch, as the dataset declares it: the phases' losses receive
+    `batch[name]`. `train` and `test` hold its values per split in the data's own units, the
+    test values row for row with the dataset's test split. Examples (`kind` "examples") enter
+    the model through `transform`; labels (`kind` "labels") are class indices, kept as they
+    are. A field with a `stream` of its own (an unpaired domain) is drawn by a batch stream
+    of that name; the others are drawn row for row with `x`."""
+
+    name: str
+    kind: Literal["examples", "labels"]
+    train: np.ndarray
+    test: np.ndarray
+    source: str  # the data set it comes from, for messages
+    transform: DataTransform | None = None
+    stream: str | None = None
+
+    def values(self, split: str, device: torch.device | str = "cpu") -> torch.Tensor:
+        """The field's values of `split` as a tensor on `device`: examples in model range
+        (float32), labels as the integers they are."""
+        raw = self.train if split == "train" else self.test
+        if self.kind == "labels":
+            return torch.as_tensor(raw, device=device)
+        x = torch.as_tensor(np.asarray(raw, dtype=np.float32))
+        x = self.transform.forward(x) if self.transform is not None else x
+        return x.to(device)
+
+
 @dataclass
 class Dataset:
     """A dataset split into train and test, in its own units, with what is known about it."""
@@ -219,6 +247,27 @@ class Dataset:
             None if self.input is None else self.input.info(),
             self.paired,
         )
+
+    def batch_fields(self, target: Range) -> dict[str, BatchField]:
+        """What a training batch holds, by name, for a model of range `target`: the examples
+        `x`; their labels `y` when there are some; and for translation the input domain
+        `x_in`, row for row with `x` when paired, else drawn on its own (stream "in")."""
+        fields = {"x": BatchField("x", "examples", self.x_train, self.x_test, self.name,
+                                  self.transform(target))}  # fmt: skip
+        if self.y_train is not None:
+            fields["y"] = BatchField("y", "labels", self.y_train, self.y_test, self.name)
+        if self.input is not None:
+            inp = self.input
+            fields["x_in"] = BatchField(
+                "x_in",
+                "examples",
+                inp.x_train,
+                self.inputs_for("test"),
+                inp.name,
+                inp.transform(target),
+                stream=None if self.paired else "in",
+            )
+        return fields
 
     def inputs_for(self, which: str) -> np.ndarray:
         """Translation data: the input domain's examples of split `which`, row for row with

@@ -12,7 +12,7 @@ never a model's name, and never an attribute looked up by a string.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data.dataset import DataInfo, DataTransform, Range
+from ..data.dataset import BatchField, DataInfo, DataTransform, Range
 from ..errors import ConfigError, GenzooError
 from ..progress import reporting
 from ..registry import MODELS
@@ -137,6 +137,14 @@ class GenerativeModel(nn.Module):
         x = self.transform.forward(x) if self.transform is not None else x
         return x.to(self.device if device is None else device)
 
+    def set_units(self, fields: Mapping[str, BatchField]) -> None:
+        """Take the maps from the data's own units to this model's range from the batch fields
+        its dataset declares (`Dataset.batch_fields`): `x`'s as `transform` and, for
+        translation, the input domain's (`x_in`) as `input_transform`."""
+        self.transform = fields["x"].transform
+        if "x_in" in fields:
+            self.input_transform = fields["x_in"].transform
+
     def to_data(self, x: Tensor) -> np.ndarray:
         """This model's range -> the data's own units, as a NumPy array."""
         x = x.detach().float().cpu()
@@ -166,9 +174,11 @@ class GenerativeModel(nn.Module):
     def load_training_state(self, state: dict[str, Tensor]) -> None:
         """Restore what `training_state` returned."""
 
-    def diagnose(self, x: Tensor, y: Tensor | None = None) -> Diagnosis | None:
+    def diagnose(self, x: Tensor, y: Tensor | None = None, **fields: Tensor) -> Diagnosis | None:
         """Health checks on held-out examples x (model range), run at each evaluation:
-        values to log (e.g. KL per latent dimension) and warnings (e.g. posterior collapse)."""
+        values to log (e.g. KL per latent dimension) and warnings (e.g. posterior collapse).
+        It receives the test split's batch fields by name (`y`, a translation's `x_in`, any
+        field a dataset adds); a model reads those it knows."""
         return None
 
     def sample(
@@ -232,22 +242,20 @@ def mean_phase_losses(
     y: Tensor | None = None,
     batch_size: int = 500,
     seed: int = 0,
-    x_in: Tensor | None = None,
+    **fields: Tensor | None,
 ) -> dict[str, float]:
     """Every phase's loss and terms, {"phase/term": value}, averaged over the examples (x, y)
-    (and inputs x_in, row for row, for translation), in eval mode. Random draws inside the
-    losses use a seeded generator and leave the caller's random state untouched."""
+    and any other batch fields row for row with them (`x_in`: a translation's inputs), in
+    eval mode. Random draws inside the losses use a seeded generator and leave the caller's
+    random state untouched."""
     was_training = model.training
     model.eval()
+    columns = {k: v for k, v in {"x": x, "y": y, **fields}.items() if v is not None}
     sums: dict[str, float] = {}
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
         torch.manual_seed(seed)
         for i in range(0, len(x), batch_size):
-            batch = {"x": x[i : i + batch_size]}
-            if y is not None:
-                batch["y"] = y[i : i + batch_size]
-            if x_in is not None:
-                batch["x_in"] = x_in[i : i + batch_size]
+            batch = {k: v[i : i + batch_size] for k, v in columns.items()}
             for phase in model.phases():
                 out = phase.loss(batch)
                 for k, v in {"loss": out.loss, **out.terms}.items():

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_write_text, fsync_dir, replace_synced, temporary_beside
+from ..config import differing_fields
 from ..errors import CheckpointError
 from ..weights import load_strict, save_tensors
 
@@ -75,6 +76,34 @@ def model_meta(model) -> dict[str, Any]:
         ),
         "genzoo_version": __version__,
     }
+
+
+def check_same_model(path: Path, model) -> None:
+    """Refuse to resume `model` from checkpoint `path` when it was written for another model
+    or with other model settings (naming what differs)."""
+    try:
+        theirs = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path / 'config.json'}: unreadable ({e})") from None
+    ours = json.loads(json.dumps(model_meta(model)))  # as it would be written
+    if not isinstance(theirs, dict) or theirs.get("model") != ours["model"]:
+        got = theirs.get("model") if isinstance(theirs, dict) else None
+        raise CheckpointError(
+            f"{path}: a checkpoint of model {got!r}, not {ours['model']!r}; "
+            "resume with the same model or use a new --out"
+        )
+    fields = [("model", k) for k in ours["config"]]
+    differ = [
+        f"{name}: {a!r} there, {b!r} here"
+        for name, a, b in differing_fields(
+            {"model": theirs.get("config")}, {"model": ours["config"]}, fields
+        )
+    ]
+    if differ:
+        raise CheckpointError(
+            f"{path}: written with other settings ({'; '.join(differ[:4])}); "
+            "resume with the same settings or use a new --out"
+        )
 
 
 def _sha256(path: Path) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..config import check
+from ..errors import ConfigError
 
 BATCH = 128  # the default batch, on data that has that many training examples
 
@@ -100,3 +101,21 @@ class TrainConfig:
         check(
             self.keep_checkpoints >= 1, "keep_checkpoints", self.keep_checkpoints, "an integer >= 1"
         )
+
+
+def resolve_batch_size(batch_size: int | None, fields: dict, world) -> int:
+    """train.batch_size, checked against the training examples of every batch field (a
+    translation's two domains each count) shared among the processes of `world`; unset, BATCH
+    per process or as many as the smallest split holds."""
+    processes = world.size
+    if batch_size is None:
+        return max(1, min(BATCH, min(len(f.train) for f in fields.values()) // processes))
+    for f in fields.values():
+        if batch_size * processes > len(f.train):
+            per = f" / {processes} processes" if world.distributed else ""
+            raise ConfigError(
+                "train.batch_size",
+                batch_size,
+                f"at most the {len(f.train)} training examples of {f.source}{per}",
+            )
+    return batch_size

@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..errors import GenzooError
 from ..models.base import Batch, LossOutput, Phase
 
 
@@ -161,3 +162,16 @@ def gather(value: Any) -> list[Any]:
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()
+
+
+def agree_on_resume(start: str | None) -> None:
+    """Every process must resume from the checkpoint rank 0 resumes from (`start`, None for
+    the start): on several machines, --out has to be a folder they all see."""
+    seen = gather(start)
+    for rank, path in enumerate(seen):
+        if path != seen[0]:
+            raise GenzooError(
+                f"process {rank} would resume from {path or 'the start'} but process 0 "
+                f"from {seen[0] or 'the start'}: --out must be one folder that every "
+                "machine sees (a shared file system)"
+            )

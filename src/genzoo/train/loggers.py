@@ -133,3 +133,34 @@ class NullConsole:
     def log(self, record: dict[str, Any]) -> None: ...
     def message(self, text: str) -> None: ...
     def close(self) -> None: ...
+
+
+class RunningMeans:
+    """Sums of logged terms on the device since the last log line (no sync per step), averaged
+    when the line is written; kept in checkpoints so that a resumed run logs the same means."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, terms: dict[str, Any]) -> None:
+        for k, v in terms.items():
+            v = v.detach().float().reshape(())
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def take(self) -> dict[str, Any]:
+        """The means since the last `take`, as tensors; the sums start again."""
+        means = {k: v / self.counts[k] for k, v in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return means
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "accumulated": {k: v.cpu() for k, v in self.sums.items()},
+            "accumulated_count": dict(self.counts),
+        }
+
+    def load_state_dict(self, state: dict[str, Any], device) -> None:
+        self.sums = {k: v.to(device) for k, v in state["accumulated"].items()}
+        self.counts = {k: int(v) for k, v in state["accumulated_count"].items()}

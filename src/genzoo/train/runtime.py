@@ -78,3 +78,33 @@ def _as_tuple(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_as_tuple(v) for v in value)
     return value
+
+
+def configure_compile() -> None:
+    """torch.compile settings for training (train.compile), set before the losses compile."""
+    from torch._dynamo import config as dynamo
+    from torch._inductor import config as inductor
+
+    inductor.fallback_random = True  # the same noise as eager, from the same stream
+    dynamo.allow_unspec_int_on_nn_module = True  # model.step: one graph, not one a step
+    # Inductor's own switch of convolutions to NHWC mispredicts the strides of their backward
+    # on CUDA (pytorch/pytorch#171622, #197514) and fails a transposed-convolution GAN: the
+    # layout is train.channels_last's to choose.
+    inductor.layout_optimization = False
+    # graphs and shape guesses of an earlier run in this process (another model's sizes)
+    # would make this one's shapes symbolic, which fallback_random cannot draw
+    torch._dynamo.reset()
+
+
+def versions() -> dict[str, str]:
+    """The versions a run was made with (summary.json)."""
+    import platform
+
+    from .. import __version__
+
+    return {
+        "genzoo": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }

@@ -17,7 +17,28 @@ from typing import Any
 import torch
 from PIL import Image
 
-from .report import CSS, FEATURES_NOTE, _fig_to_image, _img, metrics_table
+from .html import FEATURES_NOTE, fig_to_image, figure, metrics_table, save_png, table, write_page
+
+HEADLINE = {
+    "image": [
+        ("fid", "fid", "FID"),
+        ("kid", "kid", "KID"),
+        ("precision_recall", "precision", "precision"),
+        ("precision_recall", "recall", "recall"),
+        ("classes", "classes_covered", "classes"),
+        ("nll", "bits_per_dim", "bits/dim"),
+    ],
+    "points": [
+        ("modes", "modes", "modes"),
+        ("modes", "high_quality", "high quality"),
+        ("knn_kl", "knn_kl", "k-NN KL"),
+        ("mmd", "mmd", "MMD²"),
+        ("nll", "nll_nats", "NLL (nats)"),
+    ],
+}
+HEADLINE["table"] = [h for h in HEADLINE["points"] if h[0] != "modes"]
+# the metric of the quality-against-time curve: (metric, value), lower is better
+CURVE = {"image": ("fid", "fid"), "points": ("knn_kl", "knn_kl"), "table": ("knn_kl", "knn_kl")}
 
 
 def samples_picture(entry, data, count: int, seed: int) -> Image.Image:
@@ -57,7 +78,7 @@ def curve_plot(entries, metric: str, log: bool) -> Image.Image | None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    return _fig_to_image(fig)
+    return fig_to_image(fig)
 
 
 LABELS = {"fid": "FID", "knn_kl": "k-NN KL"}
@@ -91,24 +112,11 @@ def side_by_side(panels: list[tuple[str, Image.Image]]) -> Image.Image:
         ax.set_title(title, fontsize=11)
         ax.axis("off")
     fig.tight_layout()
-    return _fig_to_image(fig)
+    return fig_to_image(fig)
 
 
 def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Path:
-    from ..apps.compare import CURVE, likelihood_note, table_rows
-    from ..atomic import atomic_write_text
-
     kind = data.kind
-    head, rows = table_rows(entries, kind)
-    table = (
-        "<table><tr>"
-        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        + "</tr>"
-        + "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        + "</table>"
-    )
     budget = meta["budget_seconds"]
     title = f"genzoo compare: {', '.join(e.name for e in entries)} on {data.name}"
     parts = [
@@ -120,7 +128,7 @@ def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Pat
         f"{min(meta['n'], len(data.x_test)):,} test examples of {html.escape(data.name)}. "
         "<i>sample s</i> is the time to draw those samples with the model's default sampler; "
         "the last row is each metric for real data alone, the best a model can reach.</p>",
-        "<div class='wide'>" + table + "</div>",
+        "<div class='wide'>" + table(*table_rows(entries, kind)) + "</div>",
     ]
     changed = {name: items for name, items in meta.get("settings", {}).items() if items}
     if changed:
@@ -147,17 +155,17 @@ def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Pat
     for e in entries:
         caption = f"{e.name}: {e.summary.get('steps')} steps"
         image = samples_picture(e, data, count, meta["seed"])
-        parts.append(_img(image, e.name, caption))
+        parts.append(figure(image, e.name, caption))
         panels.append((panel_title(e, metric, key), image))
     path.parent.mkdir(parents=True, exist_ok=True)
-    side_by_side(panels).save(path.parent / "samples.png", optimize=True)
+    save_png(side_by_side(panels), path.parent / "samples.png")
     plot = curve_plot(entries, key, log=kind == "image")
     if plot is not None:
-        plot.save(path.parent / "quality.png", optimize=True)
+        save_png(plot, path.parent / "quality.png")
         parts += [
             "<h2>Quality against training time</h2>",
             f"<p>{metric} of each kept checkpoint, at the same N and seed as the table.</p>",
-            _img(plot, "quality against training time"),
+            figure(plot, "quality against training time"),
         ]
     for e in entries:
         link = os.path.relpath(e.run / "report.html", path.parent)
@@ -168,14 +176,84 @@ def write_compare_report(entries, data, meta: dict[str, Any], path: Path) -> Pat
             f"<a href='{html.escape(link)}'>{html.escape(link)}</a></p>",
             metrics_table(e.results),
         ]
-    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-    page = (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        + "\n".join(parts)
-        + "</body></html>"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, page)
-    return path
+    return write_page(path, title, parts)
+
+
+def density_of(provenance: dict[str, Any]) -> str:
+    """In words, what an nll number measures: only the same kind compare."""
+    if provenance.get("binarized"):
+        return "the probability of binarized pixels"
+    if provenance.get("discrete"):
+        return "a bound on the probability of the 8-bit pixel values"
+    if provenance.get("decoder") == "bernoulli":
+        return "a Bernoulli cross-entropy of grey levels (not a density of the data)"
+    return "a density of continuous values in the model's range"
+
+
+def likelihood_note(entries: list) -> str | None:
+    """Which density each likelihood is of, when the models' differ; None when they agree."""
+    kinds = {e.name: density_of(e.results["nll"]["provenance"]) for e in entries
+             if "nll" in e.results}  # fmt: skip
+    if len(set(kinds.values())) < 2:
+        return None
+    said = "; ".join(f"{name}: {what}" for name, what in kinds.items())
+    return f"The likelihoods are of different things and do not compare ({said})."
+
+
+def headline(kind: str, entries: list) -> list[tuple[str, str, str]]:
+    """The headline columns some entry has, each named by its feature network where it has
+    one: "FID (mnist5k-cnn features)"."""
+    cols = []
+    for metric, key, label in HEADLINE[kind]:
+        found = [
+            e.results[metric] for e in entries if key in e.results.get(metric, {}).get("values", {})
+        ]
+        if not found:
+            continue
+        features = found[0].get("provenance", {}).get("features")
+        if features:
+            label = f"{label} ({features.get('name') or features['file']} features)"
+        cols.append((metric, key, label))
+    return cols
+
+
+def table_rows(entries: list, kind: str) -> tuple[list[str], list[list[str]]]:
+    """The comparison as text: a header and one row per model, then the real-data floor."""
+    cols = headline(kind, entries)
+    head = ["model", "params", "steps", "train s", "sample s"] + [c[2] for c in cols]
+    rows = []
+    for e in entries:
+        s = e.summary
+        row = [e.name, f"{s.get('parameters', 0):,}", str(s.get("steps"))]
+        row += [num(s.get("step_seconds")), num(e.sample_seconds)]
+        row += [num(e.results.get(m, {}).get("values", {}).get(k)) for m, k, _ in cols]
+        rows.append(row)
+    floor = ["real data (floor)", "", "", "", ""]
+    for m, k, _ in cols:
+        floors = [e.results.get(m, {}).get("floor") or {} for e in entries]
+        floor.append(num(next((f[k] for f in floors if k in f), None)))
+    rows.append(floor)
+    return head, rows
+
+
+def num(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
+def format_rows(head: list[str], rows: list[list[str]]) -> str:
+    """Text columns: the first left-aligned, the numbers right-aligned."""
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells):
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join(line(r) for r in [head, *rows])

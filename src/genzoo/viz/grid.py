@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from ..data.dataset import DataInfo, DataTransform
+from ..train.evaluation import test_rows
 
 
 def to_display(x: torch.Tensor, info: DataInfo, transform: DataTransform | None) -> np.ndarray:
@@ -146,6 +147,15 @@ def preview(
         return None
     sets = [("data", x_ref)] + ([("reconstructions", recon)] if recon is not None else [])
     return picture(model, [*sets, ("samples", samples)], 8)
+
+
+def training_preview(model, test: dict[str, torch.Tensor], seed: int) -> Image.Image | None:
+    """The picture a run draws of itself at train.sample_every (the trainer's `preview`):
+    `preview` with references spread over the test split's batch fields (which may be
+    ordered by class): 64 for an image grid, 1,000 for a scatter plot, which needs many more
+    points to show where the mass is."""
+    rows = test_rows(test, 64 if model.info.kind == "image" else 1000)
+    return preview(model, rows["x"], seed=seed, y_ref=rows.get("y"), x_in_ref=rows.get("x_in"))
 
 
 def save_image(image: Image.Image, path: str | Path) -> None:

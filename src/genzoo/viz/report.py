@@ -8,9 +8,7 @@ table on top.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -19,42 +17,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..atomic import atomic_write_text
 from ..progress import Deadline
-
-FEATURES_NOTE = (
-    "Sample-quality metrics (FID, KID, precision/recall, density/coverage, class scores) are "
-    "computed in the feature space of a small network genzoo trained on the data (a "
-    "classifier of its classes, or a rotation task for unlabelled images), not Inception-v3: "
-    'each names its network, e.g. "fid (mnist5k-cnn features)"; compare them only between '
-    "results that name the same network (its sha256 is given). The floor is the same metric "
-    "for real data alone (training examples against the test split, same N), the best a "
-    "model can hope for."
-)
-
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.3em .7em;
-text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-.note{background:#f6f8fa;border-left:4px solid #888;padding:.6em 1em;font-size:.9em}
-.prov{font-size:.85em;color:#555}figure{display:inline-block;margin:.5em;text-align:center}
-figcaption{font-size:.85em;color:#555}pre{background:#f6f8fa;padding:1em;overflow:auto}
-img{image-rendering:pixelated;max-width:100%}.wide{overflow-x:auto}
-"""
-
-
-def data_uri(image: Image.Image) -> str:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+from .html import FEATURES_NOTE, fig_to_image, figure, metrics_table, notes_list, page
 
 
 def latent_walks(model, data) -> list[str]:
     """Interpolations between test examples and a traversal of the most active dimensions,
     for image models that encode and decode."""
-    from ..apps.latent import active_order, interpolate, traversal
     from ..models.base import Decoder, Encoder, LatentPrior, in_batches
+    from ..models.latent import active_order, interpolate, traversal
     from .grid import picture
 
     if model.info.kind != "image" or not isinstance(model, Decoder):
@@ -77,7 +49,7 @@ def latent_walks(model, data) -> list[str]:
         rows.append((f"{a}-{b}", interpolate(model, z_pairs[i], z_pairs[i + 1], 10, mode, label)))
     parts = [
         "<h3>Interpolations</h3>",
-        _img(
+        figure(
             picture(model, rows, 10),
             "interpolations",
             f"{'spherical' if prior else 'linear'} paths between pairs of test examples' codes",
@@ -92,7 +64,7 @@ def latent_walks(model, data) -> list[str]:
     grid = traversal(model, z0, dims, 3.0, 9, label0, None if prior else z.std(0))
     return parts + [
         "<h3>Latent traversal</h3>",
-        _img(
+        figure(
             picture(model, [("traversal", grid)], 9),
             "latent traversal",
             f"rows: dimensions {', '.join(map(str, dims))} (most active first), each from -3 to "
@@ -104,7 +76,7 @@ def latent_walks(model, data) -> list[str]:
 def prior_walks(model) -> list[str]:
     """Spherical interpolations between draws from the prior, for generators without an
     encoder (GANs)."""
-    from ..apps.latent import interpolate
+    from ..models.latent import interpolate
     from .grid import picture
 
     g = torch.Generator(device=model.device).manual_seed(0)
@@ -126,7 +98,7 @@ def prior_walks(model) -> list[str]:
     ]
     return [
         "<h3>Interpolations</h3>",
-        _img(
+        figure(
             picture(model, rows, 10),
             "interpolations",
             "spherical paths between pairs of draws from the prior"
@@ -137,21 +109,6 @@ def prior_walks(model) -> list[str]:
 
 def _labels(data) -> torch.Tensor | None:
     return None if data.y_test is None else torch.as_tensor(data.y_test)
-
-
-def _img(image: Image.Image, alt: str, caption: str = "") -> str:
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{data_uri(image)}" alt="{html.escape(alt)}">{cap}</figure>'
-
-
-def _fig_to_image(fig) -> Image.Image:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    buf.seek(0)
-    return Image.open(buf).convert("RGB")
 
 
 def log_scale(values: list[float]) -> bool:
@@ -182,7 +139,7 @@ def curves(records: list[dict[str, Any]], keep, ylabel: str) -> Image.Image | No
         ax.set_yscale("log")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _fig_to_image(fig)
+    return fig_to_image(fig)
 
 
 def loss_curves(records: list[dict[str, Any]]) -> Image.Image | None:
@@ -198,7 +155,7 @@ def diagnostics(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[
     if d_out is not None:
         parts += [
             "<h3>D(real) and D(fake)</h3>",
-            _img(
+            figure(
                 d_out,
                 "discriminator outputs",
                 "probabilities for the bce games, critic "
@@ -208,7 +165,7 @@ def diagnostics(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[
         ]
     norms = curves(records, lambda k: k.endswith("/grad_norm"), "gradient norm")
     if norms is not None:
-        parts += ["<h3>Gradient norms</h3>", _img(norms, "gradient norms")]
+        parts += ["<h3>Gradient norms</h3>", figure(norms, "gradient norms")]
     other = curves(
         records,
         lambda k: (
@@ -219,7 +176,7 @@ def diagnostics(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[
         "value",
     )
     if other is not None:
-        parts += ["<h3>Diagnostics</h3>", _img(other, "diagnostics")]
+        parts += ["<h3>Diagnostics</h3>", figure(other, "diagnostics")]
     warnings = summary.get("warnings") or []
     if warnings:
         items = "".join(
@@ -285,24 +242,7 @@ def latent_plot(model, data) -> Image.Image | None:
     else:
         ax.scatter(z[:, 0], z[:, 1], s=6, alpha=0.8)
     ax.set_title(title)
-    return _fig_to_image(fig)
-
-
-def metrics_table(results: dict[str, Any]) -> str:
-    from ..metrics.evaluate import table
-
-    rows, sources = table(results)
-    cells = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td><td>{html.escape(f)}</td></tr>"
-        for k, v, f in rows
-    )
-    prov = "".join(
-        f"<li><b>{html.escape(names)}</b>: {html.escape(text)}</li>" for names, text in sources
-    )
-    return (
-        "<table><tr><th>metric</th><th>value</th><th>floor (real vs real)</th></tr>"
-        f"{cells}</table><ul class='prov'>{prov}</ul>"
-    )
+    return fig_to_image(fig)
 
 
 def _cell(v) -> str:
@@ -311,18 +251,10 @@ def _cell(v) -> str:
     return "" if v is None else html.escape(format_value(v))
 
 
-def notes_list(notes: list[str]) -> str:
-    """What the evaluation could not do or cut, as a visible list."""
-    if not notes:
-        return ""
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return f"<div class='note'><b>Not measured, or measured on less:</b><ul>{items}</ul></div>"
-
-
 def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[str, Any]]:
     """The HTML of one run, and its summary (for the comparison table). The pictures that
     cost time are drawn while `deadline` leaves time; what is left out is said."""
-    from ..run import open_run, run_dataset
+    from ..train.run_folder import open_run, run_dataset
     from .grid import picture
 
     deadline = deadline or Deadline(None)
@@ -375,20 +307,20 @@ def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[
     parts.append(notes_list(summary.get("eval_notes") or []))
     losses = loss_curves(records)
     if losses is not None:
-        parts += ["<h3>Loss curves</h3>", _img(losses, "loss curves")]
+        parts += ["<h3>Loss curves</h3>", figure(losses, "loss curves")]
     parts += diagnostics(records, summary)
     grids = sorted((run / "samples").glob("step-*.png")) if (run / "samples").is_dir() else []
     if grids:
         picks = [grids[int(i)] for i in np.unique(np.linspace(0, len(grids) - 1, 6).round())]
         parts.append("<h3>Samples during training</h3>")
         parts += [
-            _img(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
+            figure(Image.open(p).convert("RGB"), p.stem, p.stem.replace("-", " ")) for p in picks
         ]
     ds = run_dataset(model, run_config)
     if model.has_report_figures() and time_for("the model's own figures"):
         # what is particular to a model (growth, mixing, samplers), figure by figure
         for title, image, caption in model.report_figures(run, ds):
-            parts += [f"<h3>{html.escape(title)}</h3>", _img(image, title.lower(), caption)]
+            parts += [f"<h3>{html.escape(title)}</h3>", figure(image, title.lower(), caption)]
             if deadline.expired():
                 left_out.append("the rest of the model's own figures")
                 break
@@ -408,7 +340,7 @@ def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[
             sets = [("data", x[idx]), ("reconstructions", recon)]
         parts += [
             "<h3>Reconstructions</h3>",
-            _img(
+            figure(
                 picture(model, sets, 16),
                 "reconstructions",
                 "test examples (top) and their reconstructions (bottom)"
@@ -418,7 +350,7 @@ def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[
         ]
     latent = latent_plot(model, ds) if time_for("the latent plot") else None
     if latent is not None:
-        parts += ["<h3>Latent space</h3>", _img(latent, "latent plot")]
+        parts += ["<h3>Latent space</h3>", figure(latent, "latent plot")]
     if time_for("the latent walks"):
         parts += latent_walks(model, ds)
     if left_out:
@@ -460,26 +392,24 @@ def comparison_table(summaries: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def render_report(runs: list[Path], deadline: Deadline | None = None) -> str:
+    """The report page: the comparison of several runs, then each run."""
     sections = [run_section(Path(r), deadline) for r in runs]
     title = "genzoo report: " + ", ".join(Path(r).name for r in runs)
     compare = comparison_table(
         [(Path(r).name, s) for r, (_, s) in zip(runs, sections, strict=True)]
     )
     body = "\n".join(h for h, _ in sections)
-    # The policy makes the browser refuse anything not embedded: the file stays self-contained.
-    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-    return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(FEATURES_NOTE)}</p>"
-        f"{compare if len(runs) > 1 else ''}{body}</body></html>"
+    return page(
+        title,
+        [
+            f"<h1>{html.escape(title)}</h1><p class='note'>{html.escape(FEATURES_NOTE)}</p>",
+            compare if len(runs) > 1 else "",
+            body,
+        ],
     )
 
 
 def write_report(runs: list[Path], out: Path, deadline: Deadline | None = None) -> Path:
-    from ..atomic import atomic_write_text
-
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, render_report(runs, deadline))
     return out

@@ -295,7 +295,7 @@ class VAE(GenerativeModel):
         return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
 
     @torch.no_grad()
-    def diagnose(self, x: Tensor, y: Tensor | None = None) -> Diagnosis:
+    def diagnose(self, x: Tensor, y: Tensor | None = None, **fields: Tensor) -> Diagnosis:
         """KL per latent dimension (nats), active units, and a posterior-collapse warning."""
         mu, logvar = self.posterior(x, y)
         kl = kl_standard_normal(mu, logvar).mean(0)  # (k,)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..models.base import in_batches
-from ..models.vae.common import lerp, slerp
+from .base import in_batches
+from .vae.common import lerp, slerp
 
 
 def _decode(model, z: Tensor, y: Tensor | None) -> Tensor:
