@@ -22,6 +22,7 @@ from genzoo.models.gan.gan import Augment
 from genzoo.models.gan.networks import DCGenerator, MLPTrunk
 from genzoo.nn.gan_layers import Maxout, MinibatchDiscrimination, MinibatchStdDev, pack
 from genzoo.train import TrainConfig, Trainer
+from genzoo.train.evaluation import diagnosis
 
 from .conftest import run_cli, tiny
 
@@ -343,13 +344,19 @@ def test_resume_with_a_replay_buffer_is_bit_identical(ring, tmp_path):
 def test_diagnosis_counts_modes_and_warns_on_collapse(ring):
     model = build("gan", ring).eval()
     x = model.to_model(ring.x_test[:500])
-    collapsed = model.diagnose(x)
+    collapsed = diagnosis(model, {"x": x}, seed=0)
     assert "mode_collapse" in collapsed.warnings  # an untrained G puts everything in one blob
     real = model.to_model(ring.x_test)
     model.generate = lambda z, y=None: real[torch.randint(0, len(real), (len(z),))]  # a perfect G
-    healthy = model.diagnose(x)
+    healthy = diagnosis(model, {"x": x}, seed=0)
     assert healthy.values["modes"] == 8 and "mode_collapse" not in healthy.warnings
     assert healthy.values["high_quality"] > 0.95
+
+
+def test_only_models_that_watch_coverage_have_it_counted(ring):
+    x = build("vae", ring).to_model(ring.x_test[:200])
+    assert "modes" not in diagnosis(build("vae", ring), {"x": x}, seed=0).values
+    assert "modes" in diagnosis(build("gan", ring), {"x": x}, seed=0).values
 
 
 def test_diagnosis_warns_when_the_discriminator_overpowers(ring):

@@ -161,6 +161,106 @@ def test_the_optimizer_choices_are_the_registered_optimizers():
     assert set(typing.get_args(hint)) == set(OPTIMIZERS.names()) == {"adam", "adamw", "rmsprop"}
 
 
+def test_the_sampler_choices_are_the_sampler_table():
+    import typing
+
+    from genzoo.models.diffusion.ddpm import DDPMConfig
+    from genzoo.models.diffusion.samplers import SAMPLERS
+
+    hint = typing.get_type_hints(DDPMConfig)["sampler"]
+    assert set(typing.get_args(hint)) == set(SAMPLERS) == {"ddpm", "ddim", "dpm-solver"}
+
+
+# ---------------------------------------------------------------- layers point one way
+# Each module may import from its own layer and those before it, never from a later one:
+# models return data, viz draws it, the CLI is a thin adapter (DESIGN section 1).
+LAYERS = [
+    {"errors", "registry", "config", "atomic", "progress", "weights"},
+    {"data", "nn"},
+    {"models"},
+    {"metrics"},
+    {"train"},
+    {"viz"},
+    {"run"},
+    {"apps"},
+    {"cli"},
+]
+
+
+def layer_of(module: str) -> int | None:
+    """The layer of a module ("models.gan.gan"); None for the package's own face (genzoo,
+    genzoo.__main__), which may import anything."""
+    top = module.split(".")[0]
+    return next((i for i, names in enumerate(LAYERS) if top in names), None)
+
+
+def imported_modules(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, str]]:
+    """(line, module under genzoo) of every import of genzoo's own modules in a parsed module,
+    those inside functions included."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                # `from . import x`: x may be a module of that package
+                names = [".".join([*target, a.name]) for a in node.names] if not node.module else []
+                names = names or [".".join(target)]
+                names = ["genzoo." + n if n else "genzoo" for n in names]
+            else:
+                names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            if name == "genzoo" or name.startswith("genzoo."):
+                found.append((node.lineno, name.removeprefix("genzoo").removeprefix(".")))
+    return found
+
+
+def upward_imports(src: Path) -> list[str]:
+    """Every import in the package at `src` that points to a later layer than its module's."""
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src).with_suffix("")
+        is_package = rel.name == "__init__"
+        parts = rel.parts[:-1] if is_package else rel.parts
+        module = ".".join(parts)
+        mine = layer_of(module) if module else None
+        if mine is None:
+            continue
+        for line, target in imported_modules(ast.parse(path.read_text()), module, is_package):
+            theirs = layer_of(target) if target else None
+            if theirs is not None and theirs > mine:
+                bad.append(f"{rel}.py:{line} imports {target}")
+    return bad
+
+
+def test_every_module_belongs_to_a_layer():
+    tops = {p.stem if p.is_file() else p.name for p in SRC.iterdir()}
+    tops -= {"__init__", "__main__", "__pycache__", "py"}
+    tops = {t for t in tops if (SRC / t).is_dir() or (SRC / f"{t}.py").is_file()}
+    assert not {t for t in tops if layer_of(t) is None}
+
+
+def test_layers_point_one_way():
+    assert not upward_imports(SRC), "an import points up the layers (see LAYERS)"
+
+
+def test_the_layer_check_finds_an_upward_import(tmp_path):
+    """A copy of the package with one function-local import of viz added to a model."""
+    shutil.copytree(SRC, tmp_path / "genzoo", ignore=shutil.ignore_patterns("__pycache__"))
+    base = tmp_path / "genzoo" / "models" / "base.py"
+    base.write_text(base.read_text() + "\n\ndef _draw():\n    from ..viz import grid\n")
+    found = upward_imports(tmp_path / "genzoo")
+    assert len(found) == 1 and found[0].startswith("models/base.py:") and "viz" in found[0]
+    absolute = tmp_path / "genzoo" / "data" / "toy.py"
+    absolute.write_text(absolute.read_text() + "\nimport genzoo.train.trainer\n")
+    assert len(upward_imports(tmp_path / "genzoo")) == 2
+
+
 # ---------------------------------------------------------------- the data declares the batch
 def test_a_model_with_a_new_batch_field_trains_with_no_trainer_edit(tmp_path):
     """A dataset that declares one more batch field (a per-example weight) and a model whose

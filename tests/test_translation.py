@@ -213,3 +213,23 @@ def test_previews_show_targets_only_for_paired_domains():
         x_in = model.to_model_input(ds.inputs_for("test")[:8])
         rows[paired] = (preview(model, x, x_in_ref=x_in).height - 2) // (32 + 2)  # 8x8 -> 32
     assert rows == {True: 3, False: 2}  # inputs, translations[, targets]
+
+
+def test_evaluation_scores_translations_against_targets_only_when_paired():
+    from genzoo.train.evaluation import diagnosis
+
+    found = {}
+    for paired in (True, False):
+        ds = genzoo.load_dataset("digits", input="digits", paired=paired)
+        model = _model("cyclegan", TINY_CYCLE, ds)
+        x = model.to_model(ds.x_test[:16])
+        x_in = model.to_model_input(ds.inputs_for("test")[:16])
+        found[paired] = diagnosis(model, {"x": x, "x_in": x_in}, seed=0).values
+    assert {"cycle_a", "cycle_b", "psnr", "ssim"} == set(found[True])
+    assert {"cycle_a", "cycle_b"} == set(found[False])
+    # an identity translation of paired copies scores a perfect SSIM
+    ds = genzoo.load_dataset("digits", input="digits")
+    model = _model("cyclegan", TINY_CYCLE, ds)
+    model.g_ab.forward = lambda v: v
+    x = model.to_model(ds.x_test[:16])
+    assert diagnosis(model, {"x": x, "x_in": x}, seed=0).values["ssim"] == pytest.approx(1.0)

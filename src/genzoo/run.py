@@ -10,15 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
 from .config import differing_fields, from_dict, merge, parse_overrides, read_file, to_dict
 from .data import DataConfig, load_dataset
 from .errors import ConfigError, GenzooError, Interrupted
+from .metrics import estimate_seconds, evaluate
 from .models import build_model
 from .progress import Deadline
 from .registry import MODELS
 from .train import TrainConfig, Trainer
+from .train.checkpoint import load
+from .train.distributed import World
 from .train.runtime import resolve_device, resolve_precision
 from .viz import training_preview
+from .viz.report import write_report
 
 SECTIONS = ("model", "data", "train")
 # Settings a resumed run may change: none of them alters the optimization trajectory.
@@ -177,7 +182,6 @@ def train(
 ) -> dict[str, Any]:
     """Load the data, build the model (seeded) and train it, then (train.final_eval) evaluate
     it and write its report; returns the run summary. train.max_seconds bounds all of it."""
-    from .train.distributed import World
 
     deadline = Deadline(rc.train.max_seconds)  # the whole command's clock starts here
     main = World.from_env().is_main  # under torchrun, only rank 0 checks and writes the folder
@@ -206,8 +210,6 @@ def train(
         preview=training_preview,
     )
     if out is not None and rc.train.final_eval:
-        from .metrics import estimate_seconds
-
         trainer.eval_cost = lambda: estimate_seconds(model, data, features=features)
     summary = trainer.fit(resume=resume)
     if out is not None and rc.train.final_eval and main:
@@ -238,9 +240,6 @@ def finish_run(
     counts cut to fit, and said), then write report.html."""
     import click
 
-    from .metrics import evaluate
-    from .train.checkpoint import load
-
     say = (lambda text: click.echo(text, err=True)) if console else None
     model = load(out, device=device)
     try:
@@ -265,9 +264,6 @@ def record_eval(
     """Write evaluation results into the run's summary.json (notes included), then its
     report.html in the time `deadline` leaves."""
     import json
-
-    from .atomic import atomic_write_text
-    from .viz.report import write_report
 
     summary = json.loads((out / "summary.json").read_text())
     summary["eval"] = results

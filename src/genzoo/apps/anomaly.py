@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ..errors import GenzooError
-from ..models.base import LikelihoodModel, Reconstructor
+from ..models.base import LikelihoodModel, Reconstructor, in_batches
 
 SCORE_SAMPLES = 20  # importance samples (VAEs) or strata of the bound (diffusion) per example
 
@@ -35,7 +35,6 @@ def anomaly_scores(
     """Per-example scores for `x` (model range), higher = more anomalous, and their kind. A
     likelihood is estimated with `k` importance samples or strata per example (seeded); a
     conditional model scores log p(x | y) and needs the labels y."""
-    from ..models.base import in_batches
 
     model.eval()
     if isinstance(model, LikelihoodModel):

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.files import check_in_memory
 from ..errors import GenzooError
+from ..models.base import sample_in_batches
 
 
 def out_format(path: Path) -> str:
@@ -31,8 +33,6 @@ def synthesize(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """n samples in the data's units, and their labels (class indices) for a conditional model:
     the classes in `labels` (default: all) in turn, so each gets n / K of them."""
-    from ..data.files import check_in_memory
-    from ..models.base import sample_in_batches
 
     check_in_memory("--n", n, model.info.shape, "examples")
     conditional = model.conditional

@@ -24,10 +24,17 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_write_text
-from ..config import to_dict
+from ..config import differing_fields, merge, parse_overrides, read_file, to_dict
 from ..data import DataConfig, load_dataset
 from ..errors import GenzooError
+from ..metrics import evaluate
+from ..metrics.evaluate import EvalContext, default_metrics
+from ..models import build_model
+from ..models.base import sample_in_batches
 from ..registry import MODELS
+from ..run import RunConfig, parse_duration, record_eval, train
+from ..train import Trainer
+from ..train.checkpoint import complete_checkpoints, load, load_state
 from ..viz.compare import CURVE, format_rows, likelihood_note, table_rows, write_compare_report
 
 # the columns of the comparison table, in order, where a model has them
@@ -38,7 +45,6 @@ LEFT_OUT = ("recon", "loss")
 
 def parse_budget(text: str) -> float:
     """'90s', '10m', '1.5h' or a plain number of seconds -> seconds."""
-    from ..run import parse_duration
 
     return parse_duration(text, "--budget")
 
@@ -85,8 +91,6 @@ class Comparison:
 
 def seconds_per_step(rc, data, probe_steps: int = 20) -> float:
     """Time `probe_steps` optimizer steps of a fresh model (setup not counted)."""
-    from ..models import build_model
-    from ..train import Trainer
 
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
@@ -121,7 +125,6 @@ def plan(
     """The run config of `name` for the budget: the model's defaults, the step count a probe
     predicts and half as many again (so that the budget, not the count, ends the run), and
     `points` checkpoints."""
-    from ..run import RunConfig
 
     rc = run_config(name, data, seed, device, settings)
     per_step = seconds_per_step(rc, data)
@@ -144,7 +147,6 @@ def plan(
 def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | None:
     """The saved config of a run already in the comparison's folder, checked to be `name`
     on the same data; None where there is none."""
-    from ..config import differing_fields, read_file
 
     saved = run / "config.yaml"
     if not saved.is_file():
@@ -167,7 +169,6 @@ def refuse_other_settings(run: Path, saved: dict, asked, settings: list[str]) ->
     """A run is reused only as it was asked for now: the same model settings, and the same
     value of every train field set with --set (the step count and the checkpoints come from
     the timing probe, which differs from one time to the next)."""
-    from ..config import differing_fields, parse_overrides
 
     mine = asked.to_dict()
     fields = [("model", k) for k in mine["model"]]
@@ -184,8 +185,6 @@ def refuse_other_settings(run: Path, saved: dict, asked, settings: list[str]) ->
 
 def run_config(name: str, data, seed: int, device: str, settings: list[str]):
     """`name` with its defaults on the comparison's data, and its own --set settings."""
-    from ..config import merge, parse_overrides
-    from ..run import RunConfig
 
     raw = {"model": {"name": name}, "data": to_dict(data.config)}
     raw = merge({**raw, "train": {"seed": seed, "device": device}}, parse_overrides(settings))
@@ -196,7 +195,6 @@ def run_config(name: str, data, seed: int, device: str, settings: list[str]):
 
 def plan_check(name: str, data, settings: list[str]) -> None:
     """Refuse a model that does not fit the data, or settings it does not take, up front."""
-    from ..models import build_model
 
     build_model(name, data.info(), run_config(name, data, 0, "cpu", settings).model)
 
@@ -212,7 +210,6 @@ def train_one(
     settings: list[str] = (),
 ) -> tuple[Path, bool]:
     """Train (or reuse, or resume) the run of `name`; returns (its folder, reused)."""
-    from ..run import RunConfig, train
 
     run = out / name
     saved = existing(run, name, data.config)
@@ -231,7 +228,6 @@ def train_one(
 def timed_samples(model, n: int, seed: int) -> tuple[torch.Tensor, float]:
     """n samples in the data's units, drawn in the device's batches with a seeded generator,
     and the seconds it took (the model's default sampler)."""
-    from ..models.base import sample_in_batches
 
     t0 = time.perf_counter()
     x = sample_in_batches(model, n, seed)  # on the CPU: the device has finished
@@ -251,8 +247,6 @@ def curve(
 ) -> list[tuple[float, float]]:
     """The headline metric of each kept checkpoint against its seconds of training; the
     last checkpoint is the final model, whose value is `final` (seconds, value)."""
-    from ..metrics import evaluate
-    from ..train.checkpoint import complete_checkpoints, load, load_state
 
     metric, key = CURVE[data.kind]
     points = []
@@ -289,10 +283,6 @@ def evaluate_one(
 ) -> Entry:
     """The comparison's metrics of the run's final model on the same N samples as every other,
     written into the run's summary.json and report.html as `genzoo eval` would."""
-    from ..metrics import evaluate
-    from ..metrics.evaluate import EvalContext, default_metrics
-    from ..run import record_eval
-    from ..train.checkpoint import load
 
     model = load(run, device=device)
     ctx = EvalContext(model, data, features_path=features)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..errors import GenzooError
+from ..models.base import Reconstructor, in_batches
+
 
 def add_gaussian_noise(x: Tensor, std: float, seed: int = 0) -> Tensor:
     """x + N(0, std^2), clipped back to [0, 1]."""
@@ -41,8 +44,6 @@ def denoise(model, x_model: Tensor, y: Tensor | None = None, batch: int = 500) -
     """The model's clean estimate of each example: its reconstruction (a denoising
     autoencoder learned to map corrupted inputs to clean ones); labels y for a conditional
     model."""
-    from ..errors import GenzooError
-    from ..models.base import Reconstructor, in_batches
 
     if not isinstance(model, Reconstructor):
         raise GenzooError(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from ..viz.html import fig_to_image
+
 
 def to_2d(z: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> tuple[np.ndarray, str]:
     if z.shape[1] == 2:
@@ -30,8 +32,6 @@ def embedding_plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.decomposition import PCA
-
-    from ..viz.html import fig_to_image
 
     left, title = to_2d(z, seed)
     right = PCA(2, random_state=seed).fit_transform(raw.reshape(len(raw), -1))

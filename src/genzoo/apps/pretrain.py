@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.augment import random_affine
+
 
 def few_labels(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
     """Indices of `per_class` examples of every class, chosen at random."""
@@ -86,7 +88,6 @@ def fit_classifier(
 
 
 def _augment(x: Tensor, g: torch.Generator) -> Tensor:
-    from ..data.augment import random_affine
 
     return random_affine(x.cpu(), generator=g).to(x.device)
 

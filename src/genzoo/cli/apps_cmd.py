@@ -9,16 +9,35 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, open_model, read_examples, run_dataset
+from ..apps.anomaly import anomaly_scores, detection_metrics, threshold_at_fpr
+from ..apps.denoise import add_gaussian_noise
+from ..apps.denoise import denoise as run_denoise
+from ..apps.embed import embedding_plot
+from ..apps.pretrain import (
+    FineTuneConfig,
+    error_rate,
+    few_labels,
+    fit_classifier,
+    logistic_baseline,
+)
+from ..data import DataConfig, load_dataset
+from ..data.examples import file_examples, split_examples
+from ..errors import GenzooError
+from ..models import build_model
+from ..models.base import Encoder, PrincipalDirections, Reconstructor, in_batches
+from ..registry import DATASETS
+from ..viz import image_grid, picture
+from .common import check_out, done, open_model, read_examples, run_dataset
+from .options import device_option, input_option, json_option, seed_option, split_option
 
 
 @click.command("embed")
 @click.argument("run", metavar="RUN")
 @click.option("--out", required=True, help="the .png plot to write")
 @click.option("--data", help="a dataset or file to embed [default: the run's data]")
-@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@split_option()
 @click.option("--codes", type=click.Path(dir_okay=False), help="also write the codes as .npy")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @device_option
 def embed(run, out, data, split, codes, seed, device) -> None:
     """Plot the latent codes in 2-D, coloured by label, beside PCA of the raw data.
@@ -30,9 +49,6 @@ def embed(run, out, data, split, codes, seed, device) -> None:
       genzoo embed runs/ae --out codes.png
       genzoo embed runs/ae --data my_images/ --out mine.png --codes mine.npy
     """
-    from ..apps.embed import embedding_plot
-    from ..errors import GenzooError
-    from ..models.base import Encoder, in_batches
 
     path = check_out(out, (".png",))
     codes_path = check_out(codes, (".npy",), "--codes") if codes else None
@@ -56,7 +72,7 @@ def embed(run, out, data, split, codes, seed, device) -> None:
 
 @click.command("denoise")
 @click.argument("run", metavar="RUN")
-@click.option("--input", "input_path", required=True, help="noisy examples: a file or folder")
+@input_option("noisy examples: a file or folder", required=True)
 @click.option(
     "--out",
     required=True,
@@ -67,7 +83,7 @@ def embed(run, out, data, split, codes, seed, device) -> None:
     type=click.FloatRange(0),
     help="first add Gaussian noise of this std (in [0, 1] image units), to try a clean input",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @device_option
 def denoise(run, input_path, out, add_noise, seed, device) -> None:
     """Denoise images or arrays with a trained (denoising) autoencoder.
@@ -77,11 +93,6 @@ def denoise(run, input_path, out, add_noise, seed, device) -> None:
       genzoo denoise runs/dae --input noisy_scans/ --out clean.npy
       genzoo denoise runs/dae --input digits.npz --add-noise 0.3 --out before_after.png
     """
-    from ..apps.denoise import add_gaussian_noise
-    from ..apps.denoise import denoise as run_denoise
-    from ..errors import GenzooError
-    from ..models.base import Reconstructor
-    from ..viz import picture
 
     path = check_out(out, (".npy", ".png"))
     model, run_config = open_model(run, device)
@@ -154,7 +165,7 @@ def denoise(run, input_path, out, add_noise, seed, device) -> None:
     help="likelihood models: importance samples (VAEs) or strata of the bound (diffusion) per "
     "example",
 )
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @device_option
 def score(
     run, data, split, fpr, threshold, normal, id_column, samples, out, as_json, device
@@ -178,12 +189,6 @@ def score(
       genzoo score runs/tab --data new_rows.csv --threshold 0.8 --json
     """
     import dataclasses
-
-    from ..apps.anomaly import anomaly_scores, detection_metrics, threshold_at_fpr
-    from ..data import DataConfig, load_dataset
-    from ..data.examples import file_examples, split_examples
-    from ..errors import GenzooError
-    from ..registry import DATASETS
 
     model, run_config = open_model(run, device)
     own_cfg = (run_config or {}).get("data", {})
@@ -326,8 +331,8 @@ def write_scores(path: Path, target, scores: list[float], flagged) -> None:
     help="fine-tuning steps of each classifier: a third on the head alone, then everything",
 )
 @click.option("--data", help="labelled data [default: the run's own]")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@seed_option()
+@json_option()
 @device_option
 def pretrain(run, labels_per_class, augment, steps, data, seed, as_json, device) -> None:
     """Reuse a trained encoder in a classifier fine-tuned on a few labels.
@@ -341,16 +346,6 @@ def pretrain(run, labels_per_class, augment, steps, data, seed, as_json, device)
       genzoo pretrain runs/denoising-ae --no-augment
       genzoo pretrain runs/ae --data my_labelled/ --labels-per-class 5 --json
     """
-    from ..apps.pretrain import (
-        FineTuneConfig,
-        error_rate,
-        few_labels,
-        fit_classifier,
-        logistic_baseline,
-    )
-    from ..errors import GenzooError
-    from ..models import build_model
-    from ..models.base import Encoder
 
     model, run_config = open_model(run, device)
     if not isinstance(model, Encoder):
@@ -425,10 +420,6 @@ def components(run, out, device) -> None:
     """
     from scipy.linalg import subspace_angles
     from sklearn.decomposition import PCA
-
-    from ..errors import GenzooError
-    from ..models.base import PrincipalDirections
-    from ..viz import image_grid
 
     model, run_config = open_model(run, device)
     if not isinstance(model, PrincipalDirections):

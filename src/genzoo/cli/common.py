@@ -8,6 +8,7 @@ import click
 import numpy as np
 import torch
 
+from ..data.examples import file_examples
 from ..errors import GenzooError
 from ..train.run_folder import open_run, run_dataset
 from ..viz import picture
@@ -39,8 +40,6 @@ def read_examples(path: str, model, run_config: dict | None = None, shape=None):
     """
     import dataclasses
 
-    from ..data.examples import file_examples
-
     info = model.info
     if shape is not None and tuple(shape) != tuple(info.shape):  # another domain's shape
         info = dataclasses.replace(info, shape=tuple(shape))
@@ -71,23 +70,3 @@ def check_picture(path: Path, n: int, what: str) -> None:
 
 def done(path: Path, what: str) -> None:
     click.echo(f"wrote {what} to {path}")
-
-
-def _check_device(ctx, param, value: str) -> str:
-    from ..train.runtime import resolve_device
-
-    try:
-        resolve_device(value)
-    except GenzooError as e:
-        raise click.BadParameter(f"{value!r}: {e.allowed}") from None
-    return value
-
-
-def device_option(fn):
-    return click.option(
-        "--device",
-        default="cpu",
-        show_default=True,
-        callback=_check_device,
-        help="cpu, cuda or cuda:N",
-    )(fn)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
-from .common import device_option
+from ..apps.compare import compare, parse_budget, parse_models, parse_settings
+from ..data import DataConfig
+from ..errors import GenzooError
+from .options import device_option, seed_option
 
 
 @click.command("compare")
@@ -52,7 +55,7 @@ from .common import device_option
     help="the feature network for FID and the other sample metrics (.safetensors) [default: "
     "the one shipped for the data, else one trained on it once and cached]",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @device_option
 def command(
     data, models, budget, out, n, points, nll_samples, settings, features, seed, device
@@ -74,9 +77,6 @@ def command(
       genzoo compare --models vae,ddpm --set ddpm:model.sampler=dpm-solver \\
           --set ddpm:model.sample_steps=20 --budget 5m
     """
-    from ..apps.compare import compare, parse_budget, parse_models, parse_settings
-    from ..data import DataConfig
-    from ..errors import GenzooError
 
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")

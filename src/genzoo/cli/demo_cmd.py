@@ -8,6 +8,11 @@ from pathlib import Path
 
 import click
 
+from ..apps.compare import compare
+from ..data import DataConfig
+from ..errors import GenzooError
+from .options import device_option
+
 # Each comparison: its data, one model per family, and the settings that suit the budget.
 IMAGES = ("mnist5k", ["ae", "vae", "dcgan", "ddpm"])
 TOY = ("grid25", ["gan", "wgan-gp", "ddpm"])  # mode coverage on 25 Gaussians
@@ -56,7 +61,7 @@ NLL_SAMPLES, QUICK_NLL = 5, 3
     type=click.FloatRange(0, min_open=True),
     help=f"seconds of training per image model [default: {BUDGET:g}; --quick: {QUICK:g}]",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N")
+@device_option
 def command(out, quick, budget, device) -> None:
     """Train an autoencoder, a VAE, a GAN and a diffusion model on the bundled MNIST digits
     for the same time each, and compare them in one report; then GANs against diffusion on
@@ -72,12 +77,7 @@ def command(out, quick, budget, device) -> None:
       genzoo demo --quick --out /tmp/demo
       genzoo demo --budget 600 --device cuda
     """
-    from ..apps.compare import compare
-    from ..data import DataConfig
-    from ..errors import GenzooError
-    from .common import _check_device
 
-    _check_device(None, None, device)
     root = Path(out)
     if root.exists():
         if not (root / ".genzoo-demo").exists():

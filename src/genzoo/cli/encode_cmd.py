@@ -6,7 +6,10 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, model_inputs, open_model
+from ..errors import GenzooError
+from ..models.base import Encoder, in_batches
+from .common import check_out, done, model_inputs, open_model
+from .options import device_option, input_option, split_option
 
 
 @click.command("encode")
@@ -14,14 +17,8 @@ from .common import check_out, device_option, done, model_inputs, open_model
 @click.option(
     "--out", required=True, help=".npy (codes) or .npz (arrays z, and y when labels exist)"
 )
-@click.option(
-    "--input",
-    "input_path",
-    help="a file or folder of examples [default: a split of the run's data]",
-)
-@click.option(
-    "--split", type=click.Choice(["test", "train", "all"]), default="test", show_default=True
-)
+@input_option("a file or folder of examples [default: a split of the run's data]")
+@split_option("test", "train", "all")
 @device_option
 def command(run, out, input_path, split, device) -> None:
     """Encode examples into latent codes.
@@ -35,8 +32,6 @@ def command(run, out, input_path, split, device) -> None:
       genzoo encode runs/ae --input my_digits/ --out codes.npy
     genzoo encode runs/ddpm --out noise.npy      # diffusion: x_T by DDIM inversion
     """
-    from ..errors import GenzooError
-    from ..models.base import Encoder, in_batches
 
     path = check_out(out, (".npy", ".npz"))
     model, run_config = open_model(run, device)

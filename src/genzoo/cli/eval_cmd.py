@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from .common import device_option, open_model, run_dataset
+from ..atomic import atomic_write_text
+from ..errors import GenzooError
+from ..metrics import evaluate
+from ..metrics.evaluate import table
+from ..progress import Deadline
+from ..run import parse_duration
+from ..viz.report import write_report
+from .common import open_model, run_dataset
+from .options import device_option, json_option, seed_option
 
 
 @click.command("eval")
@@ -22,7 +30,7 @@ from .common import device_option, open_model, run_dataset
     type=click.IntRange(10),
     help="generated samples [default: the size of the test split; 2,500 for the 2-D mode metrics]",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @click.option(
     "--features",
     type=click.Path(dir_okay=False),
@@ -43,7 +51,7 @@ from .common import device_option, open_model, run_dataset
     "examples) are cut to fit, and the cuts are said [default: no limit]",
 )
 @click.option("--data", help="evaluate against this dataset instead of the run's own")
-@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@json_option("print JSON instead of a table")
 @click.option("--no-save", is_flag=True, help="do not write the results into summary.json")
 @device_option
 def command(
@@ -74,11 +82,6 @@ def command(
       genzoo eval runs/mine --features my_features.safetensors
       genzoo eval runs/ddpm64 --budget 5m
     """
-    from ..atomic import atomic_write_text
-    from ..errors import GenzooError
-    from ..metrics import evaluate
-    from ..progress import Deadline
-    from ..run import parse_duration
 
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")
@@ -94,8 +97,6 @@ def command(
     report = {"run": run, "model": model.name, "data": ds.name, "metrics": results, "notes": notes}
     summary = Path(run) / "summary.json"
     if not no_save and summary.is_file():
-        from ..viz.report import write_report
-
         saved = json.loads(summary.read_text())
         saved["eval"] = {**saved.get("eval", {}), **results}
         saved["eval_notes"] = notes
@@ -114,7 +115,6 @@ def command(
 
 def format_table(results: dict) -> str:
     """Values beside their real-vs-real floors; then each distinct provenance once."""
-    from ..metrics.evaluate import table
 
     rows, sources = table(results)
     lines = [f"  {'metric':<18} {'value':>12}  {'floor (real)':>12}"]

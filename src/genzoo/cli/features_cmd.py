@@ -6,6 +6,19 @@ import json
 
 import click
 
+from ..config import from_dict
+from ..data import load_dataset
+from ..errors import GenzooError
+from ..metrics.features import (
+    WEIGHTS,
+    FeatureTrainConfig,
+    load_feature_net,
+    save_feature_net,
+    train_feature_net,
+)
+from ..progress import reporting
+from .options import seed_option
+
 
 @click.group("features")
 def command() -> None:
@@ -35,7 +48,7 @@ def command() -> None:
     "--out", required=True, type=click.Path(dir_okay=False), help="the .safetensors file to write"
 )
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @click.option(
     "--set",
     "overrides",
@@ -53,11 +66,6 @@ def train(data, task, out, epochs, seed, overrides) -> None:
       genzoo features train --data my_unlabelled/ --task rotation --out mine.safetensors
       genzoo features train --data mnist5k --out mnist5k.safetensors   # the shipped one
     """
-    from ..config import from_dict
-    from ..data import load_dataset
-    from ..errors import GenzooError
-    from ..metrics.features import FeatureTrainConfig, save_feature_net, train_feature_net
-    from ..progress import reporting
 
     if not out.endswith(".safetensors"):
         raise GenzooError(f"--out {out}: expected a file ending in .safetensors")
@@ -90,7 +98,6 @@ def info(path) -> None:
       genzoo features info
       genzoo features info my_features.safetensors
     """
-    from ..metrics.features import WEIGHTS, load_feature_net
 
     paths = [path] if path else sorted(str(p) for p in WEIGHTS.glob("*.safetensors"))
     for p in paths:

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import click
 
+from ..config import to_dict
+from ..models.base import capabilities
+from ..train.checkpoint import complete_checkpoints
 from .common import open_model
+from .options import json_option
 
 
 @click.command("info")
 @click.argument("run", metavar="RUN")
-@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@json_option("print JSON")
 def command(run, as_json) -> None:
     """Describe a run: model, data, training, checkpoints, results.
 
@@ -23,9 +27,6 @@ def command(run, as_json) -> None:
       genzoo info runs/ae
       genzoo info runs/ae --json
     """
-    from ..config import to_dict
-    from ..models.base import capabilities
-    from ..train.checkpoint import complete_checkpoints
 
     model, run_config = open_model(run)
     root = Path(run)

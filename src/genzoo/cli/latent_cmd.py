@@ -6,7 +6,13 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, device_option, done, open_model, read_examples, run_dataset
+from ..apps.augment import out_format, synthesize, write
+from ..errors import GenzooError
+from ..models.base import Decoder, Encoder, LatentPrior, in_batches
+from ..models.latent import active_order, class_means, class_transfer, traversal
+from ..models.latent import interpolate as walk
+from .common import check_out, done, open_model, picture, read_examples, run_dataset
+from .options import device_option, seed_option
 
 SPEC_HELP = (
     "a test example's index (e.g. 12), a class's mean code (class:7), or a file whose first "
@@ -15,8 +21,6 @@ SPEC_HELP = (
 
 
 def _latent_model(run, device, what: str, encodes: bool = True):
-    from ..errors import GenzooError
-    from ..models.base import Decoder, Encoder
 
     model, run_config = open_model(run, device)
     if not isinstance(model, Decoder) or (encodes and not isinstance(model, Encoder)):
@@ -26,7 +30,6 @@ def _latent_model(run, device, what: str, encodes: bool = True):
 
 def _class_index(text: str, classes: list[str] | None, where: str = "class") -> int:
     """The index of class `text`; `where` (the option and its value) starts any error."""
-    from ..errors import GenzooError
 
     if not classes:
         raise GenzooError(
@@ -49,8 +52,6 @@ class _Codes:
         self._means = None
 
     def means(self) -> torch.Tensor:
-        from ..errors import GenzooError
-        from ..models.latent import class_means
 
         if self.y is None:
             raise GenzooError("class means need labelled data; this run's data has no labels")
@@ -60,8 +61,6 @@ class _Codes:
 
     def code(self, spec: str, option: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The code (k,) and label (or None) named by `spec`."""
-        from ..errors import GenzooError
-        from ..models.base import in_batches
 
         model = self.model
         if spec.startswith("class:"):
@@ -102,7 +101,7 @@ class _Codes:
     help="straight line, great circle (slerp), or one row of each",
 )
 @click.option("--out", required=True, help="a .png strip or a .npy array (data units)")
-@click.option("--seed", type=int, default=0, show_default=True, help="for prior draws")
+@seed_option("for prior draws")
 @click.option("--label", help="conditional models: the class of the whole path [default: --a's]")
 @device_option
 def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
@@ -121,10 +120,6 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
       genzoo interpolate runs/cgan --label 4 --out fours.png
       genzoo interpolate runs/ddpm --a 3 --b 250 --mode spherical --out path.png
     """
-    from ..errors import GenzooError
-    from ..models.base import Encoder, LatentPrior
-    from ..models.latent import interpolate as walk
-    from .common import picture
 
     path = check_out(out, (".png", ".npy"))
     model, run_config = _latent_model(run, device, "interpolate", encodes=False)
@@ -189,10 +184,6 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
       genzoo traverse runs/vae --out traversal.png
       genzoo traverse runs/beta-vae --dims 0,1,2,3 --span 2 --input 17 --out t.png
     """
-    from ..errors import GenzooError
-    from ..models.base import LatentPrior, in_batches
-    from ..models.latent import active_order, traversal
-    from .common import picture
 
     path = check_out(out, (".png",))
     model, run_config = _latent_model(run, device, "traverse")
@@ -246,8 +237,6 @@ def arithmetic(run, n, out, device) -> None:
       genzoo arithmetic runs/vae --out classes.png
       genzoo arithmetic runs/cvae --n 10 --out styles.png
     """
-    from ..models.latent import class_transfer
-    from .common import picture
 
     path = check_out(out, (".png",))
     model, run_config = _latent_model(run, device, "arithmetic")
@@ -270,7 +259,7 @@ def arithmetic(run, n, out, device) -> None:
     help="a folder (images, one sub-folder per class), or a .npz, .npy or .csv file",
 )
 @click.option("--labels", help="classes to draw, e.g. 3,8 [default: all, in equal numbers]")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @device_option
 def augment(run, n, out, labels, seed, device) -> None:
     """Write synthetic (labelled) examples in formats `--data` reads back.
@@ -285,9 +274,6 @@ def augment(run, n, out, labels, seed, device) -> None:
       genzoo train ae --data synthetic.npz --steps 1000 --out runs/on-synthetic
     """
     from pathlib import Path
-
-    from ..apps.augment import out_format, synthesize, write
-    from ..errors import GenzooError
 
     target = Path(out)
     if out_format(target) == "folder" and target.exists() and any(target.iterdir()):

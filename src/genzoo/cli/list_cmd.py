@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .. import registry
+
 KINDS = ("models", "datasets", "metrics", "schedules", "formats", "tasks")
 
 
@@ -25,7 +27,6 @@ def command(what: str | None) -> None:
       genzoo list models
       genzoo list datasets
     """
-    from .. import registry
 
     tables = {
         "models": registry.MODELS,

@@ -13,6 +13,7 @@ import traceback
 
 import click
 
+from ..errors import GenzooError, Interrupted, TrainingInterrupted
 from . import (
     apps_cmd,
     compare_cmd,
@@ -94,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from ..errors import GenzooError, Interrupted, TrainingInterrupted
 
     try:
         result = cli.main(args=argv, prog_name="genzoo", standalone_mode=False)

@@ -6,7 +6,10 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, check_picture, device_option, done, model_inputs, open_model, picture
+from ..errors import GenzooError
+from ..models.base import Reconstructor, in_batches
+from .common import check_out, check_picture, done, model_inputs, open_model, picture
+from .options import count_option, device_option, input_option, split_option
 
 
 @click.command("reconstruct")
@@ -17,18 +20,9 @@ from .common import check_out, check_picture, device_option, done, model_inputs,
     help=".png (originals above reconstructions) or .npy "
     "(reconstructions, in the data's own units)",
 )
-@click.option(
-    "--input", "input_path", help="a file or folder of examples [default: the run's test split]"
-)
-@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
-@click.option(
-    "--n",
-    "n",
-    type=click.IntRange(1),
-    default=16,
-    show_default=True,
-    help="how many examples (all of --input for .npy if larger)",
-)
+@input_option("a file or folder of examples [default: the run's test split]")
+@split_option()
+@count_option("how many examples (all of --input for .npy if larger)")
 @device_option
 def command(run, out, input_path, split, n, device) -> None:
     """Reconstruct examples with a trained model.
@@ -40,8 +34,6 @@ def command(run, out, input_path, split, n, device) -> None:
       genzoo reconstruct runs/ae --out recon.png --n 16
       genzoo reconstruct runs/ae --input my_digits.npz --out recon.npy
     """
-    from ..errors import GenzooError
-    from ..models.base import Reconstructor, in_batches
 
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)

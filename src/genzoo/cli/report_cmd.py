@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..errors import GenzooError
+from ..viz.report import write_report
+
 
 @click.command("report")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
@@ -28,8 +31,6 @@ def command(runs, out) -> None:
       genzoo report runs/ae
       genzoo report runs/ae runs/ae-small --out compare.html
     """
-    from ..errors import GenzooError
-    from ..viz.report import write_report
 
     paths = [Path(r) for r in runs]
     if out is None:

@@ -6,7 +6,12 @@ import click
 import numpy as np
 import torch
 
-from .common import check_out, check_picture, device_option, done, open_model, picture
+from ..errors import GenzooError
+from ..models.base import StyleMixing, Trajectory
+from ..models.gan.stylegan import parse_layers
+from ..viz.grid import frames_picture
+from .common import check_out, check_picture, done, open_model, picture
+from .options import device_option, seed_option
 
 
 @click.command("sample")
@@ -21,7 +26,7 @@ from .common import check_out, check_picture, device_option, done, open_model, p
 @click.option(
     "--out", required=True, help="a .png grid (or plot) or a .npy array in the data's own units"
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @click.option(
     "--labels", help="class labels for conditional models, e.g. 0,1,2 (repeated to fill --n)"
 )
@@ -89,7 +94,6 @@ def command(
       genzoo sample runs/cddpm --labels 7 --guidance 3 --out sevens.png
       genzoo sample runs/ddpm --trajectory --n 8 --out trajectory.png
     """
-    from ..errors import GenzooError
 
     path = check_out(out, (".png", ".npy"))
     model, _ = open_model(run, device)
@@ -118,13 +122,10 @@ def command(
         raise GenzooError(f"--guidance: model {model.name} is not conditional (try cddpm)")
     g = torch.Generator(device=model.device).manual_seed(seed)
     if trajectory:
-        from ..models.base import Trajectory
-
         if not isinstance(model, Trajectory):
             raise GenzooError(f"--trajectory: model {model.name} has no sampling trajectory")
         if path.suffix != ".png":
             raise GenzooError("--trajectory: write a .png (--out strip.png)")
-        from ..viz.grid import frames_picture
 
         with torch.no_grad():
             frames = model.trajectory(n, generator=g, labels=y, **extra)
@@ -170,14 +171,11 @@ def _stream_to_npy(model, n, g, y, extra, path) -> None:
 
 
 def _mixing_grid(model, spec, n, seed, truncation, path) -> None:
-    from ..errors import GenzooError
-    from ..models.base import StyleMixing
 
     if not isinstance(model, StyleMixing):
         raise GenzooError(f"--mix: model {model.name} has no per-layer styles to mix")
     if n > 16:
         raise GenzooError(f"--n {n}: a mixing grid takes at most 16 sources per side")
-    from ..models.gan.stylegan import parse_layers
 
     layers = parse_layers(spec, model.num_layers)
     g = torch.Generator(device=model.device).manual_seed(seed)
@@ -191,7 +189,6 @@ def _mixing_grid(model, spec, n, seed, truncation, path) -> None:
 
 
 def _parse_labels(text: str, n: int, classes: list[str]) -> torch.Tensor:
-    from ..errors import GenzooError
 
     out = []
     for part in text.split(","):

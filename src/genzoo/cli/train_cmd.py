@@ -6,6 +6,11 @@ from pathlib import Path
 
 import click
 
+from ..errors import GenzooError
+from ..metrics.evaluate import format_value
+from ..run import build_run_config, parse_duration, train
+from ..train.distributed import World
+
 
 @click.command("train")
 @click.argument("model")
@@ -100,8 +105,6 @@ def command(
     Data-parallel on 2 processes (train.batch_size is per process; see README):
       torchrun --standalone --nproc_per_node 2 -m genzoo train ddpm --out runs/ddpm
     """
-    from ..errors import GenzooError
-    from ..run import build_run_config, parse_duration, train
 
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")
@@ -131,7 +134,6 @@ def command(
     if out is None:
         out = Path("runs") / f"{rc.model_name}-{Path(rc.data.source).stem or 'data'}"
     summary = train(rc, out=out, resume=resume is not None, features=features)
-    from ..train.distributed import World
 
     if not World.from_env().is_main:  # under torchrun, rank 0 speaks for the run
         return
@@ -158,7 +160,6 @@ HEADLINE = ("fid", "precision", "recall", "classes_covered", "modes", "knn_kl", 
 def headline_metrics(results: dict) -> str:
     """The few numbers a person looks at first; those of a feature network's space grouped
     under its name: "in mnist5k-cnn features: fid 41.2, precision 0.71; psnr 18.3"."""
-    from ..metrics.evaluate import format_value
 
     groups: dict[str, list[str]] = {}
     for res in results.values():

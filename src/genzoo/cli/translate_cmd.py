@@ -6,15 +6,19 @@ import click
 import numpy as np
 import torch
 
+from ..data.tasks import luminance, scale_of, upscale
+from ..errors import GenzooError
+from ..models.base import BackTranslator, Translator, in_batches
+from ..viz.grid import rows_grid, to_display
 from .common import (
     check_out,
     check_picture,
-    device_option,
     done,
     open_model,
     read_examples,
     run_dataset,
 )
+from .options import count_option, device_option, input_option, split_option
 
 
 @click.command("translate")
@@ -25,20 +29,9 @@ from .common import (
     help=".png (inputs, translations and, for the run's paired data, targets in rows) or .npy "
     "(translations, in the output domain's own units)",
 )
-@click.option(
-    "--input",
-    "input_path",
-    help="an image folder or array file of the input domain [default: the run's test split]",
-)
-@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
-@click.option(
-    "--n",
-    "n",
-    type=click.IntRange(1),
-    default=16,
-    show_default=True,
-    help="how many examples (every one of --input for .npy)",
-)
+@input_option("an image folder or array file of the input domain [default: the run's test split]")
+@split_option()
+@count_option("how many examples (every one of --input for .npy)")
 @click.option(
     "--direction",
     type=click.Choice(["a2b", "b2a"]),
@@ -68,8 +61,6 @@ def command(run, out, input_path, split, n, direction, device) -> None:
       genzoo train pix2pix --data my_photos/ --set data.task=superres4 --out runs/sr4
       genzoo translate runs/sr4 --input thumbnails/ --out sharp.npy
     """
-    from ..errors import GenzooError
-    from ..models.base import BackTranslator, Translator, in_batches
 
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)
@@ -109,8 +100,6 @@ def command(run, out, input_path, split, n, direction, device) -> None:
 def task_inputs(path: str, model, run_config, src_info, back: bool):
     """The examples of `path` as the source domain takes them: for a super-resolution run,
     images of 1/factor the size are shown at the model's size first (each pixel repeated)."""
-    from ..data.tasks import luminance, scale_of, upscale
-    from ..errors import GenzooError
 
     task = None if back else model.info.meta.get("task")
     f = scale_of(task)
@@ -142,7 +131,6 @@ def task_inputs(path: str, model, run_config, src_info, back: bool):
 
 
 def _grid(model, x, y, target, back: bool):
-    from ..viz.grid import rows_grid, to_display
 
     info_a, info_b = model.info.input, model.info
     t_a, t_b = model.input_transform, model.transform

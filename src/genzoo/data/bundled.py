@@ -34,6 +34,7 @@ import numpy as np
 from ..errors import DataError
 from ..registry import DATASETS
 from .dataset import DataConfig, RawData
+from .tasks import LUMA
 
 MNIST5K_CACHE_VERSION = 1
 
@@ -119,7 +120,6 @@ def random_colours(n: int, rng: np.random.Generator, contrast: float = 0.35) -> 
     """n (stroke, background) pairs of RGB colours in [0, 1], (n, 2, 3), drawn uniformly and
     redrawn until their luminances differ by at least `contrast` (so the digit stays visible,
     in grey too)."""
-    from .tasks import LUMA
 
     out = rng.random((n, 2, 3))
     while True:

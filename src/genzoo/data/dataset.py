@@ -30,6 +30,7 @@ import torch
 
 from ..config import check
 from ..errors import DataError
+from ..registry import TASKS
 
 Kind = Literal["image", "points", "table"]
 Range = Literal["unit", "symmetric", "standard"]
@@ -69,7 +70,6 @@ class DataConfig:
             self.paired,
             "unset without data.input (it says how the input domain pairs with the source)",
         )
-        from ..registry import TASKS
 
         check(
             self.task is None or self.task in TASKS,

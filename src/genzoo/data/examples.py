@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenzooError
+from ..registry import FILE_FORMATS
+from .dataset import DataConfig
+from .files import csv_header, detect_format
 
 
 @dataclass
@@ -53,9 +56,6 @@ def file_examples(path: Path, info, data_config: dict, id_column: str | None) ->
     """Every row of a user's file, unsplit, as a model trained with `data_config` reads it:
     a CSV's feature columns matched to the training columns by name, its label column used
     when the file has it (new rows often have none), its id column kept for the output."""
-    from ..registry import FILE_FORMATS
-    from .dataset import DataConfig
-    from .files import csv_header, detect_format
 
     if not path.exists():
         raise GenzooError(f"{path}: no such file or folder")

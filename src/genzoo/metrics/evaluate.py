@@ -19,10 +19,27 @@ import numpy as np
 import torch
 
 from ..data.dataset import Dataset
+from ..data.files import check_in_memory
 from ..errors import GenzooError
-from ..models.base import CAPABILITIES, GenerativeModel, sampling_batch
+from ..models.base import (
+    CAPABILITIES,
+    GenerativeModel,
+    in_batches,
+    mean_phase_losses,
+    sample_in_batches,
+    sampling_batch,
+)
 from ..progress import Deadline, duration
 from ..registry import METRICS
+from .features import (
+    available,
+    ensure_feature_net,
+    load_feature_net,
+    task_of,
+    to_unit,
+    training_cost,
+)
+from .plan import PROBE, Costs, Counts, fit_counts, per_unit
 
 
 @dataclass(frozen=True)
@@ -128,19 +145,13 @@ class EvalContext:
         n = n or self.n_gen
         cache = self._samples
         if n not in cache:
-            from ..data.files import check_in_memory
-
             check_in_memory("--n", n, self.model.info.shape, "generated examples")
         show = "translating" if self.progress else None
         if n not in cache and self.inputs is not None:
-            from ..models.base import in_batches
-
             x_in = self.inputs[torch.arange(n, device=self.inputs.device) % len(self.inputs)]
             out = in_batches(self.model.translate, x_in, size=self.pass_batch, progress=show)
             cache[n] = torch.from_numpy(self.model.to_data(out))
         if n not in cache:
-            from ..models.base import sample_in_batches
-
             show = "sampling" if self.progress else None
             x = sample_in_batches(self.model, n, self.seed, progress=show)  # the device's batch
             cache[n] = torch.from_numpy(self.model.to_data(x))
@@ -150,7 +161,6 @@ class EvalContext:
     def feature_net(self):
         """The feature network of the data: --features, the shipped one, the cached one, or
         one trained now (and cached) by the fixed recipe."""
-        from .features import available, ensure_feature_net, load_feature_net
 
         path = available(self.data, self.features_path)
         fn = load_feature_net(path) if path is not None else ensure_feature_net(self.data, self.say)
@@ -159,14 +169,12 @@ class EvalContext:
 
     def feature_ready(self) -> bool:
         """Whether the feature network exists without training one."""
-        from .features import available
 
         return available(self.data, self.features_path) is not None
 
     def knows_classes(self) -> bool:
         """Whether the feature network classifies the data's classes (for the class metrics),
         without training it to find out."""
-        from .features import task_of
 
         if self.feature_ready():
             return self.feature_net.knows_classes(self.data.info())
@@ -179,7 +187,6 @@ class EvalContext:
         return None if y is None else torch.as_tensor(y, device=self.model.device)
 
     def unit(self, x_raw: torch.Tensor) -> torch.Tensor:
-        from .features import to_unit
 
         return to_unit(x_raw, self.data.info())
 
@@ -308,7 +315,6 @@ def plan_to_fit(
 ) -> list[str]:
     """Set the counts of `ctx` so that `names` fit the deadline (metrics.plan); returns the
     metrics that still run. The plan and its cuts go into ctx.notes."""
-    from .plan import fit_counts
 
     wanted = wanted_counts(ctx, names)
     costs = measure_costs(ctx, wanted, given_samples)
@@ -340,7 +346,6 @@ def plan_to_fit(
 def wanted_counts(ctx: EvalContext, names: list[str]):
     """The counts `names` ask for before any cut: samples, likelihood samples and examples,
     reconstructed and loss examples, and whether a feature network must be trained."""
-    from .plan import Counts
 
     groups = {METRICS.get(m).cost for m in names}
     n_test = len(ctx.data.x_test)
@@ -382,8 +387,6 @@ def estimate_seconds(
 def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
     """Seconds per unit of each part of the evaluation, timed on a few examples (and the
     training of the feature network, when one must be trained)."""
-    from ..models.base import mean_phase_losses
-    from .plan import PROBE, Costs, per_unit
 
     model, costs = ctx.model, Costs()
     x = model.to_model(ctx.data.x_test[:PROBE])
@@ -408,8 +411,6 @@ def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
             x_in = None if ctx.inputs is None else ctx.inputs[:PROBE]
             costs.loss = per_unit(lambda: mean_phase_losses(model, x, y, x_in=x_in), len(x))
     if wanted.features:
-        from .features import training_cost
-
         costs.features = training_cost(ctx.data)
     return costs
 

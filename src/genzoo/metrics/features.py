@@ -38,9 +38,13 @@ from torch import Tensor, nn
 
 from ..config import check
 from ..data.augment import random_affine
+from ..data.bundled import cache_dir
 from ..data.dataset import DataInfo, Dataset
 from ..errors import GenzooError
+from ..progress import reporting
+from ..registry import DATASETS
 from ..weights import load_strict, read_metadata, save_tensors
+from .plan import per_unit
 
 WEIGHTS = Path(__file__).parent / "weights"
 FORMAT = "genzoo-features/1"
@@ -343,7 +347,6 @@ def data_checksum(ds: Dataset) -> str:
 
 def cache_path(ds: Dataset) -> Path:
     """Where the feature network trained for `ds` is cached."""
-    from ..data.bundled import cache_dir
 
     task = task_of(ds)
     return (
@@ -361,7 +364,6 @@ def auto_config(ds: Dataset) -> FeatureTrainConfig:
 
 def training_cost(ds: Dataset, cfg: FeatureTrainConfig | None = None) -> float:
     """Estimated seconds to train `auto_config(ds)` on `ds`: two timed steps, times the steps."""
-    from .plan import per_unit
 
     cfg = cfg or auto_config(ds)
     info = ds.info()
@@ -385,7 +387,6 @@ def training_cost(ds: Dataset, cfg: FeatureTrainConfig | None = None) -> float:
 def ensure_feature_net(ds: Dataset, say=None) -> FeatureNetwork:
     """The network trained for `ds` by the fixed recipe: from the cache, or trained now (with
     progress) and cached for every later run on the same data."""
-    from ..progress import reporting
 
     path = cache_path(ds)
     if path.is_file():
@@ -417,7 +418,6 @@ def shipped(source: str, meta: dict | None = None) -> Path | None:
     """The feature network shipped for a bundled dataset, if any. A dataset made of another's
     images (a translation task's output domain) names it in meta["features"]; a user's files
     never match, even when they share a bundled set's name."""
-    from ..registry import DATASETS
 
     name = (meta or {}).get("features", source)
     if name not in DATASETS:

@@ -44,6 +44,60 @@ class Diagnosis:
     warnings: dict[str, str] = field(default_factory=dict)
 
 
+# ---------------------------------------------------------------- a model's own figures
+# Models return what to draw as data; genzoo.viz draws it (`viz.grid.draw_figure`).
+@dataclass
+class Figure:
+    """One figure of a model's own report: its title and caption; the subclass says what to
+    draw."""
+
+    title: str
+    caption: str
+
+
+@dataclass
+class SampleSets(Figure):
+    """Sets of examples (name, (n, *shape) in the model's range), in order: one image grid
+    `columns` wide for images; one scatter plot of the first two columns, a colour per set,
+    for points and tables."""
+
+    sets: list[tuple[str, Tensor]]
+    columns: int = 10
+
+
+@dataclass
+class Frames(Figure):
+    """A process frame by frame, left to right, each frame (title, (n, *shape)): images as a
+    row per example and a column per frame; points as a row of titled scatter plots."""
+
+    frames: list[tuple[str, Tensor]]
+
+
+@dataclass
+class ImageRows(Figure):
+    """Rows of n images each, which may come from different domains (a translation's A and
+    B): (images in that domain's model range, its DataInfo, its transform) per row."""
+
+    rows: list[tuple[Tensor, DataInfo, DataTransform | None]]
+
+
+@dataclass
+class StageSchedule(Figure):
+    """A staged training schedule: (step, stage, fade-in alpha) points, and the stages'
+    names (progressive growing's resolutions)."""
+
+    points: list[tuple[int, int, float]]
+    stages: list[str]
+
+
+@dataclass
+class TrainingGrids(Figure):
+    """The last preview grid the run wrote inside each window of steps (name, start, stop
+    or None for the end), side by side; drawn only when the run wrote one."""
+
+    windows: list[tuple[str, int, int | None]]
+
+
 @dataclass
 class Phase:
     """One optimization phase: its parameters, its loss, how often it runs, its optimizer."""
@@ -83,6 +137,9 @@ class GenerativeModel(nn.Module):
     translation: ClassVar[bool] = False  # trains on two domains: an input beside the data
     # needs each example's label y to train, sample, encode, ... (cvae, cgan, cddpm)
     conditional: ClassVar[bool] = False
+    # each evaluation counts the modes or classes its samples cover and warns of collapse
+    # (genzoo.metrics.health.sample_coverage): the failure GANs are known for
+    watch_coverage: ClassVar[bool] = False
     # how many test codes the report's latent plot encodes (None: all; a model whose encoder
     # is costly plots a subset)
     report_latent_points: ClassVar[int | None] = None
@@ -210,15 +267,16 @@ class GenerativeModel(nn.Module):
             )
         return y
 
-    def report_figures(self, run, data) -> Iterable[tuple]:
-        """What is particular to this model for its report (growth, mixing, samplers), one
-        (title, image, caption) at a time so a report short of time can stop between them.
-        None by default (`has_report_figures` says whether a model has its own)."""
+    def report_figures(self, data) -> Iterable[Figure]:
+        """What is particular to this model for its report (growth, mixing, samplers), as
+        `Figure` data for viz to draw, one at a time so a report short of time can stop
+        between them (`data`: the run's dataset). None by default (`has_report_figures` says
+        whether a model has its own)."""
         return []
 
     @classmethod
     def has_report_figures(cls) -> bool:
-        """Whether this model draws figures of its own for the report."""
+        """Whether this model has figures of its own for the report."""
         return cls.report_figures is not GenerativeModel.report_figures
 
     @property

@@ -29,9 +29,12 @@ from typing import Any
 
 import torch
 
+from .. import __version__
 from ..atomic import atomic_write_text, fsync_dir, replace_synced, temporary_beside
-from ..config import differing_fields
+from ..config import differing_fields, from_dict, to_dict
+from ..data.dataset import DataInfo, DataTransform
 from ..errors import CheckpointError
+from ..registry import MODELS
 from ..weights import load_strict, save_tensors
 
 MODEL_FORMAT = "genzoo-model/1"
@@ -60,8 +63,6 @@ def load_state(path: Path) -> dict[str, Any]:
 
 
 def model_meta(model) -> dict[str, Any]:
-    from .. import __version__
-    from ..config import to_dict
 
     return {
         "format": MODEL_FORMAT,
@@ -239,9 +240,6 @@ def load(path: str | Path, *, weights: str = "model", device: str | torch.device
     `path` is a run folder (its final model/, else its newest checkpoint), a model folder or a
     checkpoint folder. `weights="ema"` loads a checkpoint's EMA weights.
     """
-    from ..config import from_dict
-    from ..data.dataset import DataInfo, DataTransform
-    from ..registry import MODELS
 
     folder = resolve_model_folder(path)
     verify_folder(folder)

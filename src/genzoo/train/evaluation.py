@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from ..metrics.health import health_checks
 from ..models.base import GenerativeModel, mean_phase_losses
 
 EVAL_EXAMPLES = 1000  # test examples the periodic losses and diagnoses use, at most
@@ -47,10 +48,11 @@ def test_losses(model: GenerativeModel, test: dict[str, torch.Tensor], seed: int
 
 
 def diagnosis(model: GenerativeModel, test: dict[str, torch.Tensor], seed: int):
-    """The model's own health checks (`GenerativeModel.diagnose`) on the test split."""
+    """The model's own health checks (`GenerativeModel.diagnose`) and those that apply to it
+    (`genzoo.metrics.health`) on the test split."""
     with evaluating(model), torch.no_grad():
         torch.manual_seed(seed)
-        return model.diagnose(**test_rows(test, EVAL_EXAMPLES))
+        return health_checks(model, test_rows(test, EVAL_EXAMPLES))
 
 
 def track_warnings(

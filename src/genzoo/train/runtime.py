@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import __version__
 from ..errors import ConfigError
 
 
@@ -99,8 +100,6 @@ def configure_compile() -> None:
 def versions() -> dict[str, str]:
     """The versions a run was made with (summary.json)."""
     import platform
-
-    from .. import __version__
 
     return {
         "genzoo": __version__,

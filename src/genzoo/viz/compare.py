@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from PIL import Image
 
+from ..train.checkpoint import load
+from .grid import picture
 from .html import FEATURES_NOTE, fig_to_image, figure, metrics_table, save_png, table, write_page
 
 HEADLINE = {
@@ -43,8 +45,6 @@ CURVE = {"image": ("fid", "fid"), "points": ("knn_kl", "knn_kl"), "table": ("knn
 
 def samples_picture(entry, data, count: int, seed: int) -> Image.Image:
     """64 samples of an image model as a grid; for points, 1,000 beside the test data."""
-    from ..train.checkpoint import load
-    from .grid import picture
 
     model = load(entry.run)
     g = torch.Generator().manual_seed(seed)

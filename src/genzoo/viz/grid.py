@@ -14,6 +14,17 @@ import torch
 from PIL import Image
 
 from ..data.dataset import DataInfo, DataTransform
+from ..errors import GenzooError
+from ..models.base import (
+    Figure,
+    Frames,
+    ImageRows,
+    Reconstructor,
+    SampleSets,
+    StageSchedule,
+    TrainingGrids,
+    in_batches,
+)
 from ..train.evaluation import test_rows
 
 
@@ -120,8 +131,6 @@ def preview(
     Points and tables (first two columns): a scatter plot of data, reconstructions and samples
     (as many samples as references by default).
     """
-    from ..models.base import Reconstructor, in_batches
-
     info, transform = model.info, model.transform
     if x_in_ref is not None:  # the references are targets only when the domains are paired
         return translation_pairs(model, x_in_ref[:16], x_ref[:16] if info.paired else None)
@@ -169,7 +178,6 @@ def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
 
     Points and tables: a scatter plot of the first two columns, one labelled colour per set.
     """
-    from ..errors import GenzooError
 
     if model.info.kind == "image":
         x = torch.cat([t for _, t in sets])
@@ -238,8 +246,6 @@ def stage_grids(run, windows: list[tuple[str, int, int | None]]) -> Image.Image 
 @torch.no_grad()
 def translation_pairs(model, x_in: torch.Tensor, target: torch.Tensor | None = None):
     """Rows of inputs, their translations and (when given) the targets: one grid image."""
-    from ..models.base import in_batches
-
     out = in_batches(model.translate, x_in)
     rows = [
         to_display(x_in, model.info.input, model.input_transform),
@@ -256,3 +262,19 @@ def rows_grid(rows: list[np.ndarray]) -> Image.Image:
     if len({r.shape[1] for r in rows}) > 1:
         rows = [np.repeat(r, 3, 1) if r.shape[1] == 1 else r for r in rows]
     return image_grid(np.concatenate(rows), nrow=len(rows[0]))
+
+
+def draw_figure(model, fig: Figure, run: str | Path | None = None) -> Image.Image | None:
+    """The picture of one of a model's own figures (`GenerativeModel.report_figures`); None
+    when there is nothing to draw (a `TrainingGrids` of a run that wrote no grid)."""
+    if isinstance(fig, SampleSets):
+        return picture(model, fig.sets, fig.columns)
+    if isinstance(fig, Frames):
+        return frames_picture(model, fig.frames)
+    if isinstance(fig, ImageRows):
+        return rows_grid([to_display(x, info, t) for x, info, t in fig.rows])
+    if isinstance(fig, StageSchedule):
+        return growth_plot(fig.points, fig.stages)
+    if isinstance(fig, TrainingGrids):
+        return stage_grids(run, fig.windows)
+    raise TypeError(f"no drawing for a {type(fig).__name__} figure")

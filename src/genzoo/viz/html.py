@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, replace_synced, temporary_beside
 from ..metrics.evaluate import table as metric_rows
 
 FEATURES_NOTE = (
@@ -119,7 +119,6 @@ def write_page(path: Path, title: str, parts: list[str]) -> Path:
 
 def save_png(image: Image.Image, path: Path) -> None:
     """A picture beside a page (for slides and documents), written whole or not at all."""
-    from ..atomic import replace_synced, temporary_beside
 
     tmp = temporary_beside(path)
     image.save(tmp, format="PNG", optimize=True)

@@ -18,16 +18,18 @@ import torch
 from PIL import Image
 
 from ..atomic import atomic_write_text
+from ..metrics.evaluate import format_value
+from ..models.base import Decoder, Encoder, LatentPrior, Reconstructor, in_batches
+from ..models.latent import active_order, interpolate, traversal
 from ..progress import Deadline
+from ..train.run_folder import open_run, run_dataset
+from .grid import draw_figure, picture
 from .html import FEATURES_NOTE, fig_to_image, figure, metrics_table, notes_list, page
 
 
 def latent_walks(model, data) -> list[str]:
     """Interpolations between test examples and a traversal of the most active dimensions,
     for image models that encode and decode."""
-    from ..models.base import Decoder, Encoder, LatentPrior, in_batches
-    from ..models.latent import active_order, interpolate, traversal
-    from .grid import picture
 
     if model.info.kind != "image" or not isinstance(model, Decoder):
         return []
@@ -76,8 +78,6 @@ def latent_walks(model, data) -> list[str]:
 def prior_walks(model) -> list[str]:
     """Spherical interpolations between draws from the prior, for generators without an
     encoder (GANs)."""
-    from ..models.latent import interpolate
-    from .grid import picture
 
     g = torch.Generator(device=model.device).manual_seed(0)
     ends = model.sample_latent(8, generator=g)
@@ -200,8 +200,6 @@ def latent_plot(model, data) -> Image.Image | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..models.base import Encoder, in_batches
-
     if not isinstance(model, Encoder):
         return None
     x, y = model.to_model(data.x_test), data.y_test
@@ -246,7 +244,6 @@ def latent_plot(model, data) -> Image.Image | None:
 
 
 def _cell(v) -> str:
-    from ..metrics.evaluate import format_value
 
     return "" if v is None else html.escape(format_value(v))
 
@@ -254,8 +251,6 @@ def _cell(v) -> str:
 def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[str, Any]]:
     """The HTML of one run, and its summary (for the comparison table). The pictures that
     cost time are drawn while `deadline` leaves time; what is left out is said."""
-    from ..train.run_folder import open_run, run_dataset
-    from .grid import picture
 
     deadline = deadline or Deadline(None)
     left_out: list[str] = []
@@ -319,12 +314,14 @@ def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[
     ds = run_dataset(model, run_config)
     if model.has_report_figures() and time_for("the model's own figures"):
         # what is particular to a model (growth, mixing, samplers), figure by figure
-        for title, image, caption in model.report_figures(run, ds):
-            parts += [f"<h3>{html.escape(title)}</h3>", figure(image, title.lower(), caption)]
+        for fig in model.report_figures(ds):
+            image = draw_figure(model, fig, run)
+            if image is not None:
+                parts.append(f"<h3>{html.escape(fig.title)}</h3>")
+                parts.append(figure(image, fig.title.lower(), fig.caption))
             if deadline.expired():
                 left_out.append("the rest of the model's own figures")
                 break
-    from ..models.base import Reconstructor, in_batches
 
     if isinstance(model, Reconstructor) and time_for("reconstructions"):
         x = model.to_model(ds.x_test)

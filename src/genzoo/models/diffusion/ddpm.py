@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...config import check
-from ...errors import GenzooError
+from ...errors import ConfigError, GenzooError
 from ...nn.sizing import (
     attention_levels,
     level_sizes,
@@ -43,15 +43,23 @@ from ...nn.sizing import (
 from ...nn.unet import MLPDenoiser, UNet
 from ...progress import tick
 from ...registry import NOISE_SCHEDULES
-from ..base import Batch, GenerativeModel, LossOutput, Phase, register_model
+from ..base import (
+    Batch,
+    Figure,
+    Frames,
+    GenerativeModel,
+    LossOutput,
+    Phase,
+    SampleSets,
+    register_model,
+)
 from . import process as P
-from .samplers import ddim_invert, ddim_sample, ddpm_sample, dpm_solver_sample
-from .schedules import logsnr_timesteps, make_schedule, spaced_timesteps
+from .samplers import SAMPLERS, ddim_invert, ddim_sample
+from .schedules import make_schedule
 
 Sampler = Literal["ddpm", "ddim", "dpm-solver"]
 # beyond 1, sigma_t exceeds the posterior's and the sampler leaves the forward marginals
 ETA_RANGE = "a number in [0, 1] (0: deterministic DDIM, 1: ancestral)"
-SAMPLERS = ("ddpm", "ddim", "dpm-solver")
 
 
 UNET_WIDTHS = (16, 32, 64)  # the U-Net of 28x28 digits, highest resolution first
@@ -309,9 +317,7 @@ class DDPM(GenerativeModel):
             # ancestral sampling asked for by name walks all T unless told
             own = sampler == self.config.sampler
             steps = self.config.sample_steps if own or sampler != "ddpm" else T
-        if sampler == "dpm-solver":
-            return sampler, logsnr_timesteps(self.schedule, steps)
-        return sampler, spaced_timesteps(T, steps)
+        return sampler, SAMPLERS[sampler].timesteps(self.schedule, steps)
 
     @torch.no_grad()
     def sample(
@@ -330,8 +336,10 @@ class DDPM(GenerativeModel):
         """n samples with `sampler` (default: the config's) in `steps` steps, from x_T ~ N(0, I)
         drawn with `generator` unless given. Images are clamped to [-1, 1]."""
         sampler, ts = self._sampler_args(sampler, steps)
-        if eta is not None and sampler != "ddim":
+        if eta is not None and not SAMPLERS[sampler].takes_eta:
             raise GenzooError(f"--eta: only the ddim sampler takes it, not {sampler}")
+        eta = self.config.eta if eta is None else eta
+        check(0 <= eta <= 1, "eta", eta, ETA_RANGE)
         y = self.default_labels(n, labels)
         if x_T is None:
             shape = (n, *self.info.shape)
@@ -340,15 +348,8 @@ class DDPM(GenerativeModel):
         def predict(x, t):
             return self.predict(x, t, y, guidance)
 
-        s = self.schedule
-        if sampler == "ddpm":
-            x = ddpm_sample(predict, s, ts, x_T, generator, self.config.variance, on_step)
-        elif sampler == "ddim":
-            e = self.config.eta if eta is None else eta
-            check(0 <= e <= 1, "eta", e, ETA_RANGE)
-            x = ddim_sample(predict, s, ts, x_T, e, generator, on_step)
-        else:
-            x = dpm_solver_sample(predict, s, ts, x_T, on_step)
+        run = SAMPLERS[sampler].run
+        x = run(predict, self.schedule, ts, x_T, generator, eta, self.config.variance, on_step)
         return x.clamp(-1, 1) if self.discrete else x
 
     def fast_options(self, method: str) -> dict:
@@ -376,18 +377,16 @@ class DDPM(GenerativeModel):
         out = [("x_T", x_T)] + [(f"step {i + 1}", states[i]) for i in picks]
         return [(title, x.clamp(-1, 1) if self.discrete else x) for title, x in out]
 
-    def report_figures(self, run, data) -> Iterator[tuple]:
+    def report_figures(self, data) -> Iterator[Figure]:
         """The trajectory, the samples of each sampler and step count, and (conditional) the
         guidance sweep: one figure at a time, so a report short of time can stop between."""
-        from ...viz.grid import frames_picture, picture
-
         g = torch.Generator(device=self.device).manual_seed(0)
         frames = self.trajectory(8 if self.discrete else 1000, generator=g)
-        yield (
+        yield Frames(
             "Trajectory",
-            frames_picture(self, frames),
             f"x_T to x_0 with {self.config.sampler} in {self.config.sample_steps} steps, "
             f"left to right: {', '.join(t for t, _ in frames)}",
+            frames,
         )
         n = 10 if self.discrete else 1000
         T = len(self.schedule)
@@ -400,10 +399,10 @@ class DDPM(GenerativeModel):
         for sampler, steps in dict.fromkeys((s, min(k, T)) for s, k in runs):
             g = torch.Generator(device=self.device).manual_seed(0)
             x = self.sample(n, generator=g, sampler=sampler, steps=steps)
-            yield (
+            yield SampleSets(
                 f"Samples: {sampler}, {steps} steps",
-                picture(self, [("samples", x)], 10),
                 "the same noise x_T in every sampler's figure",
+                [("samples", x)],
             )
         if self.conditional:
             scales = [0.0, 1.0, 2.0, 4.0]
@@ -411,12 +410,13 @@ class DDPM(GenerativeModel):
             for w in scales:
                 g = torch.Generator(device=self.device).manual_seed(0)
                 rows.append(self.sample(self.info.num_classes, generator=g, guidance=w))
-            yield (
+            yield SampleSets(
                 "Classifier-free guidance",
-                picture(self, [("samples", torch.cat(rows))], self.info.num_classes),
                 "one class per column; rows: guidance scale "
                 + ", ".join(f"{w:g}" for w in scales)
                 + " (0: unconditional, 1: the conditional model alone)",
+                [("samples", torch.cat(rows))],
+                self.info.num_classes,
             )
 
     # ---------------------------------------------------------------- DDIM inversion
@@ -512,8 +512,6 @@ class ConditionalDDPM(DDPM):
 
     def __init__(self, config, info):
         if not info.num_classes:
-            from ...errors import ConfigError
-
             raise ConfigError("data", info.source, "labelled data (cddpm is conditioned on labels)")
         super().__init__(config, info)
 

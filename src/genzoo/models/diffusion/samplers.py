@@ -21,13 +21,14 @@ and a long sampling run keeps its progress lines coming.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from ...progress import tick
 from .process import Prediction, learned_log_variance, q_posterior
-from .schedules import NoiseSchedule, respace
+from .schedules import NoiseSchedule, logsnr_timesteps, respace, spaced_timesteps
 
 Predict = Callable[[Tensor, Tensor], Prediction]
 OnStep = Callable[[int, Tensor, Tensor], None] | None
@@ -166,3 +167,32 @@ def ddim_invert(predict: Predict, schedule: NoiseSchedule, timesteps: Tensor, x0
         pred = predict(x, _steps(t_prev, x))
         x = ab_all[t].sqrt() * pred.x0 + (1 - ab_all[t]).sqrt() * pred.eps
     return x
+
+
+# ---------------------------------------------------------------- the samplers by name
+@dataclass(frozen=True)
+class SamplerSpec:
+    """A sampler as config and the command line name it: the timesteps it visits for a step
+    count, and its loop, called as run(predict, schedule, timesteps, x_T, generator, eta,
+    variance, on_step) with the model's eta (DDIM's) and variance (ancestral's) settings."""
+
+    timesteps: Callable[[NoiseSchedule, int], Tensor]
+    run: Callable[..., Tensor]
+    takes_eta: bool = False  # --eta means something to it
+
+
+SAMPLERS: dict[str, SamplerSpec] = {
+    "ddpm": SamplerSpec(
+        lambda s, k: spaced_timesteps(len(s), k),
+        lambda f, s, ts, x, g, eta, var, on_step: ddpm_sample(f, s, ts, x, g, var, on_step),
+    ),
+    "ddim": SamplerSpec(
+        lambda s, k: spaced_timesteps(len(s), k),
+        lambda f, s, ts, x, g, eta, var, on_step: ddim_sample(f, s, ts, x, eta, g, on_step),
+        takes_eta=True,
+    ),
+    "dpm-solver": SamplerSpec(
+        logsnr_timesteps,
+        lambda f, s, ts, x, g, eta, var, on_step: dpm_solver_sample(f, s, ts, x, on_step),
+    ),
+}

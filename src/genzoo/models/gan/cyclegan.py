@@ -30,7 +30,7 @@ from ...config import check
 from ...errors import ConfigError
 from ...nn.sizing import stages_for
 from ...nn.translation import PatchDiscriminator, ResnetGenerator
-from ..base import Batch, LossOutput, Phase, register_model, set_trainable
+from ..base import Batch, Diagnosis, ImageRows, LossOutput, Phase, register_model, set_trainable
 from . import losses as L
 from .common import ReplayBuffer
 from .translation import TranslationModel
@@ -183,20 +183,13 @@ class CycleGAN(TranslationModel):
             "cycle_b": float((self.g_ab(self.g_ba(b)) - b).abs().mean() / 2),
         }
 
-    def diagnose(self, x: Tensor, y: Tensor | None = None, x_in: Tensor | None = None):
-        from ..base import Diagnosis
-
+    def diagnose(self, x: Tensor, y: Tensor | None = None, x_in: Tensor | None = None, **_):
         if x_in is None:
             return None
-        values = self.cycle_errors(x_in, x)
-        if self.info.paired:
-            values |= self.pair_metrics(x, x_in)
-        return Diagnosis(values)
+        return Diagnosis(self.cycle_errors(x_in, x))
 
-    def report_figures(self, run, data) -> list:
+    def report_figures(self, data) -> list[ImageRows]:
         """Both directions, each with its cycle back."""
-        from ...viz.grid import rows_grid, to_display
-
         pick = lambda n: torch.linspace(0, n - 1, 16).long()  # noqa: E731
         a = self.to_model_input(data.input.x_test)
         a = a[pick(len(a))]
@@ -207,19 +200,15 @@ class CycleGAN(TranslationModel):
             aba, bab = self.g_ba(ab), self.g_ab(ba)
         info_a, info_b = self.info.input, self.info
         ta, tb = self.input_transform, self.transform
-
-        def grid(rows):
-            return rows_grid([to_display(x, info, t) for x, info, t in rows])
-
         return [
-            (
+            ImageRows(
                 "Translations A to B",
-                grid([(a, info_a, ta), (ab, info_b, tb), (aba, info_a, ta)]),
                 f"rows: test images of A ({info_a.source}), G(a) in B, and the cycle F(G(a))",
+                [(a, info_a, ta), (ab, info_b, tb), (aba, info_a, ta)],
             ),
-            (
+            ImageRows(
                 "Translations B to A",
-                grid([(b, info_b, tb), (ba, info_a, ta), (bab, info_b, tb)]),
                 f"rows: test images of B ({info_b.source}), F(b) in A, and the cycle G(F(b))",
+                [(b, info_b, tb), (ba, info_a, ta), (bab, info_b, tb)],
             ),
         ]

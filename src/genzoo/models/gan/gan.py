@@ -16,7 +16,6 @@ Sampling takes a truncation psi (the truncation trick).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
@@ -141,18 +140,10 @@ class GANConfig(GameConfig):
         )
 
 
-@functools.lru_cache(maxsize=4)
-def _feature_net(source: str):
-    """The feature network shipped for a bundled image set, or None."""
-    from ...metrics.features import load_feature_net, shipped
-
-    path = shipped(source)
-    return None if path is None else load_feature_net(path)
-
-
 @register_model("gan", "GAN: MLP generator and discriminator, minimax or non-saturating loss")
 class GAN(GenerativeModel):
     Config = GANConfig
+    watch_coverage = True
     # DCGAN's Adam (Radford et al. 2016: lr 2e-4, beta1 = 0.5), for both networks
     train_defaults: ClassVar[dict] = {"lr": 2e-4, "betas": (0.5, 0.999)}
     retired = {"lr": "train.lr", "betas": "train.betas", "optimizer": "train.optimizer"}
@@ -401,10 +392,10 @@ class GAN(GenerativeModel):
             )
 
     @torch.no_grad()
-    def diagnose(self, x: Tensor, y: Tensor | None = None) -> Diagnosis:
-        """D(real) and D(fake) on held-out data and fresh samples; warnings when D overpowers
-        G (bce losses: D(real) > 0.95 and D(fake) < 0.05) and when modes go missing (toy
-        mixtures: modes within 3 std; bundled images: classes seen by the feature network)."""
+    def diagnose(self, x: Tensor, y: Tensor | None = None, **_: Tensor) -> Diagnosis:
+        """D(real) and D(fake) on held-out data and fresh samples; a warning when D
+        overpowers G (bce losses: D(real) > 0.95 and D(fake) < 0.05). The evaluation adds
+        mode or class coverage (`watch_coverage`)."""
         cfg = self.config
         n = len(x) // cfg.pack * cfg.pack
         x, y = self.real_view(x[:n]), None if y is None else y[:n]
@@ -419,40 +410,4 @@ class GAN(GenerativeModel):
                 f"D(fake) {values['d_fake']:.3f} (try loss non-saturating, label_smoothing, "
                 "a lower d_lr, or pack)"
             )
-        values.update(self.coverage(warnings))
         return Diagnosis(values, warnings)
-
-    def coverage(self, warnings: dict[str, str]) -> dict[str, float]:
-        """Mode or class coverage of 2,500 fresh samples, where the data says what to count."""
-        from ...metrics import toy
-        from ...metrics.features import to_unit
-        from ...metrics.sample_quality import class_scores
-
-        g = torch.Generator(device=self.device).manual_seed(0)
-        meta = self.info.meta
-        if "means" in meta and "std" in meta:
-            s = torch.as_tensor(self.to_data(self.sample(2500, generator=g)))
-            found = toy.mode_metrics(s, torch.tensor(meta["means"]), meta["std"])
-            if found["modes"] < found["of_modes"]:
-                warnings["mode_collapse"] = (
-                    f"mode collapse: {found['modes']} of {found['of_modes']} modes captured "
-                    f"({found['high_quality']:.0%} of samples within 3 std of a mode)"
-                )
-            return {k: found[k] for k in ("modes", "high_quality", "spread")}
-        net = _feature_net(self.info.source) if self.image and self.info.num_classes else None
-        try:
-            net is not None and net.check_fits(self.info)
-        except GenzooError:  # e.g. a folder that shares a bundled set's name
-            net = None
-        if net is None:
-            return {}
-        labels = self.default_labels(1000, None)
-        s = self.generate(self.sample_latent(1000, g), labels)
-        found = class_scores(net.probabilities(to_unit(self.to_data(s), self.info)))
-        k = self.info.num_classes
-        if found["classes_covered"] < k:
-            warnings["mode_collapse"] = (
-                f"mode collapse: samples cover {found['classes_covered']} of {k} classes "
-                "(by the shipped feature network)"
-            )
-        return {"classes_covered": found["classes_covered"]}

@@ -45,7 +45,7 @@ from ...nn.conv import stride2_sizes
 from ...nn.gan_layers import MinibatchStdDev, pack
 from ...nn.sizing import stages_for, widths_for
 from ...nn.style import HE_GAIN, LEAK, EqualizedConv2d, EqualizedLinear, PixelNorm
-from ..base import Batch, LossOutput, Phase, register_model
+from ..base import Batch, Figure, LossOutput, Phase, StageSchedule, TrainingGrids, register_model
 from .gan import GAN, GameConfig, Loss
 
 Size = tuple[int, int]
@@ -362,10 +362,8 @@ class ProGAN(Resolutions, GAN):
         return resize(v, full)
 
     # ---------------------------------------------------------------- the report
-    def report_figures(self, run, data) -> list:
+    def report_figures(self, data) -> list[Figure]:
         """The growth schedule, and the last sample grid the run wrote in each stage."""
-        from ...viz.grid import growth_plot, stage_grids
-
         stable, fade = self.schedule()
         horizon = int(self.growth_plan)
         windows = self.stage_windows()
@@ -374,26 +372,22 @@ class ProGAN(Resolutions, GAN):
             for s in range(0, horizon + 1, max(1, horizon // 200))
             for k, a in [growth(s, len(self.sizes), stable, fade)]
         ]
-        out = [
-            (
+        return [
+            StageSchedule(
                 "Growth schedule",
-                growth_plot(curve, [w[0] for w in windows]),
                 f"stage and fade-in (alpha) against the step, for a run of {horizon} steps: "
                 f"each resolution fades in over {fade} steps, then trains {stable}; the "
                 f"networks are grown at step {self.grown_at()}",
-            )
+                curve,
+                [w[0] for w in windows],
+            ),
+            TrainingGrids(
+                "Growth stages",
+                "the last sample grid written in each stage, left to right (shown at the "
+                "data's size; a stage's images are upsampled from its resolution)",
+                windows,
+            ),
         ]
-        grids = stage_grids(run, windows)
-        if grids is not None:
-            out.append(
-                (
-                    "Growth stages",
-                    grids,
-                    "the last sample grid written in each stage, left to right (shown at the "
-                    "data's size; a stage's images are upsampled from its resolution)",
-                )
-            )
-        return out
 
     @torch.no_grad()
     def sample(self, n: int, *, generator=None, labels=None, truncation=None) -> Tensor:

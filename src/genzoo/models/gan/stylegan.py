@@ -51,7 +51,7 @@ from ...nn.style import (
     track_w_avg,
     truncate_styles,
 )
-from ..base import register_model
+from ..base import SampleSets, register_model
 from .gan import GAN, GameConfig, Loss
 from .progan import GrowingDiscriminator, Resolutions, resize
 
@@ -290,10 +290,8 @@ class StyleGAN(Resolutions, GAN):
         ]
         return torch.cat(rows).clamp(-1, 1)
 
-    def report_figures(self, run, data) -> list:
+    def report_figures(self, data) -> list[SampleSets]:
         """Style-mixing grids (coarse and fine styles from B) and a truncation sweep."""
-        from ...viz.grid import picture
-
         out = []
         for group, layers in layer_groups(self.num_layers).items():
             if group == "middle" or not layers:
@@ -301,23 +299,24 @@ class StyleGAN(Resolutions, GAN):
             g = torch.Generator(device=self.device).manual_seed(0)
             grid = self.mixing_grid(5, 3, layers, generator=g)
             out.append(
-                (
+                SampleSets(
                     f"Style mixing: {group} styles",
-                    picture(self, [("mixing", grid)], 6),
                     f"top row: sources A; left column: sources B; each cell is A with B's "
                     f"styles on layers {layers.start}-{layers.stop - 1} ({group}), one noise "
                     "draw for the whole grid",
+                    [("mixing", grid)],
+                    6,
                 )
             )
         psis = [1.0, 0.7, 0.5, 0.3, 0.0]
         g = torch.Generator(device=self.device).manual_seed(0)
         sweep = self.truncation_sweep(psis, 10, generator=g)
         out.append(
-            (
+            SampleSets(
                 "Truncation in W",
-                picture(self, [("truncation", sweep)], 10),
                 "rows: psi = " + ", ".join(f"{p:g}" for p in psis) + " (w_avg + psi (w - w_avg));"
                 " the same latents and noise in every row; psi 0 draws the mean style",
+                [("truncation", sweep)],
             )
         )
         return out

@@ -1,7 +1,8 @@
 """What the image-to-image translation models share (`pix2pix`, `cyclegan`): two image domains
 of one size, an input domain A (`info.input`) and an output domain B (the data itself), both in
 [-1, 1]; `translate(x_in)` maps A to B; previews and reports show inputs, outputs and targets;
-health checks measure the outputs against their targets where there are any.
+each evaluation measures the outputs against their targets where there are any
+(genzoo.metrics.health).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...errors import ConfigError
-from ..base import Diagnosis, GenerativeModel
+from ...errors import ConfigError, GenzooError
+from ..base import GenerativeModel, ImageRows, in_batches
 
 
 class TranslationModel(GenerativeModel):
@@ -44,37 +45,19 @@ class TranslationModel(GenerativeModel):
         raise NotImplementedError
 
     def sample(self, n: int, **kw) -> Tensor:
-        from ...errors import GenzooError
-
         raise GenzooError(
             f"{self.name} translates images rather than drawing new ones: use genzoo translate"
         )
 
-    @torch.no_grad()
-    def pair_metrics(self, x: Tensor, x_in: Tensor) -> dict[str, float]:
-        """PSNR and SSIM (images in [0, 1]) of translate(x_in) against its target x."""
-        from ...metrics.reconstruction import psnr, ssim
-
-        out = (self.translate(x_in) + 1) / 2
-        x = (x + 1) / 2
-        return {"psnr": psnr(out, x), "ssim": ssim(out, x)}
-
-    def diagnose(self, x: Tensor, y: Tensor | None = None, x_in: Tensor | None = None):
-        if x_in is None or not self.info.paired:
-            return None
-        return Diagnosis(self.pair_metrics(x, x_in))
-
-    def report_figures(self, run, data) -> list:
-        from ...viz.grid import translation_pairs
-
+    def report_figures(self, data) -> list[ImageRows]:
+        """Test inputs, their translations and (paired data) the targets."""
         x_in = data.inputs_for("test")
         pick = np.linspace(0, len(x_in) - 1, 16).round().astype(int)
-        target = self.to_model(data.x_test[pick]) if data.paired else None
-        rows = "inputs, translations and targets" if data.paired else "inputs and translations"
-        return [
-            (
-                "Translations",
-                translation_pairs(self, self.to_model_input(x_in[pick]), target),
-                f"test examples, rows: {rows}",
-            )
-        ]
+        a = self.to_model_input(x_in[pick])
+        with torch.no_grad():
+            rows = [(a, self.info.input, self.input_transform)]
+            rows.append((in_batches(self.translate, a), self.info, self.transform))
+        if data.paired:
+            rows.append((self.to_model(data.x_test[pick]), self.info, self.transform))
+        what = "inputs, translations and targets" if data.paired else "inputs and translations"
+        return [ImageRows("Translations", f"test examples, rows: {what}", rows)]
