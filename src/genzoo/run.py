@@ -182,7 +182,6 @@ def train(
 ) -> dict[str, Any]:
     """Load the data, build the model (seeded) and train it, then (train.final_eval) evaluate
     it and write its report; returns the run summary. train.max_seconds bounds all of it."""
-
     deadline = Deadline(rc.train.max_seconds)  # the whole command's clock starts here
     main = World.from_env().is_main  # under torchrun, only rank 0 checks and writes the folder
     if out is not None and main:

@@ -35,7 +35,6 @@ def anomaly_scores(
     """Per-example scores for `x` (model range), higher = more anomalous, and their kind. A
     likelihood is estimated with `k` importance samples or strata per example (seeded); a
     conditional model scores log p(x | y) and needs the labels y."""
-
     model.eval()
     if isinstance(model, LikelihoodModel):
         g = torch.Generator(device=model.device).manual_seed(0)

@@ -33,7 +33,6 @@ def synthesize(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """n samples in the data's units, and their labels (class indices) for a conditional model:
     the classes in `labels` (default: all) in turn, so each gets n / K of them."""
-
     check_in_memory("--n", n, model.info.shape, "examples")
     conditional = model.conditional
     if labels is not None and not conditional:

@@ -45,7 +45,6 @@ LEFT_OUT = ("recon", "loss")
 
 def parse_budget(text: str) -> float:
     """'90s', '10m', '1.5h' or a plain number of seconds -> seconds."""
-
     return parse_duration(text, "--budget")
 
 
@@ -91,7 +90,6 @@ class Comparison:
 
 def seconds_per_step(rc, data, probe_steps: int = 20) -> float:
     """Time `probe_steps` optimizer steps of a fresh model (setup not counted)."""
-
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
     cfg = replace(rc.train, steps=probe_steps, max_seconds=None, max_step_seconds=None, **quiet)
@@ -125,7 +123,6 @@ def plan(
     """The run config of `name` for the budget: the model's defaults, the step count a probe
     predicts and half as many again (so that the budget, not the count, ends the run), and
     `points` checkpoints."""
-
     rc = run_config(name, data, seed, device, settings)
     per_step = seconds_per_step(rc, data)
     predicted = budget / per_step
@@ -147,7 +144,6 @@ def plan(
 def existing(run: Path, name: str, data_cfg: DataConfig) -> dict[str, Any] | None:
     """The saved config of a run already in the comparison's folder, checked to be `name`
     on the same data; None where there is none."""
-
     saved = run / "config.yaml"
     if not saved.is_file():
         if run.exists() and any(run.iterdir()):
@@ -169,7 +165,6 @@ def refuse_other_settings(run: Path, saved: dict, asked, settings: list[str]) ->
     """A run is reused only as it was asked for now: the same model settings, and the same
     value of every train field set with --set (the step count and the checkpoints come from
     the timing probe, which differs from one time to the next)."""
-
     mine = asked.to_dict()
     fields = [("model", k) for k in mine["model"]]
     fields += [("train", k) for k in parse_overrides(settings).get("train", {})]
@@ -185,7 +180,6 @@ def refuse_other_settings(run: Path, saved: dict, asked, settings: list[str]) ->
 
 def run_config(name: str, data, seed: int, device: str, settings: list[str]):
     """`name` with its defaults on the comparison's data, and its own --set settings."""
-
     raw = {"model": {"name": name}, "data": to_dict(data.config)}
     raw = merge({**raw, "train": {"seed": seed, "device": device}}, parse_overrides(settings))
     if raw["data"] != to_dict(data.config):
@@ -195,7 +189,6 @@ def run_config(name: str, data, seed: int, device: str, settings: list[str]):
 
 def plan_check(name: str, data, settings: list[str]) -> None:
     """Refuse a model that does not fit the data, or settings it does not take, up front."""
-
     build_model(name, data.info(), run_config(name, data, 0, "cpu", settings).model)
 
 
@@ -210,7 +203,6 @@ def train_one(
     settings: list[str] = (),
 ) -> tuple[Path, bool]:
     """Train (or reuse, or resume) the run of `name`; returns (its folder, reused)."""
-
     run = out / name
     saved = existing(run, name, data.config)
     if saved is not None:
@@ -228,7 +220,6 @@ def train_one(
 def timed_samples(model, n: int, seed: int) -> tuple[torch.Tensor, float]:
     """n samples in the data's units, drawn in the device's batches with a seeded generator,
     and the seconds it took (the model's default sampler)."""
-
     t0 = time.perf_counter()
     x = sample_in_batches(model, n, seed)  # on the CPU: the device has finished
     seconds = time.perf_counter() - t0
@@ -247,7 +238,6 @@ def curve(
 ) -> list[tuple[float, float]]:
     """The headline metric of each kept checkpoint against its seconds of training; the
     last checkpoint is the final model, whose value is `final` (seconds, value)."""
-
     metric, key = CURVE[data.kind]
     points = []
     for path in complete_checkpoints(run)[:-1]:
@@ -283,7 +273,6 @@ def evaluate_one(
 ) -> Entry:
     """The comparison's metrics of the run's final model on the same N samples as every other,
     written into the run's summary.json and report.html as `genzoo eval` would."""
-
     model = load(run, device=device)
     ctx = EvalContext(model, data, features_path=features)
     names = [m for m in default_metrics(ctx) if m not in LEFT_OUT]
@@ -321,7 +310,6 @@ def compare(
 ) -> Comparison:
     """Train (or reuse) each model, evaluate them alike, write compare.json and
     compare.html into `out`."""
-
     data = load_dataset(data_cfg)
     for name in names:  # every model must fit the data before any of them trains
         plan_check(name, data, (settings or {}).get(name, []))

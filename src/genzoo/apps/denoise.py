@@ -44,7 +44,6 @@ def denoise(model, x_model: Tensor, y: Tensor | None = None, batch: int = 500) -
     """The model's clean estimate of each example: its reconstruction (a denoising
     autoencoder learned to map corrupted inputs to clean ones); labels y for a conditional
     model."""
-
     if not isinstance(model, Reconstructor):
         raise GenzooError(
             f"model {model.name} cannot reconstruct, so it cannot denoise; use an autoencoder "

@@ -49,7 +49,6 @@ def embed(run, out, data, split, codes, seed, device) -> None:
       genzoo embed runs/ae --out codes.png
       genzoo embed runs/ae --data my_images/ --out mine.png --codes mine.npy
     """
-
     path = check_out(out, (".png",))
     codes_path = check_out(codes, (".npy",), "--codes") if codes else None
     model, run_config = open_model(run, device)
@@ -93,7 +92,6 @@ def denoise(run, input_path, out, add_noise, seed, device) -> None:
       genzoo denoise runs/dae --input noisy_scans/ --out clean.npy
       genzoo denoise runs/dae --input digits.npz --add-noise 0.3 --out before_after.png
     """
-
     path = check_out(out, (".npy", ".png"))
     model, run_config = open_model(run, device)
     if not isinstance(model, Reconstructor):
@@ -346,7 +344,6 @@ def pretrain(run, labels_per_class, augment, steps, data, seed, as_json, device)
       genzoo pretrain runs/denoising-ae --no-augment
       genzoo pretrain runs/ae --data my_labelled/ --labels-per-class 5 --json
     """
-
     model, run_config = open_model(run, device)
     if not isinstance(model, Encoder):
         raise GenzooError(f"model {model.name} has no encoder to reuse")

@@ -77,7 +77,6 @@ def command(
       genzoo compare --models vae,ddpm --set ddpm:model.sampler=dpm-solver \\
           --set ddpm:model.sample_steps=20 --budget 5m
     """
-
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")
 

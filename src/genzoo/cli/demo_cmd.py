@@ -77,7 +77,6 @@ def command(out, quick, budget, device) -> None:
       genzoo demo --quick --out /tmp/demo
       genzoo demo --budget 600 --device cuda
     """
-
     root = Path(out)
     if root.exists():
         if not (root / ".genzoo-demo").exists():

@@ -32,7 +32,6 @@ def command(run, out, input_path, split, device) -> None:
       genzoo encode runs/ae --input my_digits/ --out codes.npy
     genzoo encode runs/ddpm --out noise.npy      # diffusion: x_T by DDIM inversion
     """
-
     path = check_out(out, (".npy", ".npz"))
     model, run_config = open_model(run, device)
     if not isinstance(model, Encoder):

@@ -82,7 +82,6 @@ def command(
       genzoo eval runs/mine --features my_features.safetensors
       genzoo eval runs/ddpm64 --budget 5m
     """
-
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")
     deadline = Deadline(None if budget is None else parse_duration(budget, "--budget"))
@@ -115,7 +114,6 @@ def command(
 
 def format_table(results: dict) -> str:
     """Values beside their real-vs-real floors; then each distinct provenance once."""
-
     rows, sources = table(results)
     lines = [f"  {'metric':<18} {'value':>12}  {'floor (real)':>12}"]
     lines += [f"  {key:<18} {value:>12}  {floor:>12}" for key, value, floor in rows]

@@ -66,7 +66,6 @@ def train(data, task, out, epochs, seed, overrides) -> None:
       genzoo features train --data my_unlabelled/ --task rotation --out mine.safetensors
       genzoo features train --data mnist5k --out mnist5k.safetensors   # the shipped one
     """
-
     if not out.endswith(".safetensors"):
         raise GenzooError(f"--out {out}: expected a file ending in .safetensors")
     values = {"epochs": epochs, "seed": seed}
@@ -98,7 +97,6 @@ def info(path) -> None:
       genzoo features info
       genzoo features info my_features.safetensors
     """
-
     paths = [path] if path else sorted(str(p) for p in WEIGHTS.glob("*.safetensors"))
     for p in paths:
         fn = load_feature_net(p)

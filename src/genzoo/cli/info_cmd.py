@@ -27,7 +27,6 @@ def command(run, as_json) -> None:
       genzoo info runs/ae
       genzoo info runs/ae --json
     """
-
     model, run_config = open_model(run)
     root = Path(run)
     summary_path = root / "summary.json"

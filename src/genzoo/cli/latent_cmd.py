@@ -30,7 +30,6 @@ def _latent_model(run, device, what: str, encodes: bool = True):
 
 def _class_index(text: str, classes: list[str] | None, where: str = "class") -> int:
     """The index of class `text`; `where` (the option and its value) starts any error."""
-
     if not classes:
         raise GenzooError(
             f"{where}: this run's data has no classes (it was trained without labels); "
@@ -61,7 +60,6 @@ class _Codes:
 
     def code(self, spec: str, option: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The code (k,) and label (or None) named by `spec`."""
-
         model = self.model
         if spec.startswith("class:"):
             c = _class_index(spec[6:], model.info.classes, f"{option} {spec}")
@@ -120,7 +118,6 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
       genzoo interpolate runs/cgan --label 4 --out fours.png
       genzoo interpolate runs/ddpm --a 3 --b 250 --mode spherical --out path.png
     """
-
     path = check_out(out, (".png", ".npy"))
     model, run_config = _latent_model(run, device, "interpolate", encodes=False)
     if (a is not None or b is not None) and not isinstance(model, Encoder):
@@ -184,7 +181,6 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
       genzoo traverse runs/vae --out traversal.png
       genzoo traverse runs/beta-vae --dims 0,1,2,3 --span 2 --input 17 --out t.png
     """
-
     path = check_out(out, (".png",))
     model, run_config = _latent_model(run, device, "traverse")
     codes = _Codes(model, run_config)
@@ -237,7 +233,6 @@ def arithmetic(run, n, out, device) -> None:
       genzoo arithmetic runs/vae --out classes.png
       genzoo arithmetic runs/cvae --n 10 --out styles.png
     """
-
     path = check_out(out, (".png",))
     model, run_config = _latent_model(run, device, "arithmetic")
     codes = _Codes(model, run_config)

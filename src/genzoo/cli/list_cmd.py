@@ -27,7 +27,6 @@ def command(what: str | None) -> None:
       genzoo list models
       genzoo list datasets
     """
-
     tables = {
         "models": registry.MODELS,
         "datasets": registry.DATASETS,

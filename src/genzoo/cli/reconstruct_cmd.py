@@ -34,7 +34,6 @@ def command(run, out, input_path, split, n, device) -> None:
       genzoo reconstruct runs/ae --out recon.png --n 16
       genzoo reconstruct runs/ae --input my_digits.npz --out recon.npy
     """
-
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)
     if not isinstance(model, Reconstructor):

@@ -31,7 +31,6 @@ def command(runs, out) -> None:
       genzoo report runs/ae
       genzoo report runs/ae runs/ae-small --out compare.html
     """
-
     paths = [Path(r) for r in runs]
     if out is None:
         out = paths[0] / "report.html" if len(paths) == 1 else Path("report.html")

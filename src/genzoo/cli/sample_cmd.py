@@ -94,7 +94,6 @@ def command(
       genzoo sample runs/cddpm --labels 7 --guidance 3 --out sevens.png
       genzoo sample runs/ddpm --trajectory --n 8 --out trajectory.png
     """
-
     path = check_out(out, (".png", ".npy"))
     model, _ = open_model(run, device)
     if mix is not None:

@@ -105,7 +105,6 @@ def command(
     Data-parallel on 2 processes (train.batch_size is per process; see README):
       torchrun --standalone --nproc_per_node 2 -m genzoo train ddpm --out runs/ddpm
     """
-
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")
     rc = build_run_config(
@@ -160,7 +159,6 @@ HEADLINE = ("fid", "precision", "recall", "classes_covered", "modes", "knn_kl", 
 def headline_metrics(results: dict) -> str:
     """The few numbers a person looks at first; those of a feature network's space grouped
     under its name: "in mnist5k-cnn features: fid 41.2, precision 0.71; psnr 18.3"."""
-
     groups: dict[str, list[str]] = {}
     for res in results.values():
         features = res.get("provenance", {}).get("features")

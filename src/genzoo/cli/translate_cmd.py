@@ -61,7 +61,6 @@ def command(run, out, input_path, split, n, direction, device) -> None:
       genzoo train pix2pix --data my_photos/ --set data.task=superres4 --out runs/sr4
       genzoo translate runs/sr4 --input thumbnails/ --out sharp.npy
     """
-
     path = check_out(out, (".png", ".npy"))
     model, run_config = open_model(run, device)
     if not isinstance(model, Translator):
@@ -100,7 +99,6 @@ def command(run, out, input_path, split, n, direction, device) -> None:
 def task_inputs(path: str, model, run_config, src_info, back: bool):
     """The examples of `path` as the source domain takes them: for a super-resolution run,
     images of 1/factor the size are shown at the model's size first (each pixel repeated)."""
-
     task = None if back else model.info.meta.get("task")
     f = scale_of(task)
     c, h, w = src_info.shape

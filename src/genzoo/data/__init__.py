@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import from_dict, to_dict
 from ..errors import DataError
 from ..registry import DATASETS, FILE_FORMATS
 from . import files, tasks
@@ -20,8 +21,6 @@ def load_dataset(spec: str | DataConfig = "mnist5k", **options) -> Dataset:
     """
     cfg = spec if isinstance(spec, DataConfig) else DataConfig(source=spec)
     if options:
-        from ..config import from_dict, to_dict
-
         cfg = from_dict(DataConfig, {**to_dict(cfg), **options}, prefix="data.")
     raw, name = load_raw(cfg)
     if cfg.labels is not None and cfg.source in DATASETS:

@@ -120,7 +120,6 @@ def random_colours(n: int, rng: np.random.Generator, contrast: float = 0.35) -> 
     """n (stroke, background) pairs of RGB colours in [0, 1], (n, 2, 3), drawn uniformly and
     redrawn until their luminances differ by at least `contrast` (so the digit stays visible,
     in grey too)."""
-
     out = rng.random((n, 2, 3))
     while True:
         low = np.abs((out[:, 0] - out[:, 1]) @ LUMA) < contrast

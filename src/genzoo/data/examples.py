@@ -56,7 +56,6 @@ def file_examples(path: Path, info, data_config: dict, id_column: str | None) ->
     """Every row of a user's file, unsplit, as a model trained with `data_config` reads it:
     a CSV's feature columns matched to the training columns by name, its label column used
     when the file has it (new rows often have none), its id column kept for the output."""
-
     if not path.exists():
         raise GenzooError(f"{path}: no such file or folder")
     fmt = detect_format(path)

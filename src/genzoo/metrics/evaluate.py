@@ -161,7 +161,6 @@ class EvalContext:
     def feature_net(self):
         """The feature network of the data: --features, the shipped one, the cached one, or
         one trained now (and cached) by the fixed recipe."""
-
         path = available(self.data, self.features_path)
         fn = load_feature_net(path) if path is not None else ensure_feature_net(self.data, self.say)
         fn.check_fits(self.data.info())
@@ -169,13 +168,11 @@ class EvalContext:
 
     def feature_ready(self) -> bool:
         """Whether the feature network exists without training one."""
-
         return available(self.data, self.features_path) is not None
 
     def knows_classes(self) -> bool:
         """Whether the feature network classifies the data's classes (for the class metrics),
         without training it to find out."""
-
         if self.feature_ready():
             return self.feature_net.knows_classes(self.data.info())
         return task_of(self.data) == "classes"
@@ -315,7 +312,6 @@ def plan_to_fit(
 ) -> list[str]:
     """Set the counts of `ctx` so that `names` fit the deadline (metrics.plan); returns the
     metrics that still run. The plan and its cuts go into ctx.notes."""
-
     wanted = wanted_counts(ctx, names)
     costs = measure_costs(ctx, wanted, given_samples)
     plan = fit_counts(wanted, costs, deadline.remaining())
@@ -346,7 +342,6 @@ def plan_to_fit(
 def wanted_counts(ctx: EvalContext, names: list[str]):
     """The counts `names` ask for before any cut: samples, likelihood samples and examples,
     reconstructed and loss examples, and whether a feature network must be trained."""
-
     groups = {METRICS.get(m).cost for m in names}
     n_test = len(ctx.data.x_test)
     return Counts(
@@ -387,7 +382,6 @@ def estimate_seconds(
 def measure_costs(ctx: EvalContext, wanted, given_samples: bool):
     """Seconds per unit of each part of the evaluation, timed on a few examples (and the
     training of the feature network, when one must be trained)."""
-
     model, costs = ctx.model, Costs()
     x = model.to_model(ctx.data.x_test[:PROBE])
     y = None if ctx.labels is None else ctx.labels[:PROBE]

@@ -347,7 +347,6 @@ def data_checksum(ds: Dataset) -> str:
 
 def cache_path(ds: Dataset) -> Path:
     """Where the feature network trained for `ds` is cached."""
-
     task = task_of(ds)
     return (
         cache_dir() / "features" / f"{default_name(ds, task)}-{data_checksum(ds)[:16]}.safetensors"
@@ -364,7 +363,6 @@ def auto_config(ds: Dataset) -> FeatureTrainConfig:
 
 def training_cost(ds: Dataset, cfg: FeatureTrainConfig | None = None) -> float:
     """Estimated seconds to train `auto_config(ds)` on `ds`: two timed steps, times the steps."""
-
     cfg = cfg or auto_config(ds)
     info = ds.info()
     classes = max(info.num_classes or 4, 4)
@@ -387,7 +385,6 @@ def training_cost(ds: Dataset, cfg: FeatureTrainConfig | None = None) -> float:
 def ensure_feature_net(ds: Dataset, say=None) -> FeatureNetwork:
     """The network trained for `ds` by the fixed recipe: from the cache, or trained now (with
     progress) and cached for every later run on the same data."""
-
     path = cache_path(ds)
     if path.is_file():
         try:
@@ -418,7 +415,6 @@ def shipped(source: str, meta: dict | None = None) -> Path | None:
     """The feature network shipped for a bundled dataset, if any. A dataset made of another's
     images (a translation task's output domain) names it in meta["features"]; a user's files
     never match, even when they share a bundled set's name."""
-
     name = (meta or {}).get("features", source)
     if name not in DATASETS:
         return None

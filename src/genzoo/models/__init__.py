@@ -9,7 +9,8 @@ import torch
 
 from ..config import from_dict
 from ..data.dataset import DataInfo
-from ..registry import MODELS, import_package
+from ..errors import ConfigError
+from ..registry import MODELS, TASKS, import_package
 from .base import (
     CAPABILITIES,
     GenerativeModel,
@@ -40,8 +41,6 @@ def model_config(name: str, values: dict[str, Any] | None = None):
 
 def check_translation(cls, info: DataInfo) -> None:
     """Translation models need two domains, and only they can use them."""
-    from ..errors import ConfigError
-
     translators = ", ".join(e.name for e in MODELS if e.obj.translation)
     if info.input is not None and not cls.translation:
         raise ConfigError(
@@ -51,8 +50,6 @@ def check_translation(cls, info: DataInfo) -> None:
             f"({translators})",
         )
     if cls.translation and info.input is None:
-        from ..registry import TASKS
-
         raise ConfigError(
             "data",
             info.source,
@@ -64,8 +61,6 @@ def check_translation(cls, info: DataInfo) -> None:
 
 def check_kind(cls, info: DataInfo) -> None:
     """Image-only models (convolutions, growing, styles) refuse points and tables."""
-    from ..errors import ConfigError
-
     if info.kind not in cls.data_kinds:
         able = ", ".join(e.name for e in MODELS if info.kind in e.obj.data_kinds)
         raise ConfigError(

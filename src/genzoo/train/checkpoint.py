@@ -240,7 +240,6 @@ def load(path: str | Path, *, weights: str = "model", device: str | torch.device
     `path` is a run folder (its final model/, else its newest checkpoint), a model folder or a
     checkpoint folder. `weights="ema"` loads a checkpoint's EMA weights.
     """
-
     folder = resolve_model_folder(path)
     verify_folder(folder)
     try:

@@ -45,7 +45,6 @@ CURVE = {"image": ("fid", "fid"), "points": ("knn_kl", "knn_kl"), "table": ("knn
 
 def samples_picture(entry, data, count: int, seed: int) -> Image.Image:
     """64 samples of an image model as a grid; for points, 1,000 beside the test data."""
-
     model = load(entry.run)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():

@@ -178,7 +178,6 @@ def picture(model, sets: list[tuple[str, torch.Tensor]], nrow: int):
 
     Points and tables: a scatter plot of the first two columns, one labelled colour per set.
     """
-
     if model.info.kind == "image":
         x = torch.cat([t for _, t in sets])
         return image_grid(to_display(x, model.info, model.transform), nrow=nrow)

@@ -119,7 +119,6 @@ def write_page(path: Path, title: str, parts: list[str]) -> Path:
 
 def save_png(image: Image.Image, path: Path) -> None:
     """A picture beside a page (for slides and documents), written whole or not at all."""
-
     tmp = temporary_beside(path)
     image.save(tmp, format="PNG", optimize=True)
     replace_synced(tmp, path)

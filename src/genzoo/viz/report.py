@@ -30,7 +30,6 @@ from .html import FEATURES_NOTE, fig_to_image, figure, metrics_table, notes_list
 def latent_walks(model, data) -> list[str]:
     """Interpolations between test examples and a traversal of the most active dimensions,
     for image models that encode and decode."""
-
     if model.info.kind != "image" or not isinstance(model, Decoder):
         return []
     if not isinstance(model, Encoder):
@@ -78,7 +77,6 @@ def latent_walks(model, data) -> list[str]:
 def prior_walks(model) -> list[str]:
     """Spherical interpolations between draws from the prior, for generators without an
     encoder (GANs)."""
-
     g = torch.Generator(device=model.device).manual_seed(0)
     ends = model.sample_latent(8, generator=g)
     labels = model.default_labels(4, None)
@@ -251,7 +249,6 @@ def _cell(v) -> str:
 def run_section(run: Path, deadline: Deadline | None = None) -> tuple[str, dict[str, Any]]:
     """The HTML of one run, and its summary (for the comparison table). The pictures that
     cost time are drawn while `deadline` leaves time; what is left out is said."""
-
     deadline = deadline or Deadline(None)
     left_out: list[str] = []
 
