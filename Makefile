@@ -25,9 +25,11 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -n 2 -q -m "not slow"
 
-# the libraries bench/ compares against (pythae for bench/vae.py)
+# the libraries bench/ compares against (pythae for bench/vae.py; diffusers and
+# denoising-diffusion-pytorch for bench/diffusion.py and bench/time_to_quality.py)
 bench-setup: setup
 	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
+	$(PY) -m pip install -q -c constraints.txt --no-deps denoising-diffusion-pytorch==2.3.4
 
 # every benchmark, each printing its tables and writing bench/results/*.json (bench/RESULTS.md
 # gives each one's time: several hours in all on 2 CPU cores; each script also runs by section)
@@ -36,6 +38,7 @@ bench: bench-setup
 	cd bench && ../$(PY) autoencoders.py && ../$(PY) vae.py
 	cd bench && ../$(PY) gan.py toy mnist budget stylegan translation
 	cd bench && ../$(PY) diffusion.py
+	cd bench && ../$(PY) time_to_quality.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests

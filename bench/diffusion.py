@@ -363,7 +363,7 @@ DIFFUSERS_UNET = {  # their UNet2DModel at our U-Net's size: 3 levels, attention
 THEIR_LRS = (1e-4, 1e-3)  # their example's learning rate, and ours
 
 
-def _their_setup(x_train: torch.Tensor, batch_size: int, lr: float):
+def their_setup(x_train: torch.Tensor, batch_size: int, lr: float):
     """Their train_unconditional.py recipe (AdamW at `lr`, 1e-4 in their example, betas
     (0.95, 0.999), weight decay 1e-6, cosine decay after 500 warm-up steps, EMA with warm-up to
     0.9999, the eps MSE on DDPMScheduler's linear schedule over 1000 steps, gradients clipped
@@ -395,7 +395,7 @@ def _their_setup(x_train: torch.Tensor, batch_size: int, lr: float):
 
 
 def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int, lr: float = 1e-4):
-    """Their recipe (`_their_setup`) for `seconds` of wall-clock time: (the EMA weights in
+    """Their recipe (`their_setup`) for `seconds` of wall-clock time: (the EMA weights in
     their UNet2DModel, the steps taken, the seconds taken). Kept under bench/runs/ in their own
     format (`save_pretrained`) and loaded from there the next time."""
     from diffusers import UNet2DModel
@@ -406,7 +406,7 @@ def _their_training(seconds: float, x_train: torch.Tensor, batch_size: int, lr: 
         kept = json.loads((folder / "bench.json").read_text())
         return UNet2DModel.from_pretrained(folder).eval(), kept["steps"], kept["seconds"]
     print(f"training diffusers' UNet2DModel at lr {lr:g} for {seconds:.0f} s", flush=True)
-    unet, _, opt, ema, step = _their_setup(x_train, batch_size, lr)
+    unet, _, opt, ema, step = their_setup(x_train, batch_size, lr)
     # the step count the budget allows, measured on the first steps (as their script needs the
     # total for its cosine schedule); then train until the budget is spent
     probe = get_scheduler("constant", optimizer=opt)
@@ -452,7 +452,7 @@ def _on_our_sampler(unet, ours) -> genzoo.GenerativeModel:
 
 
 @torch.no_grad()
-def _their_samples(eps, n: int, steps: int, **step_kw) -> tuple[torch.Tensor, float]:
+def their_samples(eps, n: int, steps: int, **step_kw) -> tuple[torch.Tensor, float]:
     """n samples by their DDIMScheduler (eta = 0) from the noise predictor eps(x, t). Their
     defaults clip the predicted x0 to [-1, 1] at every step but keep the unclipped eps in the
     update (`use_clipped_model_output=False`); ours re-derive eps from the clipped x0."""
@@ -484,7 +484,7 @@ def steady_images_per_second(ds, batch: int, warm: int = 20, timed: int = 100, r
     trainer = genzoo.Trainer(model, ds, cfg, console=False)
     trainer._setup()  # what fit() does before its loop of train_step()
     x_train = model.to_model(ds.x_train).float()
-    _, _, opt, _, step = _their_setup(x_train, batch, 1e-4)
+    _, _, opt, _, step = their_setup(x_train, batch, 1e-4)
     sched = get_scheduler("constant", optimizer=opt)
     libs = {"genzoo": trainer.train_step, "diffusers": lambda: step(sched)}
     for one in libs.values():
@@ -522,8 +522,8 @@ def bench_diffusers(ds) -> list[dict]:
     def fids(model) -> dict:
         """FID by our DDIM and by theirs (50 steps), and our sampler's seconds per 1,000."""
         x, took = draw(model, N_FID, sampler="ddim", steps=50)
-        theirs, _ = _their_samples(model.denoise, N_FID, 50)
-        clipped_eps, _ = _their_samples(model.denoise, N_FID, 50, use_clipped_model_output=True)
+        theirs, _ = their_samples(model.denoise, N_FID, 50)
+        clipped_eps, _ = their_samples(model.denoise, N_FID, 50, use_clipped_model_output=True)
         return {
             "fid_ddim50": fid_of(ours, ds, x),
             "fid_ddim50_their_sampler": fid_of(ours, ds, torch.from_numpy(ours.to_data(theirs))),

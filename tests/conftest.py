@@ -22,6 +22,8 @@ DDPM_TINY = {
     "sample_steps": 5,
 }
 
+EDM_TINY = {k: v for k, v in DDPM_TINY.items() if k != "T"}
+
 # Small configs for the contract suite, per data kind ("any" for every kind); a model without
 # an entry is tested with its defaults.
 TINY: dict[str, dict[str, dict]] = {
@@ -46,6 +48,8 @@ TINY: dict[str, dict[str, dict]] = {
     "pix2pix": {"any": {"channels": [4, 8, 8], "d_width": 4}},
     "ddpm": {"any": DDPM_TINY},
     "cddpm": {"any": DDPM_TINY},
+    "edm": {"any": EDM_TINY},
+    "cedm": {"any": EDM_TINY},
     "cyclegan": {"any": {"width": 4, "n_blocks": 1, "d_width": 4, "pool_size": 8}},
 }
 
@@ -67,6 +71,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         {"augment": ["color", "translation", "cutout"], "g_upsample": "nearest"},
     ),
     "stylegan+diffaugment": ("stylegan", {"augment": ["translation", "cutout"]}),
+    "dcgan+ada": ("dcgan", {"augment": ["translation", "cutout"], "ada_target": 0.6}),
     "gan+spectral-hinge": ("gan", {"d_norm": "spectral", "loss": "hinge"}),
     "cgan+conv-spectral-projection": (
         "cgan",

@@ -118,6 +118,40 @@ def test_a_budget_too_short_for_the_evaluation_trains_one_step_and_says_what_it_
     assert "left out" in page and "Left out of this report" in page
 
 
+def test_a_budget_plans_the_step_count_and_the_warm_up_it_leaves_time_for(monkeypatch):
+    import genzoo.run as run
+
+    monkeypatch.setattr(run, "seconds_per_step", lambda rc, data: 0.01)
+    ds = genzoo.load_dataset("digits")
+    rc = build_run_config("ddpm", data="digits", max_seconds=100)  # warm-up 200 by default
+    planned = run.plan_steps(rc, ds, Deadline(100)).train
+    left = 100 - end_reserve(rc.train)  # the time for training: 65 s
+    assert planned.steps == pytest.approx(left / 0.01, abs=2)
+    assert planned.warmup_steps == 200  # a fifth of the steps is more: kept
+    short = run.plan_steps(build_run_config("ddpm", data="digits", max_seconds=4), ds, Deadline(4))
+    assert short.train.steps == pytest.approx(260, abs=2)  # (4 - 1.4 s kept) / 10 ms
+    assert short.train.warmup_steps == short.train.steps // 5  # at most a fifth
+    # steps given are kept, and without a budget the default stands
+    given = build_run_config("ddpm", data="digits", steps=7, max_seconds=100)
+    assert run.plan_steps(given, ds, Deadline(100)).train.steps == 7
+    assert (
+        run.plan_steps(build_run_config("ae", data="digits"), ds, Deadline(None)).train.steps
+        == 2000
+    )
+
+
+def test_a_budgeted_run_saves_the_steps_it_planned(tmp_path, capsys):
+    rc = build_run_config(
+        "ae", data="digits", max_seconds=8,
+        overrides=["model.hidden=[16]", "model.latent_dim=2", "train.schedule=cosine"],
+    )  # fmt: skip
+    summary = train(rc, out=tmp_path / "run", console=True)
+    saved = genzoo.config.read_file(tmp_path / "run" / "config.yaml")["train"]
+    assert isinstance(saved["steps"], int) and saved["steps"] > 20
+    assert 0 < summary["steps"] <= saved["steps"]
+    assert f"planned {saved['steps']:,} steps for the budget" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------- progress
 def test_durations_read_as_people_write_them():
     cases = {0.04: "0.0 s", 0.4: "0.4 s", 1.2: "1 s", 59.6: "1 min 00 s", 185: "3 min 05 s"}

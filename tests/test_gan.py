@@ -210,6 +210,57 @@ def test_diffaugment_is_shown_to_d_in_training_only_and_gradients_reach_g():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.generator.parameters())
 
 
+# ---------------------------------------------------------------- ADA
+def test_ada_moves_p_by_the_images_seen_toward_its_target():
+    # Karras et al. 2020: p += sign(r_t - target) * N / (ada_kimg * 1000), clamped to [0, 1]
+    assert A.adjust_probability(0.2, 0.9, 0.6, 256, 500) == pytest.approx(0.2 + 256 / 500_000)
+    assert A.adjust_probability(0.2, 0.1, 0.6, 256, 500) == pytest.approx(0.2 - 256 / 500_000)
+    assert A.adjust_probability(0.2, 0.6, 0.6, 256, 500) == 0.2
+    assert A.adjust_probability(0.0, 0.0, 0.6, 10**6, 500) == 0.0
+    assert A.adjust_probability(0.9, 1.0, 0.6, 10**6, 500) == 1.0
+
+
+def test_ada_applies_each_transform_with_probability_p():
+    x = torch.ones(4000, 1, 8, 8)
+    torch.manual_seed(0)
+    assert torch.equal(A.augment_with_probability(x, ("cutout",), 0.0), x)
+    cut = A.augment_with_probability(x, ("cutout",), 0.3)
+    changed = (cut != x).flatten(1).any(1).float().mean()
+    assert float(changed) == pytest.approx(0.3, abs=0.03)  # cutout always blanks some pixels
+    torch.manual_seed(1)
+    always = A.augment_with_probability(x, ("translation", "cutout"), 1.0)
+    torch.manual_seed(1)
+    assert torch.equal(always, A.diff_augment(x, ("translation", "cutout")))
+
+
+def test_ada_raises_p_while_d_is_sure_of_the_reals_and_resumes_it():
+    ds = genzoo.load_dataset("digits")
+    model = build("dcgan", ds, augment=["translation"], ada_target=0.6, ada_kimg=1.0)
+    model.train()
+    x = model.to_model(ds.x_train[:16])
+    model.critic = lambda v, y=None: torch.ones(len(v), 1)  # D sure of every real: r_t = 1
+    for _ in range(8):  # two intervals of 4 D steps, 64 images each
+        terms = model.d_loss({"x": x}).terms
+    assert model.ada["p"] == pytest.approx(2 * 64 / 1000)
+    assert float(terms["ada_p"]) == pytest.approx(0.128) and float(terms["ada_rt"]) == 1.0
+    state = model.training_state()
+    other = build("dcgan", ds, augment=["translation"], ada_target=0.6, ada_kimg=1.0)
+    other.load_training_state(state)
+    assert other.ada == model.ada
+    model.critic = lambda v, y=None: -torch.ones(len(v), 1)  # r_t = -1: p comes down
+    for _ in range(4):
+        model.d_loss({"x": x})
+    assert model.ada["p"] == pytest.approx(64 / 1000)
+
+
+def test_ada_needs_transforms_to_tune():
+    ds = genzoo.load_dataset("digits")
+    with pytest.raises(genzoo.ConfigError, match="ada_target"):
+        build("dcgan", ds, ada_target=0.6)
+    with pytest.raises(genzoo.ConfigError, match="ada_target"):
+        build("dcgan", ds, augment=["cutout"], ada_target=1.5)
+
+
 def test_a_resize_convolution_paints_no_checkerboard_where_a_transposed_one_does():
     torch.manual_seed(0)
     flat = torch.ones(1, 8, 6, 6)  # a constant map: its upsampling should stay constant

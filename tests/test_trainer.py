@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 import genzoo
-from genzoo.errors import CheckpointError, NonFiniteLossError
+from genzoo.errors import CheckpointError, ConfigError, NonFiniteLossError
 from genzoo.registry import SCHEDULES
 from genzoo.train import TrainConfig, Trainer, checkpoint
 from genzoo.train.ema import EMA
@@ -434,6 +434,42 @@ def test_debiased_ema_is_the_weighted_average_of_the_iterates_alone():
     w = torch.tensor([0.9 ** (len(iterates) - 1 - k) for k in range(len(iterates))])
     expected = (w[:, None, None] * torch.stack(iterates)).sum(0) / w.sum()
     assert torch.allclose(ema.model.weight, expected, atol=1e-6)
+
+
+def test_an_ema_half_life_halves_an_images_weight_after_that_many_images():
+    from genzoo.train.ema import halflife_decay
+
+    d = halflife_decay(64, 6400)
+    assert d**100 == pytest.approx(0.5)  # 100 steps of 64 images: one half-life
+    # the ramp-up caps the half-life at a share of the images seen so far
+    assert halflife_decay(64, 6400, images_seen=6400, rampup=0.05) == pytest.approx(0.5**0.2)
+    assert halflife_decay(64, 6400, images_seen=10**7, rampup=0.05) == pytest.approx(d)
+
+
+def test_a_half_life_ema_averages_the_last_stretch_of_a_short_run(tmp_path):
+    """With the ramp-up, the average of a short run weighs its last few percent of images;
+    with a fixed decay of 0.999 it spans the whole run."""
+    net = torch.nn.Linear(1, 1, bias=False)
+    fixed = EMA(net, decay=0.999)
+    ramped = EMA(net, 0.999, halflife_images=10_000, rampup=0.05, images_per_step=32)
+    for n in range(1, 301):  # the weight walks 1, 2, ..., 300
+        with torch.no_grad():
+            net.weight.fill_(float(n))
+        fixed.update(net, n)
+        ramped.update(net, n)
+    assert float(fixed.model.weight) < 160  # about the run's mean
+    # a half-life of 5% of the images seen lags 0.05 / ln 2 = 7% of the run behind: 278
+    assert 270 < float(ramped.model.weight) < 290
+    cfg = TrainConfig(ema=True, ema_halflife_images=500.0, ema_rampup=0.1, batch_size=50)
+    built = EMA.of(net, cfg, processes=2)
+    assert built.images_per_step == 100 and built.decay_at(1) == pytest.approx(0.5**10)
+
+
+def test_ema_rampup_needs_a_half_life():
+    with pytest.raises(ConfigError, match="ema_rampup"):
+        TrainConfig(ema_rampup=0.05)
+    with pytest.raises(ConfigError, match="ema_halflife_images"):
+        TrainConfig(ema_halflife_images=0.0)
 
 
 class FakeTerminal(__import__("io").StringIO):

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import click
 
 from .atomic import atomic_write_text
 from .config import differing_fields, from_dict, merge, parse_overrides, read_file, to_dict
@@ -16,10 +18,12 @@ from .data import DataConfig, load_dataset
 from .errors import ConfigError, GenzooError, Interrupted
 from .metrics import estimate_seconds, evaluate
 from .models import build_model
-from .progress import Deadline
+from .progress import Deadline, duration
 from .registry import MODELS
 from .train import TrainConfig, Trainer
+from .train.budget import end_reserve
 from .train.checkpoint import load
+from .train.config import DEFAULT_STEPS
 from .train.distributed import World
 from .train.runtime import resolve_device, resolve_precision
 from .viz import training_preview
@@ -197,6 +201,7 @@ def train(
         elif out.exists() and any(out.iterdir()):
             raise GenzooError(f"{out} exists and is not a genzoo run folder; choose another --out")
     data = load_dataset(rc.data)
+    rc = plan_steps(rc, data, deadline, say=click.echo if console and main else None)
     model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
     trainer = Trainer(
         model,
@@ -219,6 +224,40 @@ def train(
     return summary
 
 
+def seconds_per_step(rc: RunConfig, data, probe_steps: int = 20) -> float:
+    """Time `probe_steps` optimizer steps of a fresh model (setup not counted)."""
+    model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
+    quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
+    cfg = replace(rc.train, steps=probe_steps, max_seconds=None, max_step_seconds=None, **quiet)
+    trainer = Trainer(model, data, cfg, console=False)
+    trainer.fit()
+    return trainer.step_seconds / probe_steps
+
+
+def plan_steps(rc: RunConfig, data, deadline: Deadline, say=None) -> RunConfig:
+    """train.steps as given; else, under train.max_seconds, as many as fit in the time the
+    budget leaves for training (from the time of a few probe steps, whose own time counts),
+    with the warm-up at most a fifth of them, so that the learning-rate schedule and its
+    warm-up end with the budget; else DEFAULT_STEPS. Under torchrun the processes would time
+    themselves apart: they train DEFAULT_STEPS, and the budget still stops them."""
+    cfg = rc.train
+    if cfg.steps is not None:
+        return rc
+    if cfg.max_seconds is None or World.from_env().distributed:
+        planned = {"steps": DEFAULT_STEPS}
+    else:
+        per_step = seconds_per_step(rc, data)
+        left = deadline.remaining() - end_reserve(cfg)
+        steps = max(1, int(left / per_step))
+        planned = {"steps": steps, "warmup_steps": min(cfg.warmup_steps, steps // 5)}
+        if say is not None:
+            say(
+                f"planned {steps:,} steps for the budget ({per_step * 1000:.0f} ms a step, "
+                f"{duration(left)} of training); warm-up {planned['warmup_steps']} steps"
+            )
+    return RunConfig.from_dict(merge(rc.to_dict(), {"train": planned}))
+
+
 def eval_deadline(cfg, deadline: Deadline, summary: dict[str, Any]) -> Deadline:
     """The time of the final evaluation and report: what train.max_seconds left, else
     train.eval_seconds, else a quarter of the training time and at least a minute."""
@@ -237,8 +276,6 @@ def finish_run(
 ) -> dict[str, Any]:
     """Evaluate the saved model with the default metrics in the time `deadline` leaves (the
     counts cut to fit, and said), then write report.html."""
-    import click
-
     say = (lambda text: click.echo(text, err=True)) if console else None
     model = load(out, device=device)
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,7 @@ from ..metrics.evaluate import EvalContext, default_metrics
 from ..models import build_model
 from ..models.base import sample_in_batches
 from ..registry import MODELS
-from ..run import RunConfig, parse_duration, record_eval, train
-from ..train import Trainer
+from ..run import RunConfig, parse_duration, record_eval, seconds_per_step, train
 from ..train.checkpoint import complete_checkpoints, load, load_state
 from ..viz.compare import CURVE, format_rows, likelihood_note, table_rows, write_compare_report
 
@@ -86,16 +85,6 @@ class Comparison:
         """The table as text, and the likelihood note where it applies."""
         note = likelihood_note(self.entries)
         return format_rows(*self.table()) + (f"\n{note}" if note else "")
-
-
-def seconds_per_step(rc, data, probe_steps: int = 20) -> float:
-    """Time `probe_steps` optimizer steps of a fresh model (setup not counted)."""
-    model = build_model(rc.model_name, data.info(), rc.model, seed=rc.train.seed)
-    quiet = {"log_every": 0, "eval_every": 0, "tensorboard": False, "final_eval": False}
-    cfg = replace(rc.train, steps=probe_steps, max_seconds=None, max_step_seconds=None, **quiet)
-    trainer = Trainer(model, data, cfg, console=False)
-    trainer.fit()
-    return trainer.step_seconds / probe_steps
 
 
 def parse_settings(items: list[str] | tuple[str, ...], names: list[str]) -> dict[str, list[str]]:

@@ -17,7 +17,12 @@ from ..train.distributed import World
 @click.option(
     "--data", help="a dataset name (genzoo list datasets) or a file/folder path [default: mnist5k]"
 )
-@click.option("--steps", type=int, help="optimizer steps [default: 2000]")
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    help="optimizer steps [default: 2000; with --budget, as many as fit, planned from the time "
+    "of a few steps so that the learning-rate schedule and warm-up end with the budget]",
+)
 @click.option(
     "--budget",
     metavar="DURATION",
@@ -96,6 +101,7 @@ def command(
       genzoo train ae --data digits --set model.latent_dim=8 --set train.lr=3e-4
       genzoo train ae --data ring8 --set data.noise=0.05 --set model.output_activation=none
       genzoo train ddpm --data my_images/ --budget 10m         # 10 minutes, report included
+      genzoo train edm --data mnist5k --budget 5m --set train.schedule=cosine   # planned
       genzoo train ddpm --steps 100000 --budget 1h                # at most an hour in all
       genzoo train ae --data my_images/ --config ae.yaml
       genzoo train ae --data mnist5k --out runs/ae --resume auto   # continue after a stop

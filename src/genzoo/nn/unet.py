@@ -102,7 +102,11 @@ class AttentionBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """(x_t (B, C, H, W), t (B,), y (B,)?) -> (B, out_channels, H, W)."""
+    """(x_t (B, C, H, W), t (B,), y (B,)?) -> (B, out_channels, H, W).
+
+    `patch` p > 1 first folds each p x p block of pixels into channels (pixel unshuffle:
+    (C, H, W) -> (C p^2, H/p, W/p)) and unfolds the output at the end, as vision
+    transformers take patches: every level then works on p^2 times fewer positions."""
 
     def __init__(
         self,
@@ -115,11 +119,13 @@ class UNet(nn.Module):
         groups: int = 8,
         dropout: float = 0.1,
         num_classes: int | None = None,
+        patch: int = 1,
     ):
         super().__init__()
+        self.patch = patch
         emb_dim = 4 * channels[0]
         self.cond = Conditioning(channels[0], emb_dim, num_classes)
-        self.input = nn.Conv2d(in_channels, channels[0], 3, padding=1)
+        self.input = nn.Conv2d(in_channels * patch**2, channels[0], 3, padding=1)
         self.down, skips = nn.ModuleList(), [channels[0]]
         c = channels[0]
         for level, width in enumerate(channels):
@@ -153,11 +159,15 @@ class UNet(nn.Module):
                     blocks.append(Upsample(c))
                 self.up.append(nn.ModuleList(blocks))
         self.out = nn.Sequential(
-            nn.GroupNorm(groups, c), nn.SiLU(), zero(nn.Conv2d(c, out_channels, 3, padding=1))
+            nn.GroupNorm(groups, c),
+            nn.SiLU(),
+            zero(nn.Conv2d(c, out_channels * patch**2, 3, padding=1)),
         )
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
         emb = self.cond(t, y)
+        if self.patch > 1:
+            x = F.pixel_unshuffle(x, self.patch)
         h = self.input(x)
         hs = [h]
         for blocks in self.down:
@@ -171,7 +181,8 @@ class UNet(nn.Module):
             h = torch.cat([_fit(h, skip), skip], 1)
             for block in blocks:
                 h = block(h, emb) if isinstance(block, ResBlock) else block(h)
-        return self.out(h)
+        out = self.out(h)
+        return F.pixel_shuffle(out, self.patch) if self.patch > 1 else out
 
 
 class Upsample(nn.Module):

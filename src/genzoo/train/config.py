@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..config import check
@@ -14,7 +14,9 @@ BATCH = 128  # the default batch, on data that has that many training examples
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000  # optimizer steps (each runs every phase whose `every` divides the step)
+    # optimizer steps, each running every phase whose `every` divides the step (none: 2,000;
+    # with max_seconds, `genzoo train` plans as many as fit, from the time of a few steps)
+    steps: int | None = None
     # the whole command in wall-clock seconds: training stops early enough for the final
     # evaluation, pictures, checkpoint and report to fit (none: no limit)
     max_seconds: float | None = None
@@ -39,6 +41,10 @@ class TrainConfig:
     max_nan_skips: int = 10
     ema: bool = False  # keep an exponential moving average of the weights (used for sampling)
     ema_decay: float = 0.999
+    # the average's half-life in training images instead of ema_decay (StyleGAN: 10,000), at
+    # most ema_rampup times the images seen so far (StyleGAN: 0.05; none: no ramp-up)
+    ema_halflife_images: float | None = None
+    ema_rampup: float | None = None
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     compile: bool = False  # torch.compile each phase's loss: slower first steps, faster after
@@ -56,7 +62,7 @@ class TrainConfig:
     final_eval: bool = True  # at the end: default metrics into summary.json, and report.html
 
     def __post_init__(self) -> None:
-        check(self.steps >= 1, "steps", self.steps, "an integer >= 1")
+        check(self.steps is None or self.steps >= 1, "steps", self.steps, "an integer >= 1")
         check(
             self.batch_size is None or self.batch_size >= 1,
             "batch_size",
@@ -89,6 +95,19 @@ class TrainConfig:
             "a number > 0, or none",
         )
         check(0 < self.ema_decay < 1, "ema_decay", self.ema_decay, "0 < decay < 1")
+        check(
+            self.ema_halflife_images is None or self.ema_halflife_images > 0,
+            "ema_halflife_images",
+            self.ema_halflife_images,
+            "a number of images > 0, or none (ema_decay)",
+        )
+        check(
+            self.ema_rampup is None
+            or (self.ema_halflife_images is not None and 0 < self.ema_rampup <= 1),
+            "ema_rampup",
+            self.ema_rampup,
+            "a share in (0, 1] of the images seen, with ema_halflife_images set; or none",
+        )
         check(self.max_nan_skips >= 1, "max_nan_skips", self.max_nan_skips, "an integer >= 1")
         check(
             bool(re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device)),
@@ -119,3 +138,11 @@ def resolve_batch_size(batch_size: int | None, fields: dict, world) -> int:
                 f"at most the {len(f.train)} training examples of {f.source}{per}",
             )
     return batch_size
+
+
+DEFAULT_STEPS = 2000
+
+
+def resolve_steps(cfg: TrainConfig) -> TrainConfig:
+    """train.steps as the trainer runs it: DEFAULT_STEPS when none was set or planned."""
+    return cfg if cfg.steps is not None else replace(cfg, steps=DEFAULT_STEPS)

@@ -36,7 +36,7 @@ from ..weights import load_strict
 from . import checkpoint as ckpt
 from . import distributed, state
 from .budget import Budget, end_reserve
-from .config import TrainConfig, resolve_batch_size
+from .config import TrainConfig, resolve_batch_size, resolve_steps
 from .ema import EMA
 from .evaluation import Preview, diagnosis, evaluating, test_losses, track_warnings
 from .guard import NonFiniteGuard
@@ -74,7 +74,7 @@ class Trainer:
         self.device = distributed.process_device(self.world, resolve_device(self.cfg.device))
         self.amp_dtype = resolve_precision(self.cfg.precision, self.device)
         batch = resolve_batch_size(self.cfg.batch_size, self.fields, self.world)
-        self.cfg = dataclasses.replace(self.cfg, batch_size=batch)
+        self.cfg = resolve_steps(dataclasses.replace(self.cfg, batch_size=batch))
         self.step = 0
         self.planned_steps = self.cfg.steps  # the run's length as first planned (see fit)
         self.step_seconds = 0.0  # time spent in optimizer steps, over every attempt
@@ -95,7 +95,7 @@ class Trainer:
         self._place_model()
         self._place_data()
         self._build_phases()
-        self.ema = EMA(self.model, self.cfg.ema_decay) if self.cfg.ema else None
+        self.ema = EMA.of(self.model, self.cfg, self.world.size) if self.cfg.ema else None
         self._build_streams()
         self.means = RunningMeans()  # of the logged terms since the last log line
         self.warnings: dict[str, Any] = {}  # key -> first step seen, message
@@ -178,7 +178,7 @@ class Trainer:
         for phase in self.phases:  # 2. run the phases due at this step
             if phase.runs_at(self.step):
                 self._run_phase(phase, batch)
-        if self.ema is not None:  # 3. average the weights (debiased: one update per step)
+        if self.ema is not None:  # 3. average the weights
             self.ema.update(self.model, self.step + 1)
         self.step += 1
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import torch
@@ -33,14 +33,6 @@ from torch import Tensor
 
 from ...config import check
 from ...errors import ConfigError, GenzooError
-from ...nn.sizing import (
-    attention_levels,
-    level_sizes,
-    possible_widths,
-    stages_for,
-    widths_for,
-)
-from ...nn.unet import MLPDenoiser, UNet
 from ...progress import tick
 from ...registry import NOISE_SCHEDULES
 from ..base import (
@@ -54,6 +46,13 @@ from ..base import (
     register_model,
 )
 from . import process as P
+from .denoiser import (
+    DenoiserConfig,
+    build_network,
+    run_network,
+    sampling_trajectory,
+    sized_network,
+)
 from .samplers import SAMPLERS, ddim_invert, ddim_sample
 from .schedules import make_schedule
 
@@ -62,11 +61,8 @@ Sampler = Literal["ddpm", "ddim", "dpm-solver"]
 ETA_RANGE = "a number in [0, 1] (0: deterministic DDIM, 1: ancestral)"
 
 
-UNET_WIDTHS = (16, 32, 64)  # the U-Net of 28x28 digits, highest resolution first
-
-
 @dataclass
-class DDPMConfig:
+class DDPMConfig(DenoiserConfig):
     T: int = 1000  # diffusion steps
     schedule: str = "linear"  # noise schedule: linear or cosine
     prediction: Literal["eps", "x0", "v"] = "eps"  # what the denoiser outputs
@@ -79,19 +75,6 @@ class DDPMConfig:
     timesteps: Literal["uniform", "lognormal"] = "uniform"
     lognormal_mean: float = -1.2
     lognormal_std: float = 1.2
-    # the U-Net (images), sized for two CPU cores: 0.7M parameters on 28x28
-    # one level per entry, halving the size (none: sized to the image, nn.sizing: (16, 32, 64)
-    # at 28x28 and 32x32, (8, 16, 32, 64) at 64x64, the lowest level at most 8 pixels a side)
-    channels: tuple[int, ...] | None = None
-    res_blocks: int = 1  # residual blocks per level
-    # levels with self-attention, 0 the data's size (none: the levels at most 8 pixels a side)
-    attention: tuple[int, ...] | None = None
-    heads: int = 4
-    norm_groups: int = 8  # GroupNorm groups; must divide every width
-    dropout: float = 0.0  # Ho et al. used 0.1 on CIFAR-10's long runs; short runs underfit
-    # the MLP (points and tables)
-    width: int = 256
-    blocks: int = 4
     # sampling defaults (each can be overridden per call and on the CLI)
     sampler: Sampler = "ddim"
     # steps of the default sampler and of ddim / dpm-solver; ddpm asked for by name (when it
@@ -126,41 +109,7 @@ class DDPMConfig:
             self.timesteps,
             "uniform with learn_variance (the bound's term L_vlb = T E_t[L_t] needs t uniform)",
         )
-        check(
-            self.channels is None
-            or (len(self.channels) >= 1 and all(c >= 1 for c in self.channels)),
-            "channels",
-            self.channels,
-            "one width >= 1 per level",
-        )
-        for name in ("norm_groups", "heads"):
-            check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
-        # unset, the widths are sized to the image: any of UNET_WIDTHS and their halvings
-        widths = self.channels or possible_widths(UNET_WIDTHS)
-        which = f"channels {list(self.channels)}" if self.channels else "the sized channels"
-        check(
-            all(c % self.norm_groups == 0 for c in widths),
-            "norm_groups",
-            self.norm_groups,
-            f"a divisor of every width in {which} ({', '.join(map(str, widths))})",
-        )
-        check(
-            all(c % self.heads == 0 for c in widths),
-            "heads",
-            self.heads,
-            f"a divisor of every width in {which} ({', '.join(map(str, widths))})",
-        )
-        levels = len(self.channels) if self.channels else None
-        check(
-            self.attention is None or all(0 <= a < (levels or 10**9) for a in self.attention),
-            "attention",
-            self.attention,
-            f"level indices in 0..{levels - 1}" if levels else "level indices >= 0",
-        )
-        check(self.res_blocks >= 1, "res_blocks", self.res_blocks, "an integer >= 1")
-        check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
-        check(self.width >= 1, "width", self.width, "an integer >= 1")
-        check(self.blocks >= 1, "blocks", self.blocks, "an integer >= 1")
+        super().__post_init__()
         check(
             1 <= self.sample_steps <= self.T,
             "sample_steps",
@@ -179,24 +128,9 @@ class DDPM(GenerativeModel):
     train_defaults: ClassVar[dict] = {"ema": True, "warmup_steps": 200}  # sample from the EMA
     report_latent_points: ClassVar[int] = 200  # each code is a DDIM inversion: plot a subset
 
-    CHANNELS = UNET_WIDTHS
-
     @classmethod
     def sized(cls, config, info):
-        """Unset channels: one level per halving down to at most 8 pixels a side, each level
-        twice as wide as the one above (nn.sizing); unset attention: at those lowest levels."""
-        if config.channels is not None and config.attention is not None:
-            return config
-        if info.kind == "image":
-            stages = stages_for(*info.shape[1:])
-            channels = config.channels or widths_for(cls.CHANNELS, stages + 1)
-            sizes = level_sizes(*info.shape[1:], len(channels) - 1)
-            attention = config.attention
-            if attention is None:
-                attention = attention_levels(sizes) or (len(channels) - 1,)
-        else:  # the MLP denoiser: the U-Net fields are kept at the digits' values, unused
-            channels, attention = config.channels or cls.CHANNELS, config.attention or (2,)
-        return replace(config, channels=tuple(channels), attention=tuple(attention))
+        return sized_network(config, info)
 
     def __init__(self, config, info):
         super().__init__(config, info)
@@ -210,17 +144,8 @@ class DDPM(GenerativeModel):
                 self.schedule, config.lognormal_mean, config.lognormal_std
             ).float()
         self.register_buffer("t_probs", probs, persistent=False)
-        cfg, out_mul = config, 2 if config.learn_variance else 1
         classes = info.num_classes if self.conditional else None
-        if info.kind == "image":
-            c = info.shape[0]
-            self.net = UNet(
-                c, out_mul * c, cfg.channels, cfg.res_blocks, cfg.attention, cfg.heads,
-                cfg.norm_groups, cfg.dropout, classes,
-            )  # fmt: skip
-        else:
-            d = math.prod(info.shape)
-            self.net = MLPDenoiser(d, out_mul * d, cfg.width, cfg.blocks, classes)
+        self.net = build_network(config, info, 2 if config.learn_variance else 1, classes)
 
     def data_range(self):
         return "symmetric" if self.info.kind == "image" else "standard"
@@ -233,9 +158,7 @@ class DDPM(GenerativeModel):
     # ---------------------------------------------------------------- the denoiser
     def denoise(self, x_t: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
         """The network's raw output at (x_t, t[, y]); flat data goes through the MLP flat."""
-        if self.info.kind == "image":
-            return self.net(x_t, t, y)
-        return self.net(x_t.flatten(1), t, y)  # points and tables are flat: (B, D)
+        return run_network(self.net, self.info, x_t, t, y)
 
     def _split(self, out: Tensor) -> tuple[Tensor, Tensor | None]:
         """(prediction, variance interpolation f in [0, 1] or None)."""
@@ -369,13 +292,9 @@ class DDPM(GenerativeModel):
         """x_T -> x_0 as up to `frames` snapshots [(title, (n, *shape))]: the noise, states
         evenly spaced through the sampler's steps, and the sample (fewer when it takes fewer
         steps: each state appears once)."""
-        states: list[Tensor] = []
         x_T = torch.randn(n, *self.info.shape, generator=generator, device=self.device)
-        kw = {"labels": labels, "generator": generator, "x_T": x_T, **sample_kw}
-        self.sample(n, on_step=lambda i, x, x0: states.append(x), **kw)
-        picks = torch.linspace(0, len(states) - 1, frames - 1).round().long().unique().tolist()
-        out = [("x_T", x_T)] + [(f"step {i + 1}", states[i]) for i in picks]
-        return [(title, x.clamp(-1, 1) if self.discrete else x) for title, x in out]
+        kw = {"labels": labels, "generator": generator, **sample_kw}
+        return sampling_trajectory(self, n, frames, x_T, x_T, self.discrete, **kw)
 
     def report_figures(self, data) -> Iterator[Figure]:
         """The trajectory, the samples of each sampler and step count, and (conditional) the

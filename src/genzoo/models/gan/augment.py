@@ -12,6 +12,15 @@ own transform:
   channels); contrast (x - mean x) * (u + 1/2) + mean x (mean over the image); u ~ U(0, 1) each;
 - translation: a shift of up to 1/8 of the side in each axis, the uncovered border filled with 0;
 - cutout: a square of half the side, anywhere its centre falls in the image, set to 0.
+
+Adaptive augmentation (Karras, Aittala, Hellsten, Laine, Lehtinen & Aila 2020, "Training
+Generative Adversarial Networks with Limited Data", section 3) applies each transform to each
+example with a probability p, tuned while training by an overfitting heuristic: r_t =
+E[sign(D(x_real))], the share of reals D is sure of (1: D has memorised them, 0: it cannot
+tell). Every few minibatches p moves by sign(r_t - target) * N / (ada_kimg * 1000), N the
+images seen since, so that p can cross from 0 to 1 in ada_kimg thousand images (500 in the
+paper, target 0.6): `augment_with_probability`, `adjust_probability`; the GAN keeps r_t's
+sums (`GAN.observe_overfitting`).
 """
 
 from __future__ import annotations
@@ -71,3 +80,24 @@ def diff_augment(x: Tensor, policy: tuple[str, ...]) -> Tensor:
     for name in policy:
         x = TRANSFORMS[name](x)
     return x
+
+
+def augment_with_probability(x: Tensor, policy: tuple[str, ...], p: float) -> Tensor:
+    """The policy's transforms in order, each applied to each example with probability p
+    (ADA); p = 1 is `diff_augment`, p = 0 the identity."""
+    if p <= 0:
+        return x
+    for name in policy:
+        if p >= 1:
+            x = TRANSFORMS[name](x)
+            continue
+        chosen = torch.rand(len(x), 1, 1, 1, device=x.device) < p
+        x = torch.where(chosen, TRANSFORMS[name](x), x)
+    return x
+
+
+def adjust_probability(p: float, r_t: float, target: float, images: int, ada_kimg: float) -> float:
+    """p + sign(r_t - target) * images / (ada_kimg * 1000), kept in [0, 1]."""
+    step = images / (ada_kimg * 1000)
+    moved = p + (step if r_t > target else -step if r_t < target else 0.0)
+    return min(1.0, max(0.0, moved))

@@ -36,7 +36,7 @@ from ..base import (
     set_trainable,
 )
 from . import losses as L
-from .augment import diff_augment
+from .augment import adjust_probability, augment_with_probability, diff_augment
 from .common import ReplayBuffer, truncated_normal
 from .networks import Critic, DCGenerator, DCTrunk, Discriminator, MLPGenerator, MLPTrunk
 
@@ -69,8 +69,27 @@ class GameConfig:
     # DiffAugment (images): what D sees of real and fake alike, e.g. color,translation,cutout
     # (augment.py; empty: off)
     augment: tuple[Augment, ...] = ()
+    # ADA (Karras et al. 2020): each transform of `augment` applied with a probability p that
+    # is tuned toward r_t = E[sign D(x_real)] = ada_target (paper: 0.6; none: always applied)
+    ada_target: float | None = None
+    ada_kimg: float = 500.0  # thousands of images for p to cross from 0 to 1 (paper: 500)
+    ada_interval: int = 4  # discriminator steps between adjustments of p (paper: 4)
 
     def __post_init__(self) -> None:
+        check(
+            self.ada_target is None or 0 < self.ada_target < 1,
+            "ada_target",
+            self.ada_target,
+            "a share in (0, 1) (paper: 0.6), or none",
+        )
+        check(
+            self.ada_target is None or bool(self.augment),
+            "ada_target",
+            self.ada_target,
+            "none without model.augment (ADA tunes how often its transforms apply)",
+        )
+        check(self.ada_kimg > 0, "ada_kimg", self.ada_kimg, "thousands of images > 0")
+        check(self.ada_interval >= 1, "ada_interval", self.ada_interval, "an integer >= 1")
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "an integer >= 1")
         check(self.d_lr is None or self.d_lr > 0, "d_lr", self.d_lr, "a learning rate > 0")
@@ -170,6 +189,9 @@ class GAN(GenerativeModel):
         self.clip_critic()  # clipped from the start, so the critic always meets its bound
         cfg = self.config
         self.replay = ReplayBuffer(cfg.replay_size, cfg.replay_ratio) if cfg.replay_size else None
+        # ADA: p, and what the current interval has seen (sum of sign D(x_real), outputs,
+        # images, D steps); kept in the training state, so a resumed run goes on from them
+        self.ada = {"p": 0.0, "signs": 0.0, "outputs": 0.0, "images": 0.0, "steps": 0.0}
 
     # ---------------------------------------------------------------- construction
     def check_fits(self, info) -> None:
@@ -295,9 +317,32 @@ class GAN(GenerativeModel):
 
     def d_input(self, x: Tensor) -> Tensor:
         """What D is shown of real or fake images in training: T(x) under DiffAugment, else x."""
-        if self.config.augment and self.training:
-            return diff_augment(x, self.config.augment)
-        return x
+        cfg = self.config
+        if not (cfg.augment and self.training):
+            return x
+        if cfg.ada_target is None:
+            return diff_augment(x, cfg.augment)
+        return augment_with_probability(x, cfg.augment, self.ada["p"])
+
+    def observe_overfitting(self, real_out: Tensor, images: int) -> dict[str, Tensor]:
+        """ADA's bookkeeping at each D step: r_t's sums, and every ada_interval steps the
+        adjustment of p (summed over processes under torchrun); p and r_t to log."""
+        cfg, a = self.config, self.ada
+        a["signs"] += float(torch.sign(real_out.detach()).sum())
+        a["outputs"] += real_out.numel()
+        a["images"] += images
+        a["steps"] += 1
+        r_t = a["signs"] / a["outputs"]
+        if a["steps"] >= cfg.ada_interval:
+            sums = torch.tensor([a["signs"], a["outputs"], a["images"]], dtype=torch.float64)
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                sums = sums.to(real_out.device)
+                torch.distributed.all_reduce(sums)
+            signs, outputs, seen = sums.tolist()
+            r_t = signs / outputs
+            a["p"] = adjust_probability(a["p"], r_t, cfg.ada_target, int(seen), cfg.ada_kimg)
+            a.update(signs=0.0, outputs=0.0, images=0.0, steps=0.0)
+        return {"ada_p": torch.tensor(a["p"]), "ada_rt": torch.tensor(r_t)}
 
     def d_mean(self, out: Tensor) -> Tensor:
         """Mean D output to log: a probability for the bce games, a critic value else."""
@@ -335,6 +380,8 @@ class GAN(GenerativeModel):
         else:
             loss = L.D_LOSSES[cfg.loss](real_out, fake_out)
         terms = self.terms_of(real_out.detach(), fake_out.detach())
+        if cfg.ada_target is not None and self.training and torch.is_grad_enabled():
+            terms |= self.observe_overfitting(real_out, len(x))  # ADA: tune p
         if cfg.gp_weight and torch.is_grad_enabled():  # 4. penalties
             n = len(real_out) * cfg.pack
             x_hat = L.interpolates(x[:n], fake[:n])
@@ -379,17 +426,20 @@ class GAN(GenerativeModel):
 
     # ---------------------------------------------------------------- training state, health
     def training_state(self) -> dict[str, Tensor]:
-        return (
-            {}
-            if self.replay is None
-            else {f"replay.{k}": v for k, v in self.replay.state_dict().items()}
-        )
+        state = {}
+        if self.replay is not None:
+            state |= {f"replay.{k}": v for k, v in self.replay.state_dict().items()}
+        if self.config.ada_target is not None:
+            state |= {f"ada.{k}": torch.tensor(v, dtype=torch.float64) for k, v in self.ada.items()}
+        return state
 
     def load_training_state(self, state: dict[str, Tensor]) -> None:
         if self.replay is not None:
             self.replay.load_state_dict(
                 {k[7:]: v for k, v in state.items() if k.startswith("replay.")}
             )
+        if self.config.ada_target is not None:
+            self.ada.update({k[4:]: float(v) for k, v in state.items() if k.startswith("ada.")})
 
     @torch.no_grad()
     def diagnose(self, x: Tensor, y: Tensor | None = None, **_: Tensor) -> Diagnosis:
