@@ -152,7 +152,7 @@ def test_config_errors_name_the_field():
     for field, value in [("sigma_data", -1.0), ("p_std", 0.0), ("sample_steps", 0), ("churn", -1)]:
         with pytest.raises(ConfigError, match=field):
             genzoo.build_model("edm", ds.info(), {field: value})
-    with pytest.raises(ConfigError, match="sigma_min"):
+    with pytest.raises(ConfigError, match="sigma_max"):
         genzoo.build_model("edm", ds.info(), {"sigma_min": 100.0})
 
 
@@ -161,10 +161,12 @@ def test_edm_learns_the_eight_modes_of_ring8():
     ds = genzoo.load_dataset("ring8", n=4000)
     model = genzoo.build_model("edm", ds.info(), {"width": 128, "blocks": 3}, seed=0)
     cfg = TrainConfig(steps=3000, batch_size=256, lr=2e-3, log_every=0, eval_every=0,
-                      sample_every=0, tensorboard=False, final_eval=False)  # fmt: skip
-    Trainer(model, ds, cfg, console=False).fit()
+                      sample_every=0, tensorboard=False, final_eval=False, ema=True,
+                      ema_halflife_images=50_000, ema_rampup=0.05)  # fmt: skip
     from genzoo.metrics import toy
 
-    s = torch.as_tensor(model.to_data(model.eval().sample(2000)))
+    trainer = Trainer(model, ds, cfg, console=False)
+    trainer.fit()
+    s = torch.as_tensor(model.to_data(trainer.eval_model().eval().sample(2000)))
     found = toy.mode_metrics(s, torch.tensor(ds.meta["means"]), ds.meta["std"])
     assert found["modes"] == 8 and found["high_quality"] > 0.8

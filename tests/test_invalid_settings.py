@@ -156,6 +156,10 @@ OUT_OF_RANGE = {
     "steps": ["0"], "test_fraction": ["0", "1"], "vlb_weight": ["-1"],
     "w_avg_beta": ["1.5", "-0.1"], "warmup_steps": ["-1"], "weight_decay": ["-1"],
     "width": ["0"], "schedule": ["nonesuch"], "device": ["tpu", "cuda:x"],
+    "patch": ["0"], "sigma_data": ["0", "-1"], "p_mean": ["nan"], "p_std": ["0"],
+    "sigma_min": ["0"], "sigma_max": ["inf", "0.001"], "sigma_rho": ["0"], "churn": ["-1"],
+    "ada_target": ["0", "1"], "ada_kimg": ["0"], "ada_interval": ["0"],
+    "ema_halflife_images": ["0"], "ema_rampup": ["0.5"],
 }  # fmt: skip
 # Fields that take every value of their type: seeds, switches, and names the data loader
 # checks against the files (tested in test_data and test_cli).

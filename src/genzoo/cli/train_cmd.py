@@ -19,7 +19,7 @@ from ..train.distributed import World
 )
 @click.option(
     "--steps",
-    type=click.IntRange(1),
+    type=int,
     help="optimizer steps [default: 2000; with --budget, as many as fit, planned from the time "
     "of a few steps so that the learning-rate schedule and warm-up end with the budget]",
 )

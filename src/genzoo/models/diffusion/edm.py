@@ -60,7 +60,7 @@ class EDMConfig(DenoiserConfig):
     sample_steps: int = 18  # 2 N - 1 = 35 network evaluations
     sigma_min: float = K.SIGMA_MIN
     sigma_max: float = K.SIGMA_MAX
-    rho: float = K.RHO
+    sigma_rho: float = K.RHO  # rho of eq. 5: how the steps crowd toward sigma_min
     churn: float = 0.0  # S_churn of algorithm 2 (0: the deterministic ODE of algorithm 1)
     # conditional models
     label_dropout: float = 0.1  # share of labels replaced by the null label in training
@@ -77,13 +77,14 @@ class EDMConfig(DenoiserConfig):
         check(math.isfinite(self.p_mean), "p_mean", self.p_mean, "a number")
         check(math.isfinite(self.p_std) and self.p_std > 0, "p_std", self.p_std, "a number > 0")
         check(self.sample_steps >= 1, "sample_steps", self.sample_steps, "an integer >= 1")
+        check(self.sigma_min > 0, "sigma_min", self.sigma_min, "a noise level > 0")
         check(
-            0 < self.sigma_min < self.sigma_max and math.isfinite(self.sigma_max),
-            "sigma_min",
-            (self.sigma_min, self.sigma_max),
-            "0 < sigma_min < sigma_max",
+            self.sigma_min < self.sigma_max < math.inf,
+            "sigma_max",
+            self.sigma_max,
+            f"a finite noise level above sigma_min = {self.sigma_min}",
         )
-        check(self.rho > 0, "rho", self.rho, "a number > 0 (Karras et al.: 7)")
+        check(self.sigma_rho > 0, "sigma_rho", self.sigma_rho, "a number > 0 (Karras et al.: 7)")
         check(self.churn >= 0, "churn", self.churn, "a number >= 0 (0: deterministic)")
         check(0 <= self.label_dropout < 1, "label_dropout", self.label_dropout, "in [0, 1)")
         check(self.guidance >= 0, "guidance", self.guidance, "a scale >= 0 (1: no guidance)")
@@ -159,7 +160,8 @@ class EDM(GenerativeModel):
     def sigmas(self, steps: int | None = None) -> Tensor:
         """The sampler's noise levels: Karras steps from sigma_max to sigma_min, then 0."""
         cfg = self.config
-        return K.karras_sigmas(steps or cfg.sample_steps, cfg.sigma_min, cfg.sigma_max, cfg.rho)
+        n = steps or cfg.sample_steps
+        return K.karras_sigmas(n, cfg.sigma_min, cfg.sigma_max, cfg.sigma_rho)
 
     @torch.no_grad()
     def sample(
