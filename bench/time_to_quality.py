@@ -2,27 +2,40 @@
 training on the two CPU cores, ours beside the peers' recipes, in one run; results go to
 bench/results/time_to_quality.json.
 
-    python bench/time_to_quality.py [diffusion] [--budgets 30,60,120,300,600]
+    python bench/time_to_quality.py [diffusion] [gan] [autoencoders] [toy] [--marks 30,60,...]
 
-- diffusion: on mnist5k, each entry trained for each budget from scratch, then FID of 1,000
-  samples (the model as it samples: EMA weights, its own sampler) against the 1,000 test
-  digits with the shipped mnist5k feature network (floor 0.69):
-  - genzoo `ddpm` and `edm` with their defaults (and any variant in DIFFUSION);
-  - diffusers' unconditional training example (`UNet2DModel` at our U-Net's parameter count,
-    `DDPMScheduler`, AdamW 1e-4, cosine decay after 500 warm-up steps planned for the step
-    count the budget allows, EMA with warm-up to 0.9999), sampled by their `DDIMScheduler`
-    in 50 steps;
+Each entry is one training run, timed by the seconds of its training steps alone, and
+evaluated when those seconds pass each mark (30, 60, 120, 300 and 600 s; 10, 25, 60 and 120 s
+on the toy set). The evaluation stops the clock: no sampling, metric, checkpoint or picture is
+counted. This is the time-to-quality curve of one run, as a person who watches their training
+sees it; our runs plan their steps and warm-up for the largest mark, as `genzoo train --budget`
+plans them.
+
+- diffusion, gan, autoencoders: on mnist5k, FID of 1,000 samples (the model as it samples by
+  default: EMA weights where it keeps them, its own sampler) against the 1,000 test digits with
+  the shipped mnist5k feature network (floor 0.69). Peers, each at its own recipe with a
+  network of our default's parameter count (within 10%):
+  - diffusers' unconditional training example (`UNet2DModel`, `DDPMScheduler`, AdamW 1e-4,
+    cosine decay after 500 warm-up steps planned for the largest mark, EMA with warm-up to
+    0.9999), sampled by their `DDIMScheduler` in 50 steps;
   - lucidrains' denoising-diffusion-pytorch README recipe (`Unet(dim=16, dim_mults=(1, 2,
-    4))`, 0.72M parameters, `GaussianDiffusion` with its defaults: v-prediction, sigmoid
-    schedule, T = 1000; batch 32 with 2 accumulation steps, Adam 8e-5 with betas (0.9, 0.99),
-    gradients clipped at 1, EMA 0.995 every 10 steps; no horizontal flips, which digits do
-    not have), sampled by its DDIM in 50 steps (the README uses 250).
-  The seconds are those of the training steps alone: no evaluation, checkpoint or picture
-  runs inside a budget. The headline table gives, per entry, the first budget at which FID
-  falls to 50, 20, 10 and 5, and each peer's over ours.
+    4))`, `GaussianDiffusion` with its defaults: v-prediction, sigmoid schedule, T = 1000;
+    batch 32 with 2 accumulation steps, Adam 8e-5 with betas (0.9, 0.99), gradients clipped
+    at 1, EMA 0.995 every 10 steps; no horizontal flips, which digits do not have), sampled
+    by its DDIM in 50 steps (the README uses 250); its sampling takes about 500 s per 1,000
+    samples here, so it is evaluated at the marks in LUCIDRAINS_MARKS only;
+  - PyTorch's DCGAN example (examples/dcgan: nz 100, transposed convolutions with batch norm
+    and ReLU in G, strided convolutions with batch norm and leaky ReLU in D, N(0, 0.02)
+    weights, BCE, Adam 2e-4 with beta1 0.5, batch 128), its three layers sized for 28x28;
+  - pythae's VAE (its README's quick start: Adam 1e-3, batch 64, its default Gaussian
+    reconstruction loss) on our default MLP.
+- toy: on grid25 (the dataset's defaults), the modes found and the share of high-quality
+  samples among 2,500 (within 3 standard deviations of a mode).
 
-Peers install through the bench extra (`make bench-setup`); each budget's row is written as it
-is measured, and rows already in the results are kept (delete them to measure again).
+The headline table gives, per entry, the first mark at which FID falls to 50, 20, 10 and 5,
+and each entry's over the best of ours. Peers install through the bench extra (`make
+bench-setup`); an entry's rows are written as they are measured, and an entry with all its
+marks in the results is not run again (delete its rows to measure it again).
 """
 
 from __future__ import annotations
@@ -33,27 +46,80 @@ import json
 import sys
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from diffusion import their_samples, their_setup
 from sections import print_table
+from torch import nn
 
 import genzoo
 from genzoo.metrics import evaluate
+from genzoo.metrics.toy import mode_metrics
 from genzoo.run import RunConfig, seconds_per_step
 
 OUT = Path(__file__).parent / "results" / "time_to_quality.json"
-BUDGETS = (30, 60, 120, 300, 600)
+MARKS = (30, 60, 120, 300, 600)
+TOY_MARKS = (10, 25, 60, 120)
+LUCIDRAINS_MARKS = (300, 600)
 LEVELS = (50, 20, 10, 5)
 N_FID = 1000
+N_TOY = 2500
 DRAW_BATCH = 100
 
-# our entries: (name, model options, train options), each with the model's own train defaults
-DIFFUSION = {
-    "ddpm": ("ddpm", {}, {}),
-    "edm": ("edm", {}, {}),
+HALF_LIFE = {"ema": True, "ema_halflife_images": 10_000, "ema_rampup": 0.05}
+
+# our entries per section: label -> (model, model options, train options); the model's own
+# train defaults apply under these
+ENTRIES = {
+    "diffusion": {
+        "ddpm": ("ddpm", {}, {}),
+        "edm": ("edm", {}, {}),
+        # v-prediction with the short-run training of "edm small" on ddpm's own network
+        "ddpm v": ("ddpm", {"prediction": "v"}, {"batch_size": 32, "lr": 2e-3, **HALF_LIFE}),
+        "edm small": (
+            "edm",
+            {"patch": 2, "channels": [16, 32], "attention": [1]},
+            {"batch_size": 32, "lr": 2e-3, **HALF_LIFE},
+        ),
+    },
+    "gan": {
+        "dcgan": ("dcgan", {}, {}),
+        "dcgan + DiffAugment + EMA": (
+            "dcgan",
+            {"augment": ["translation", "cutout"]},
+            HALF_LIFE,
+        ),
+    },
+    "autoencoders": {
+        "ae": ("ae", {}, {}),
+        "vae": ("vae", {}, {}),
+    },
+    "toy": {
+        "gan": ("gan", {}, {}),
+        "ddpm": ("ddpm", {}, {}),
+        "edm": ("edm", {}, {}),
+        # the settings of the PacGAN protocol's networks (bench/gan.py) and R1, the
+        # configuration that found every mode there
+        "gan + R1, toy networks": (
+            "gan",
+            {
+                "latent_dim": 2,
+                "g_hidden": [256] * 4,
+                "g_norm": "none",
+                "d_hidden": [128] * 3,
+                "r1_weight": 3.0,
+            },
+            {"batch_size": 100, "lr": 1e-3, "betas": [0.5, 0.999]},
+        ),  # fmt: skip
+        "edm, 32 steps": ("edm", {"sample_steps": 32}, {}),
+        "edm, churn": ("edm", {"churn": 10.0}, {}),
+    },
 }
+BEST = {"diffusion": "edm small", "gan": "dcgan + DiffAugment + EMA", "autoencoders": "vae"}
+DATA = {"diffusion": "mnist5k", "gan": "mnist5k", "autoencoders": "mnist5k", "toy": "grid25"}
 
 
 # ---------------------------------------------------------------- the results file
@@ -61,11 +127,9 @@ def results() -> dict:
     return json.loads(OUT.read_text()) if OUT.exists() else {}
 
 
-def measured(section: str, entry: str, budget: int) -> dict | None:
-    for row in results().get(section, []):
-        if row["entry"] == entry and row["budget"] == budget:
-            return row
-    return None
+def done(section: str, entry: str, marks: list[int]) -> bool:
+    have = {r["budget"] for r in results().get(section, []) if r["entry"] == entry}
+    return set(marks) <= have
 
 
 def keep(section: str, row: dict) -> None:
@@ -80,6 +144,7 @@ def keep(section: str, row: dict) -> None:
     OUT.write_text(json.dumps(res, indent=2) + "\n")
 
 
+# ---------------------------------------------------------------- what a snapshot measures
 def fid(ds, samples_raw: torch.Tensor) -> float:
     """FID of raw-unit samples against the test split, with the shipped feature network
     (the model `evaluate` takes only sets the data's range: any will do)."""
@@ -88,80 +153,106 @@ def fid(ds, samples_raw: torch.Tensor) -> float:
     return round(res["fid"]["values"]["fid"], 2)
 
 
-def timed_loop(step, seconds: float) -> tuple[int, float]:
-    """Run step() until `seconds` have passed: (steps, seconds taken)."""
-    t0, n = time.time(), 0
-    while time.time() - t0 < seconds:
-        step()
-        n += 1
-    return n, time.time() - t0
-
-
-def steps_in(step, seconds: float, probe: int = 20) -> int:
-    """How many steps fit in `seconds`, from the rate of `probe` steps (which train too): a
-    recipe that plans its schedule for a step count needs it up front."""
+def image_score(ds, draw: Callable[[int, torch.Generator], torch.Tensor]) -> dict:
+    """FID of N_FID samples drawn DRAW_BATCH at a time (draw returns raw units), and the
+    seconds 1,000 of them take."""
+    g = torch.Generator().manual_seed(0)
     t0 = time.time()
-    for _ in range(probe):
-        step()
-    return max(probe + 1, int(seconds * probe / (time.time() - t0)))
+    with torch.no_grad():
+        x = torch.cat([draw(DRAW_BATCH, g) for _ in range(N_FID // DRAW_BATCH)])
+    took = time.time() - t0
+    return {"fid": fid(ds, x), "sample_seconds_per_1000": round(took * 1000 / N_FID, 1)}
 
 
-# ---------------------------------------------------------------- ours
-def ours(ds, name: str, options: dict, train: dict, budget: float) -> dict:
-    """`name` trained for `budget` seconds of steps, its step count and warm-up planned for
-    the budget as `genzoo train --budget` plans them (from the time of 20 probe steps, which
-    do not count), then sampled as it samples by default."""
+def toy_score(ds, draw: Callable[[int, torch.Generator], torch.Tensor]) -> dict:
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        x = draw(N_TOY, g)
+    found = mode_metrics(x, torch.tensor(ds.meta["means"]), ds.meta["std"])
+    return {k: found[k] for k in ("modes", "high_quality")}
+
+
+# ---------------------------------------------------------------- one run, evaluated at marks
+def curve(step: Callable[[], None], marks: list[int], snapshot: Callable[[], dict]):
+    """step() until the largest mark's seconds of steps have passed; at each mark, the
+    snapshot's measures (not timed) with the steps and seconds so far: yields rows."""
+    spent, n = 0.0, 0
+    for mark in marks:
+        while spent < mark:
+            t0 = time.perf_counter()
+            step()
+            spent += time.perf_counter() - t0
+            n += 1
+        yield {"budget": mark, "steps": n, "train_seconds": round(spent, 1), **snapshot()}
+
+
+def ours(ds, name: str, options: dict, train: dict, marks: list[int], score):
+    """`name` trained by genzoo's Trainer, its steps and warm-up planned for the largest mark
+    as `genzoo train --budget` plans them (from 20 probe steps, which do not count), and
+    scored as it samples by default each time its steps' seconds pass a mark."""
     quiet = {"log_every": 0, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0}
     quiet |= {"tensorboard": False, "final_eval": False}
     rc = RunConfig.from_dict({"model": {"name": name, **options}, "data": {"source": ds.name},
                               "train": {**quiet, **train}})  # fmt: skip
-    steps = max(1, int(budget / seconds_per_step(rc, ds)))
+    last = max(marks)
+    steps = max(1, int(last / seconds_per_step(rc, ds)))
+    # the seconds end it (every entry's learning rate is constant after its warm-up)
     warmup = min(rc.train.warmup_steps, steps // 5)
-    cfg = dataclasses.replace(rc.train, steps=steps, warmup_steps=warmup, max_step_seconds=budget)
+    cfg = dataclasses.replace(
+        rc.train, steps=10 * steps, max_step_seconds=last, warmup_steps=warmup
+    )
     model = genzoo.build_model(name, ds.info(), rc.model, seed=0)
-    trainer = genzoo.Trainer(model, ds, cfg, console=False)
+    rows, todo = [], list(marks)
+
+    def draw(n, g):
+        return torch.as_tensor(sampler.to_data(sampler.sample(n, generator=g)))
+
+    def after_step(trainer):
+        nonlocal sampler
+        while todo and trainer.step_seconds >= todo[0]:
+            sampler = trainer.eval_model()
+            was = sampler.training
+            sampler.eval()
+            row = {"budget": todo.pop(0), "steps": trainer.step,
+                   "train_seconds": round(trainer.step_seconds, 1), **score(ds, draw)}  # fmt: skip
+            sampler.train(was)
+            rows.append(row)
+            print(f"  {row}", flush=True)
+
+    sampler = model
+    trainer = genzoo.Trainer(model, ds, cfg, console=False, after_step=after_step)
     trainer.fit()
-    sampler = trainer.eval_model().eval()
-    g = torch.Generator().manual_seed(0)
-    t0 = time.time()
-    with torch.no_grad():
-        x = torch.cat([sampler.sample(DRAW_BATCH, generator=g) for _ in range(N_FID // DRAW_BATCH)])
-    took = time.time() - t0
-    return {
-        "planned_steps": steps,
-        "warmup_steps": warmup,
-        "steps": trainer.step,
-        "train_seconds": round(trainer.step_seconds, 1),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "fid": fid(ds, torch.from_numpy(sampler.to_data(x))),
-        "sample_seconds_per_1000": round(took * 1000 / N_FID, 1),
-    }
+    params = sum(p.numel() for p in model.parameters())
+    return [{**r, "parameters": params, "planned_steps": steps} for r in rows]
 
 
-# ---------------------------------------------------------------- peers
-def diffusers_recipe(ds, budget: float) -> dict:
+# ---------------------------------------------------------------- peers: diffusion
+def diffusers_recipe(ds, marks: list[int], score):
     from diffusers.optimization import get_scheduler
 
     x_train = torch.from_numpy(ds.x_train).float() / 127.5 - 1  # their [-1, 1]
     unet, _, opt, ema, step = their_setup(x_train, 64, 1e-4)
     probe = get_scheduler("constant", optimizer=opt)
     t0 = time.time()
-    total = steps_in(lambda: step(probe), budget)
+    for _ in range(20):  # the rate, to plan the cosine decay for the largest mark
+        step(probe)
+    total = max(21, int(max(marks) * 20 / (time.time() - t0)))
     sched = get_scheduler("cosine", optimizer=opt, num_warmup_steps=500, num_training_steps=total)
     for _ in range(20):  # the probe's steps count in the schedule
         sched.step()
-    n, _ = timed_loop(lambda: step(sched), budget - (time.time() - t0))
-    ema.copy_to(unet.parameters())
-    unet.eval()
-    with torch.no_grad():
-        x, took = their_samples(lambda v, t: unet(v, t).sample, N_FID, 50)
-    return {
-        "steps": n + 20,
-        "train_seconds": round(time.time() - t0 - took, 1),
-        "parameters": sum(p.numel() for p in unet.parameters()),
-        "fid": fid(ds, (x + 1) * 127.5),
-        "sample_seconds_per_1000": round(took * 1000 / N_FID, 1),
-    }
+
+    def draw(n, g):
+        ema.store(unet.parameters())
+        ema.copy_to(unet.parameters())
+        unet.eval()
+        x, _ = their_samples(lambda v, t: unet(v, t).sample, n, 50)
+        ema.restore(unet.parameters())
+        unet.train()
+        return (x + 1) * 127.5
+
+    params = sum(p.numel() for p in unet.parameters())
+    for row in curve(lambda: step(sched), marks, lambda: score(ds, draw)):
+        yield {**row, "parameters": params}
 
 
 def _lucidrains():
@@ -185,8 +276,9 @@ def _lucidrains():
     return ddp, EMA
 
 
-def lucidrains_recipe(ds, budget: float) -> dict:
+def lucidrains_recipe(ds, marks: list[int], score):
     ddp, EMA = _lucidrains()
+    marks = [m for m in marks if m in LUCIDRAINS_MARKS] or [max(marks)]
     torch.manual_seed(0)
     net = ddp.Unet(dim=16, dim_mults=(1, 2, 4), channels=1)
     diffusion = ddp.GaussianDiffusion(net, image_size=28, timesteps=1000, sampling_timesteps=50)
@@ -204,92 +296,220 @@ def lucidrains_recipe(ds, budget: float) -> dict:
         opt.zero_grad()
         ema.update()
 
-    n, took_train = timed_loop(step, budget)
-    sampler = ema.ema_model.eval()
-    t0 = time.time()
-    with torch.no_grad():
-        x = torch.cat([sampler.sample(batch_size=DRAW_BATCH) for _ in range(N_FID // DRAW_BATCH)])
-    took = time.time() - t0
-    return {
-        "steps": n,
-        "train_seconds": round(took_train, 1),
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "fid": fid(ds, x * 255),
-        "sample_seconds_per_1000": round(took * 1000 / N_FID, 1),
-    }
+    def draw(n, _g):
+        return ema.ema_model.eval().sample(batch_size=n) * 255
+
+    params = sum(p.numel() for p in net.parameters())
+    for row in curve(step, marks, lambda: score(ds, draw)):
+        yield {**row, "parameters": params}
+
+
+# ---------------------------------------------------------------- peers: GAN and VAE
+def _dcgan_nets(nz: int = 100, width: int = 52):
+    """PyTorch's DCGAN example (examples/dcgan/main.py) with three layers for 28x28 instead of
+    five for 64x64; width 52 gives our dcgan's parameter count within 10%."""
+    g = nn.Sequential(
+        nn.ConvTranspose2d(nz, width * 2, 7, 1, 0, bias=False),
+        nn.BatchNorm2d(width * 2),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(width * 2, width, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(width, 1, 4, 2, 1, bias=False),
+        nn.Tanh(),
+    )
+    d = nn.Sequential(
+        nn.Conv2d(1, width, 4, 2, 1, bias=False),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(width * 2),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(width * 2, 1, 7, 1, 0, bias=False),
+        nn.Sigmoid(),
+    )
+
+    def weights_init(m):  # theirs
+        if "Conv" in type(m).__name__:
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif "BatchNorm" in type(m).__name__:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+    g.apply(weights_init)
+    d.apply(weights_init)
+    return g, d
+
+
+def pytorch_dcgan_recipe(ds, marks: list[int], score):
+    torch.manual_seed(0)
+    nz, batch = 100, 128
+    net_g, net_d = _dcgan_nets(nz)
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCELoss()
+    x_train = torch.from_numpy(ds.x_train).float() / 127.5 - 1  # their Normalize((0.5,), (0.5,))
+    gen = torch.Generator().manual_seed(0)
+
+    def step():  # their loop: D on a real and a fake batch, then G with real labels
+        real = x_train[torch.randint(0, len(x_train), (batch,), generator=gen)]
+        net_d.zero_grad()
+        err_real = bce(net_d(real).view(-1), torch.ones(batch))
+        fake = net_g(torch.randn(batch, nz, 1, 1))
+        err_fake = bce(net_d(fake.detach()).view(-1), torch.zeros(batch))
+        (err_real + err_fake).backward()
+        opt_d.step()
+        net_g.zero_grad()
+        bce(net_d(fake).view(-1), torch.ones(batch)).backward()
+        opt_g.step()
+
+    def draw(n, g):  # their netG in its training mode, as their script draws fixed_noise
+        return (net_g(torch.randn(n, nz, 1, 1, generator=g)) + 1) * 127.5
+
+    params = sum(p.numel() for p in [*net_g.parameters(), *net_d.parameters()])
+    for row in curve(step, marks, lambda: score(ds, draw)):
+        yield {**row, "parameters": params}
+
+
+def pythae_vae_recipe(ds, marks: list[int], score):
+    from pythae.data.datasets import DatasetOutput
+    from pythae.models import VAE, VAEConfig
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseEncoder
+
+    ours_cfg = genzoo.build_model("vae", ds.info(), {}, seed=0).config
+    hidden, latent, d = list(ours_cfg.hidden), ours_cfg.latent_dim, int(np.prod(ds.shape))
+
+    class Encoder(BaseEncoder):  # our default MLP, in their interface
+        def __init__(self):
+            super().__init__()
+            layers, width = [], d
+            for h in hidden:
+                layers += [nn.Linear(width, h), nn.ReLU()]
+                width = h
+            self.net = nn.Sequential(*layers)
+            self.mu, self.logvar = nn.Linear(width, latent), nn.Linear(width, latent)
+
+        def forward(self, x):
+            h = self.net(x.flatten(1))
+            return ModelOutput(embedding=self.mu(h), log_covariance=self.logvar(h))
+
+    class Decoder(BaseDecoder):
+        def __init__(self):
+            super().__init__()
+            layers, width = [], latent
+            for h in reversed(hidden):
+                layers += [nn.Linear(width, h), nn.ReLU()]
+                width = h
+            self.net = nn.Sequential(*layers, nn.Linear(width, d), nn.Sigmoid())
+
+        def forward(self, z):
+            return ModelOutput(reconstruction=self.net(z).view(-1, *ds.shape))
+
+    torch.manual_seed(0)
+    cfg = VAEConfig(input_dim=tuple(ds.shape), latent_dim=latent)
+    model = VAE(cfg, encoder=Encoder(), decoder=Decoder())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x_train = torch.from_numpy(ds.x_train).float() / 255
+    gen = torch.Generator().manual_seed(0)
+
+    def step():
+        batch = x_train[torch.randint(0, len(x_train), (64,), generator=gen)]
+        model.train()
+        loss = model(DatasetOutput(data=batch)).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def draw(n, g):  # their samplers' default: z ~ N(0, I), the decoder's mean
+        model.eval()
+        return model.decoder(torch.randn(n, latent, generator=g)).reconstruction * 255
+
+    params = sum(p.numel() for p in model.parameters())
+    for row in curve(step, marks, lambda: score(ds, draw)):
+        yield {**row, "parameters": params}
 
 
 PEERS = {
-    "diffusion": {
-        "diffusers": diffusers_recipe,
-        "lucidrains": lucidrains_recipe,
-    },
+    "diffusion": {"diffusers": diffusers_recipe, "lucidrains": lucidrains_recipe},
+    "gan": {"pytorch dcgan": pytorch_dcgan_recipe},
+    "autoencoders": {"pythae vae": pythae_vae_recipe},
+    "toy": {},
 }
 
 
 # ---------------------------------------------------------------- the tables
 def first_budget(rows: list[dict], level: float) -> int | None:
-    """The smallest budget whose FID is at most `level` (None: none reached it)."""
+    """The smallest mark whose FID is at most `level` (None: none reached it)."""
     hits = [r["budget"] for r in rows if r["fid"] <= level]
     return min(hits) if hits else None
 
 
 def headline(rows: list[dict], ours_entry: str) -> list[dict]:
-    """Per entry and FID level: the first budget that reached it, and (peers) that budget
-    over ours; '>' where the largest budget measured did not reach it."""
+    """Per entry and FID level: the first mark that reached it, and that mark over ours';
+    '>' where the largest mark measured did not reach it."""
     by_entry: dict[str, list[dict]] = {}
     for r in rows:
         by_entry.setdefault(r["entry"], []).append(r)
-    largest = max(r["budget"] for r in rows)
     out = []
     for entry, mine in by_entry.items():
         row = {"entry": entry}
+        largest = max(r["budget"] for r in mine)
         for level in LEVELS:
             b = first_budget(mine, level)
             row[f"fid<={level}"] = b if b is not None else f">{largest}"
             base = first_budget(by_entry.get(ours_entry, []), level)
-            if entry != ours_entry and b is not None and base is not None:
-                row[f"ratio@{level}"] = round(b / base, 2)
+            if entry != ours_entry and base is not None:
+                ratio = round(b / base, 2) if b is not None else f">{largest / base:.2f}"
+                row[f"ratio@{level}"] = ratio
         out.append(row)
     return out
 
 
-def section(name: str, ds, budgets: list[int], entries: dict, peers: dict) -> list[dict]:
-    for budget in budgets:
-        for entry, (model, options, train) in entries.items():
-            if measured(name, entry, budget) is None:
-                print(f"{name}: {entry}, {budget} s", flush=True)
-                row = {"entry": entry, "library": "genzoo", "budget": budget}
-                keep(name, {**row, **ours(ds, model, options, train, budget)})
-        for entry, recipe in peers.items():
-            if measured(name, entry, budget) is None:
-                print(f"{name}: {entry}, {budget} s", flush=True)
-                keep(name, {"entry": entry, "library": entry, "budget": budget,
-                            **recipe(ds, budget)})  # fmt: skip
-    rows = [r for r in results()[name] if r["budget"] in budgets]
-    print_table(name, sorted(rows, key=lambda r: (r["entry"], r["budget"])))
+def section(name: str, marks: list[int], only: list[str] | None) -> list[dict]:
+    ds = genzoo.load_dataset(DATA[name])
+    score = toy_score if name == "toy" else image_score
+    for entry, (model, options, train) in ENTRIES[name].items():
+        if (only and entry not in only) or done(name, entry, marks):
+            continue
+        print(f"{name}: {entry}", flush=True)
+        for row in ours(ds, model, options, train, marks, score):
+            keep(name, {"entry": entry, "library": "genzoo", "model": model,
+                        "options": options, "train": train, **row})  # fmt: skip
+    for entry, recipe in PEERS[name].items():
+        wanted = [m for m in marks if entry != "lucidrains" or m in LUCIDRAINS_MARKS]
+        if (only and entry not in only) or not wanted or done(name, entry, wanted):
+            continue
+        print(f"{name}: {entry}", flush=True)
+        for row in recipe(ds, marks, score):
+            print(f"  {row}", flush=True)
+            keep(name, {"entry": entry, "library": entry, **row})
+    rows = [r for r in results().get(name, []) if r["budget"] in marks]
+    keys = ("entry", "budget", "steps", "train_seconds", "fid", "modes", "high_quality",
+            "sample_seconds_per_1000", "parameters")  # fmt: skip
+    table = [{k: r[k] for k in keys if k in r} for r in rows]
+    print_table(name, sorted(table, key=lambda r: (r["entry"], r["budget"])))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("sections", nargs="*", default=["diffusion"])
-    parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
+    parser.add_argument("sections", nargs="*", default=["diffusion", "gan", "autoencoders", "toy"])
+    parser.add_argument("--marks", help="seconds of training at which to evaluate")
+    parser.add_argument("--only", nargs="*", help="entries to run (default: all)")
     args = parser.parse_args()
-    budgets = [int(b) for b in args.budgets.split(",")]
     torch.set_num_threads(2)
-    ds = genzoo.load_dataset("mnist5k")
-    families = {"diffusion": (DIFFUSION, "edm")}
     for name in args.sections:
-        if name not in families:
-            sys.exit(f"unknown section {name}; choose from {', '.join(families)}")
-        entries, best = families[name]
-        rows = section(name, ds, budgets, entries, PEERS[name])
-        table = headline(rows, best)
-        print_table(f"{name}: first budget (s) at each FID level", table)
-        res = results()
-        res[f"{name}_headline"] = table
-        OUT.write_text(json.dumps(res, indent=2) + "\n")
+        if name not in ENTRIES:
+            sys.exit(f"unknown section {name}; choose from {', '.join(ENTRIES)}")
+        default = TOY_MARKS if name == "toy" else MARKS
+        marks = sorted(int(m) for m in args.marks.split(",")) if args.marks else list(default)
+        rows = section(name, marks, args.only)
+        if name in BEST and rows:
+            table = headline(rows, BEST[name])
+            print_table(f"{name}: first mark (s) at each FID level", table)
+            res = results()
+            res[f"{name}_headline"] = table
+            OUT.write_text(json.dumps(res, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -397,6 +398,20 @@ def test_batch_size_larger_than_data_is_refused(digits):
         Trainer(small_model(digits), digits, cfg(batch_size=5000))
 
 
+def test_an_unset_batch_is_the_models_default_capped_by_the_data(digits):
+    """edm asks for batches of 32 (more updates in a short run), the others for 128; neither
+    can exceed the training examples there are, and a set train.batch_size wins."""
+    edm = genzoo.build_model("edm", digits.info(), {}, seed=0)
+    unset = cfg(batch_size=None)
+    assert type(edm).default_batch == 32 and small_model(digits).default_batch is None
+    assert Trainer(edm, digits, unset).cfg.batch_size == 32
+    assert Trainer(small_model(digits), digits, unset).cfg.batch_size == 128
+    assert Trainer(edm, digits, cfg(batch_size=64)).cfg.batch_size == 64
+    few = genzoo.load_dataset(genzoo.DataConfig(source="moons", n=30))
+    toy = genzoo.build_model("edm", few.info(), {}, seed=0)
+    assert Trainer(toy, few, unset).cfg.batch_size == len(few.x_train) < 32
+
+
 @pytest.mark.parametrize("name", ["constant", "cosine", "linear"])
 def test_schedules_warm_up_then_decay(name):
     fn = SCHEDULES.get(name)
@@ -541,6 +556,32 @@ def test_ctrl_c_from_outside_checkpoints_exits_130_and_resumes(tmp_path):
     resumed = run_cli(*args, "--resume", "auto")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((out / "summary.json").read_text())["steps"] == target
+
+
+def test_after_step_sees_every_step_outside_the_step_clock():
+    """The hook runs once after each optimizer step, with the step counted, and the time it
+    takes (a benchmark's evaluation) is not charged to train.max_step_seconds."""
+    ds = genzoo.load_dataset("digits")
+    model = genzoo.build_model("ae", ds.info(), {"hidden": [16], "latent_dim": 2}, seed=0)
+    seen, slept = [], 0.0
+
+    def after_step(trainer):
+        nonlocal slept
+        seen.append((trainer.step, trainer.step_seconds))
+        time.sleep(0.05)
+        slept += 0.05
+
+    cfg = TrainConfig(
+        steps=10**6, batch_size=32, max_step_seconds=0.3, log_every=0, eval_every=0,
+        sample_every=0, checkpoint_every=0, tensorboard=False, final_eval=False,
+    )  # fmt: skip
+    trainer = Trainer(model, ds, cfg, console=False, after_step=after_step)
+    summary = trainer.fit()
+    assert [s for s, _ in seen] == list(range(1, summary["steps"] + 1))
+    clocks = [c for _, c in seen]
+    assert clocks == sorted(clocks) and clocks[-1] == trainer.step_seconds
+    # the sleeps alone outlast the budget: had they counted, it would have ended sooner
+    assert slept > 0.3 and trainer.step_seconds >= 0.3
 
 
 def test_max_step_seconds_stops_at_the_budget_and_a_resume_keeps_its_clock(tmp_path):

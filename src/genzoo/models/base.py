@@ -145,6 +145,9 @@ class GenerativeModel(nn.Module):
     report_latent_points: ClassVar[int | None] = None
     # train settings this model's runs start from (a file or --set still overrides them)
     train_defaults: ClassVar[dict] = {}
+    # train.batch_size when it is unset, capped by the training examples the data has (None:
+    # the trainer's default, 128)
+    default_batch: ClassVar[int | None] = None
     # config fields of earlier versions that model folders may still hold, with where their
     # setting went: dropped when such a folder is loaded (they only shaped training)
     retired: ClassVar[dict[str, str]] = {}

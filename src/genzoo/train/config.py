@@ -122,13 +122,16 @@ class TrainConfig:
         )
 
 
-def resolve_batch_size(batch_size: int | None, fields: dict, world) -> int:
+def resolve_batch_size(
+    batch_size: int | None, fields: dict, world, default: int | None = None
+) -> int:
     """train.batch_size, checked against the training examples of every batch field (a
-    translation's two domains each count) shared among the processes of `world`; unset, BATCH
-    per process or as many as the smallest split holds."""
+    translation's two domains each count) shared among the processes of `world`; unset,
+    `default` (else BATCH) per process or as many as the smallest split holds."""
     processes = world.size
     if batch_size is None:
-        return max(1, min(BATCH, min(len(f.train) for f in fields.values()) // processes))
+        most = min(len(f.train) for f in fields.values()) // processes
+        return max(1, min(default or BATCH, most))
     for f in fields.values():
         if batch_size * processes > len(f.train):
             per = f" / {processes} processes" if world.distributed else ""

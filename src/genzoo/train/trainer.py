@@ -62,8 +62,11 @@ class Trainer:
         console: bool = True,
         deadline: Deadline | None = None,
         preview: Preview | None = None,
+        after_step: Callable[[Trainer], None] | None = None,
     ):
         self.model, self.data, self.preview = model, data, preview
+        # called after each optimizer step, outside the step's clock (a benchmark's snapshots)
+        self.after_step = after_step
         self.fields = data.batch_fields(model.data_range())  # what a batch holds, by name
         self.cfg = config or TrainConfig()
         self.world = distributed.World.from_env()  # one process unless launched by torchrun
@@ -73,7 +76,9 @@ class Trainer:
         # Everything that can be refused is refused here, before any folder is made.
         self.device = distributed.process_device(self.world, resolve_device(self.cfg.device))
         self.amp_dtype = resolve_precision(self.cfg.precision, self.device)
-        batch = resolve_batch_size(self.cfg.batch_size, self.fields, self.world)
+        batch = resolve_batch_size(
+            self.cfg.batch_size, self.fields, self.world, model.default_batch
+        )
         self.cfg = resolve_steps(dataclasses.replace(self.cfg, batch_size=batch))
         self.step = 0
         self.planned_steps = self.cfg.steps  # the run's length as first planned (see fit)
@@ -272,6 +277,8 @@ class Trainer:
                     began = time.perf_counter()
                     self.train_step()
                     self.step_seconds += time.perf_counter() - began
+                    if self.after_step is not None:
+                        self.after_step(self)
                     self.console.advance()
                     done = self._done(step0)
                     try:
