@@ -23,9 +23,9 @@ import torch
 from sections import print_table
 
 import genzoo
-from genzoo.config import DEFAULT_STEPS
 from genzoo.errors import GenzooError
 from genzoo.registry import MODELS
+from genzoo.train.config import DEFAULT_STEPS
 
 OUT = Path(__file__).parent / "results" / "default_runs.json"
 QUIET = {"log_every": 0, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0}
@@ -65,7 +65,7 @@ def main() -> None:
     torch.set_num_threads(2)
     ds = genzoo.load_dataset(args.data)
     rows = []
-    for name in sorted(MODELS):
+    for name in sorted(e.name for e in MODELS):
         t0 = time.time()
         try:
             row = seconds_per_step(name, ds)

@@ -154,6 +154,23 @@ def test_a_run_trained_on_other_data_is_not_reused(images, capsys):
     assert "trained on other data" in capsys.readouterr().err
 
 
+def test_likelihoods_of_different_things_are_said_not_to_compare():
+    """A VAE's Bernoulli cross-entropy of grey levels and a diffusion bound on 8-bit pixels are
+    different densities: the table says so; likelihoods of one kind get no note."""
+    from types import SimpleNamespace
+
+    from genzoo.viz.compare import likelihood_note
+
+    def entry(name, provenance):
+        return SimpleNamespace(name=name, results={"nll": {"provenance": provenance}})
+
+    vae, ddpm = entry("vae", {"decoder": "bernoulli"}), entry("ddpm", {"discrete": True})
+    note = likelihood_note([vae, ddpm, SimpleNamespace(name="edm", results={})])
+    assert note.startswith("The likelihoods are of different things and do not compare")
+    assert "vae: a Bernoulli cross-entropy" in note and "ddpm: a bound on the probability" in note
+    assert likelihood_note([vae, entry("iwae", {"decoder": "bernoulli"})]) is None
+
+
 def test_demo_compares_the_four_families_then_the_toy_models(tmp_path, capsys, monkeypatch):
     from genzoo.cli import demo_cmd
 
@@ -161,26 +178,26 @@ def test_demo_compares_the_four_families_then_the_toy_models(tmp_path, capsys, m
     assert main(["demo", "--quick", "--budget", "2", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     images = json.loads((tmp_path / "demo" / "mnist5k" / "compare.json").read_text())
-    assert [m["model"] for m in images["models"]] == ["ae", "vae", "dcgan", "ddpm"]
+    assert [m["model"] for m in images["models"]] == ["ae", "vae", "dcgan", "edm"]
     assert all("fid" in m["metrics"] for m in images["models"])
     toy = json.loads((tmp_path / "demo" / "grid25" / "compare.json").read_text())
-    assert [m["model"] for m in toy["models"]] == ["gan", "wgan-gp", "ddpm"]
+    assert [m["model"] for m in toy["models"]] == ["gan", "wgan-gp", "edm"]
     assert all(m["metrics"]["modes"]["of_modes"] == 25 for m in toy["models"])
     from genzoo.config import read_file
 
-    # each comparison's own settings: a fast-learning DDPM on digits, WGAN-GP's toy critic
-    ddpm = read_file(tmp_path / "demo" / "mnist5k" / "ddpm" / "config.yaml")
-    assert ddpm["model"]["prediction"] == "v" and ddpm["train"]["batch_size"] == 32
-    toy_ddpm = read_file(tmp_path / "demo" / "grid25" / "ddpm" / "config.yaml")
-    assert toy_ddpm["model"]["prediction"] == "eps"
+    # each comparison's own settings: a small fast EDM on digits, WGAN-GP's toy critic; the
+    # model's own defaults elsewhere
+    edm = read_file(tmp_path / "demo" / "mnist5k" / "edm" / "config.yaml")
+    assert edm["model"]["patch"] == 2 and edm["model"]["channels"] == [16, 32]
+    assert edm["train"]["lr"] == 2e-3 and edm["train"]["ema_halflife_images"] == 10_000
+    toy_edm = read_file(tmp_path / "demo" / "grid25" / "edm" / "config.yaml")
+    assert toy_edm["model"]["patch"] == 1 and toy_edm["train"]["batch_size"] == 128
     assert (
         read_file(tmp_path / "demo" / "grid25" / "wgan-gp" / "config.yaml")["model"]["gp_weight"]
         == 0.1
     )
     assert str(tmp_path / "demo" / "mnist5k" / "compare.html") in out
     assert "real data (floor)" in out
-    # the VAE's Bernoulli likelihood of grey levels and DDPM's bound on 8-bit pixels
-    assert "do not compare (vae: a Bernoulli cross-entropy" in out
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "keep.txt").write_text("user data")
     assert main(["demo", "--quick", "--out", str(tmp_path / "mine")]) == 2  # never deletes it
