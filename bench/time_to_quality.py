@@ -49,11 +49,11 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from diffusion import their_samples, their_setup
 from sections import print_table
 from torch import nn
+from vae import pythae_vae
 
 import genzoo
 from genzoo.metrics import evaluate
@@ -373,42 +373,11 @@ def pytorch_dcgan_recipe(ds, marks: list[int], score):
 
 def pythae_vae_recipe(ds, marks: list[int], score):
     from pythae.data.datasets import DatasetOutput
-    from pythae.models import VAE, VAEConfig
-    from pythae.models.base.base_utils import ModelOutput
-    from pythae.models.nn import BaseDecoder, BaseEncoder
 
     ours_cfg = genzoo.build_model("vae", ds.info(), {}, seed=0).config
-    hidden, latent, d = list(ours_cfg.hidden), ours_cfg.latent_dim, int(np.prod(ds.shape))
-
-    class Encoder(BaseEncoder):  # our default MLP, in their interface
-        def __init__(self):
-            super().__init__()
-            layers, width = [], d
-            for h in hidden:
-                layers += [nn.Linear(width, h), nn.ReLU()]
-                width = h
-            self.net = nn.Sequential(*layers)
-            self.mu, self.logvar = nn.Linear(width, latent), nn.Linear(width, latent)
-
-        def forward(self, x):
-            h = self.net(x.flatten(1))
-            return ModelOutput(embedding=self.mu(h), log_covariance=self.logvar(h))
-
-    class Decoder(BaseDecoder):
-        def __init__(self):
-            super().__init__()
-            layers, width = [], latent
-            for h in reversed(hidden):
-                layers += [nn.Linear(width, h), nn.ReLU()]
-                width = h
-            self.net = nn.Sequential(*layers, nn.Linear(width, d), nn.Sigmoid())
-
-        def forward(self, z):
-            return ModelOutput(reconstruction=self.net(z).view(-1, *ds.shape))
-
-    torch.manual_seed(0)
-    cfg = VAEConfig(input_dim=tuple(ds.shape), latent_dim=latent)
-    model = VAE(cfg, encoder=Encoder(), decoder=Decoder())
+    latent = ours_cfg.latent_dim
+    torch.manual_seed(0)  # our default MLP in their interface, their default loss
+    model = pythae_vae(ds.shape, latent, list(ours_cfg.hidden), act=nn.ReLU, loss="mse")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x_train = torch.from_numpy(ds.x_train).float() / 255
     gen = torch.Generator().manual_seed(0)

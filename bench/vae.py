@@ -102,20 +102,26 @@ def iw_nll(encode, decode_probs, x: torch.Tensor, k: int = 5000, chunk: int = 50
     return -total / len(x)
 
 
-def pythae_vae(input_shape, latent: int, hidden: list[int]):
+def pythae_vae(input_shape, latent: int, hidden: list[int], act=nn.Tanh, loss: str = "bce"):
+    """pythae's VAE on an MLP: `hidden` widths with `act` after each, mirrored in the decoder
+    (sigmoid output); `loss` is its reconstruction loss ("bce" or its default "mse")."""
     from pythae.models import VAE, VAEConfig
     from pythae.models.base.base_utils import ModelOutput
     from pythae.models.nn import BaseDecoder, BaseEncoder
 
     d = int(np.prod(input_shape))
 
+    def mlp(widths):
+        layers = []
+        for a, b in zip(widths, widths[1:], strict=False):
+            layers += [nn.Linear(a, b), act()]
+        return layers
+
     class Encoder(BaseEncoder):
         def __init__(self):
             super().__init__()
-            self.net = nn.Sequential(
-                nn.Linear(d, hidden[0]), nn.Tanh(), nn.Linear(hidden[0], hidden[1]), nn.Tanh()
-            )
-            self.mu, self.logvar = nn.Linear(hidden[1], latent), nn.Linear(hidden[1], latent)
+            self.net = nn.Sequential(*mlp([d, *hidden]))
+            self.mu, self.logvar = nn.Linear(hidden[-1], latent), nn.Linear(hidden[-1], latent)
 
         def forward(self, x):
             h = self.net(x.flatten(1))
@@ -124,19 +130,13 @@ def pythae_vae(input_shape, latent: int, hidden: list[int]):
     class Decoder(BaseDecoder):
         def __init__(self):
             super().__init__()
-            self.net = nn.Sequential(
-                nn.Linear(latent, hidden[1]),
-                nn.Tanh(),
-                nn.Linear(hidden[1], hidden[0]),
-                nn.Tanh(),
-                nn.Linear(hidden[0], d),
-                nn.Sigmoid(),
-            )
+            widths = [latent, *reversed(hidden)]
+            self.net = nn.Sequential(*mlp(widths), nn.Linear(widths[-1], d), nn.Sigmoid())
 
         def forward(self, z):
             return ModelOutput(reconstruction=self.net(z).view(-1, *input_shape))
 
-    cfg = VAEConfig(input_dim=tuple(input_shape), latent_dim=latent, reconstruction_loss="bce")
+    cfg = VAEConfig(input_dim=tuple(input_shape), latent_dim=latent, reconstruction_loss=loss)
     return VAE(cfg, encoder=Encoder(), decoder=Decoder())
 
 
