@@ -296,6 +296,25 @@ def test_spectral_norm_bounds_every_weight_of_d_and_only_of_d():
     assert not any(hasattr(m, "parametrizations") for m in model.generator.modules())
 
 
+def test_dcgan_initialization_draws_weights_from_a_normal_of_the_set_std():
+    ds = genzoo.load_dataset("digits")
+    for norm in ("batch", "spectral"):  # a spectral weight is drawn in its raw parameter
+        model = build("dcgan", ds, init_std=0.02, d_norm=norm)
+        layers = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+        for m in [*layers, *(m for m in model.modules() if isinstance(m, nn.Linear))]:
+            sn = getattr(m, "parametrizations", None)
+            w = (sn.weight.original if sn is not None else m.weight).detach()  # unnormalized
+            if w.numel() >= 500:  # the sample std of N(0, 0.02^2) within 15%
+                assert w.mean().abs() < 0.005 and w.std().item() == pytest.approx(0.02, rel=0.15)
+            assert m.bias is None or not m.bias.detach().any()
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    scales = torch.cat([m.weight.detach() for m in norms])  # N(1, 0.02^2), not PyTorch's ones
+    assert (scales - 1).abs().max() < 5 * 0.02 and scales.std() > 0.005
+    plain = build("dcgan", ds, init_std=None)  # PyTorch's default: kaiming-uniform, not 0.02
+    first = plain.discriminator.trunk.net[0].weight.detach()
+    assert first.std().item() > 0.05
+
+
 def test_every_hidden_layer_of_a_maxout_trunk_is_maxout_under_every_norm():
     for norm in ("none", "spectral", "layer"):
         trunk = MLPTrunk(6, (8, 8, 4), "maxout", 3, norm)

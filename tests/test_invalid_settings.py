@@ -159,6 +159,7 @@ OUT_OF_RANGE = {
     "patch": ["0"], "sigma_data": ["0", "-1"], "p_mean": ["nan"], "p_std": ["0"],
     "sigma_min": ["0"], "sigma_max": ["inf", "0.001"], "sigma_rho": ["0"], "churn": ["-1"],
     "ada_target": ["0", "1"], "ada_kimg": ["0"], "ada_interval": ["0"],
+    "init_std": ["0", "-0.02"],
     "ema_halflife_images": ["0"], "ema_rampup": ["0.5"],
 }  # fmt: skip
 # Fields that take every value of their type: seeds, switches, and names the data loader

@@ -38,7 +38,15 @@ from ..base import (
 from . import losses as L
 from .augment import adjust_probability, augment_with_probability, diff_augment
 from .common import ReplayBuffer, truncated_normal
-from .networks import Critic, DCGenerator, DCTrunk, Discriminator, MLPGenerator, MLPTrunk
+from .networks import (
+    Critic,
+    DCGenerator,
+    DCTrunk,
+    Discriminator,
+    MLPGenerator,
+    MLPTrunk,
+    normal_init,
+)
 
 Loss = Literal["minimax", "non-saturating", "wasserstein", "hinge"]
 Augment = Literal["color", "translation", "cutout"]
@@ -134,6 +142,9 @@ class GANConfig(GameConfig):
     minibatch_disc: int = 0  # minibatch discrimination: number of kernels B (0: off)
     minibatch_disc_dim: int = 5  # ... and their dimension C
     conditioning: Literal["embedding", "projection"] = "embedding"  # conditional models only
+    # weights of both networks drawn from N(0, init_std^2), batch-norm scales from
+    # N(1, init_std^2) (DCGAN: 0.02); none: PyTorch's default initialization
+    init_std: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -146,6 +157,12 @@ class GANConfig(GameConfig):
             "g_upsample",
             self.g_upsample,
             "'transposed' with mlp networks (only a conv generator upsamples)",
+        )
+        check(
+            self.init_std is None or self.init_std > 0,
+            "init_std",
+            self.init_std,
+            "a standard deviation > 0 (DCGAN: 0.02), or none (PyTorch's default)",
         )
         check(self.maxout_pieces >= 2, "maxout_pieces", self.maxout_pieces, "an integer >= 2")
         check(self.minibatch_disc >= 0, "minibatch_disc", self.minibatch_disc, "an integer >= 0")
@@ -249,6 +266,8 @@ class GAN(GenerativeModel):
             cfg.d_norm,
         )
         self.discriminator = Discriminator(trunk, head)
+        if cfg.init_std is not None:
+            normal_init(self, cfg.init_std)
 
     def data_range(self):
         return "symmetric" if self.image else "standard"  # tanh output for images

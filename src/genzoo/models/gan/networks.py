@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ...nn.conv import stride2_kernel, stride2_sizes
@@ -37,6 +38,27 @@ def _norm(kind: str, width: int, conv: bool) -> list[nn.Module]:
     if kind == "layer":  # per example, so it keeps the gradient penalty well defined
         return [nn.GroupNorm(1, width) if conv else nn.LayerNorm(width)]
     return []
+
+
+def normal_init(net: nn.Module, std: float) -> None:
+    """DCGAN's initialization (Radford et al. 2016, section 4: "all weights were initialized
+    from a zero-centered Normal distribution with standard deviation 0.02"): every linear and
+    convolution weight w ~ N(0, std^2), every batch-norm scale ~ N(1, std^2), biases zero. A
+    spectrally normalized weight is drawn unnormalized and normalized anew, so that its power
+    iteration starts from the new weight."""
+    for m in list(net.modules()):
+        if isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d | nn.Embedding):
+            normalized = parametrize.is_parametrized(m, "weight")
+            if normalized:
+                parametrize.remove_parametrizations(m, "weight", leave_parametrized=False)
+            nn.init.normal_(m.weight, 0.0, std)
+            if normalized:
+                spectral_norm(m)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
 
 
 # ---------------------------------------------------------------- generators
