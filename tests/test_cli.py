@@ -83,6 +83,9 @@ def test_reconstruct_encode_eval_info(run, tmp_path):
     assert summary["eval"]["fid"] == metrics["fid"]  # eval writes into the run's summary
     table = run_cli("eval", str(run), "--metrics", "fid,recon", "--no-save", check=True).stdout
     assert "fid" in table and "floor (real)" in table and "sha256" in table
+    head, *rows = table.splitlines()[1 : table.splitlines().index("provenance:")]
+    ends = {len(line) for line in [head, *rows]}  # the value and floor columns line up
+    assert len(rows) >= 2 and len(ends) == 1, table
     info = json.loads(run_cli("info", str(run), "--json", check=True).stdout)
     assert info["model"] == "ae" and info["config"]["latent_dim"] == 6
     assert info["capabilities"] == ["encode", "decode", "reconstruct"]

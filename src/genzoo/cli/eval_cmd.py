@@ -115,8 +115,9 @@ def command(
 def format_table(results: dict) -> str:
     """Values beside their real-vs-real floors; then each distinct provenance once."""
     rows, sources = table(results)
-    lines = [f"  {'metric':<18} {'value':>12}  {'floor (real)':>12}"]
-    lines += [f"  {key:<18} {value:>12}  {floor:>12}" for key, value, floor in rows]
+    w = max([18, *(len(key) for key, _, _ in rows)])  # a column as wide as its longest name
+    lines = [f"  {'metric':<{w}} {'value':>12}  {'floor (real)':>12}"]
+    lines += [f"  {key:<{w}} {value:>12}  {floor:>12}" for key, value, floor in rows]
     lines.append("provenance:")
     lines += [f"  {names}: {text}" for names, text in sources]
     return "\n".join(lines)
