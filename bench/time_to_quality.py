@@ -277,21 +277,26 @@ def diffusers_recipe(ds, marks: list[int], score):
 def _lucidrains():
     """Their package, imported without torchvision: its module imports torchvision for the
     image-folder Dataset and the sample grids of its Trainer, which this benchmark does not
-    use, and torchvision's compiled operators do not load against this machine's torch."""
+    use, and torchvision's compiled operators do not load against this machine's torch. The
+    stand-ins leave sys.modules after the import: a module without a spec there breaks every
+    later importlib.util.find_spec("torchvision"), which torchmetrics calls."""
+    stubs = {}
     if "torchvision" not in sys.modules:
         tv = types.ModuleType("torchvision")
         tv.transforms = types.ModuleType("torchvision.transforms")
         tv.utils = types.ModuleType("torchvision.utils")
-        sys.modules.update(
-            {
-                "torchvision": tv,
-                "torchvision.transforms": tv.transforms,
-                "torchvision.utils": tv.utils,
-            }
-        )
-    import denoising_diffusion_pytorch as ddp
-    from ema_pytorch import EMA
-
+        stubs = {
+            "torchvision": tv,
+            "torchvision.transforms": tv.transforms,
+            "torchvision.utils": tv.utils,
+        }
+        sys.modules.update(stubs)
+    try:
+        import denoising_diffusion_pytorch as ddp
+        from ema_pytorch import EMA
+    finally:
+        for name in stubs:
+            sys.modules.pop(name, None)
     return ddp, EMA
 
 
