@@ -458,7 +458,7 @@ def headline(rows: list[dict], ours_entry: str) -> list[dict]:
     return out
 
 
-def section(name: str, marks: list[int], only: list[str] | None) -> list[dict]:
+def section(name: str, marks: list[int], only: list[str] | None) -> None:
     ds = genzoo.load_dataset(DATA[name])
     score = toy_score if name == "toy" else image_score
     for entry, (model, options, train) in ENTRIES[name].items():
@@ -481,7 +481,6 @@ def section(name: str, marks: list[int], only: list[str] | None) -> list[dict]:
             "sample_seconds_per_1000", "parameters")  # fmt: skip
     table = [{k: r[k] for k in keys if k in r} for r in rows]
     print_table(name, sorted(table, key=lambda r: (r["entry"], r["budget"])))
-    return rows
 
 
 def markdown(name: str) -> str:
