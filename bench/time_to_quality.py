@@ -205,10 +205,13 @@ def curve(step: Callable[[], None], marks: list[int], snapshot: Callable[[], dic
         yield {"budget": mark, "steps": n, "train_seconds": round(spent, 1), **snapshot()}
 
 
-def ours(ds, name: str, options: dict, train: dict, marks: list[int], score):
+def ours(ds, name: str, options: dict, train: dict, marks: list[int], score, overrun: int = 10):
     """`name` trained by genzoo's Trainer, its steps and warm-up planned for the largest mark
     as `genzoo train --budget` plans them (from 20 probe steps, which do not count), and
-    scored as it samples by default each time its steps' seconds pass a mark."""
+    scored as it samples by default each time its steps' seconds pass a mark; what it fits
+    after training (an autoencoder's code density) is fitted at each mark, untimed. The run
+    is given `overrun` times the planned steps, so that the seconds end it (1: the plan's
+    steps, for a model that stages its run by them)."""
     quiet = {"log_every": 0, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0}
     quiet |= {"tensorboard": False, "final_eval": False}
     rc = RunConfig.from_dict({"model": {"name": name, **options}, "data": {"source": ds.name},
@@ -218,20 +221,23 @@ def ours(ds, name: str, options: dict, train: dict, marks: list[int], score):
     # the seconds end it (every entry's learning rate is constant after its warm-up)
     warmup = min(rc.train.warmup_steps, steps // 5)
     cfg = dataclasses.replace(
-        rc.train, steps=10 * steps, max_step_seconds=last, warmup_steps=warmup
+        rc.train, steps=overrun * steps, max_step_seconds=last, warmup_steps=warmup
     )
     model = genzoo.build_model(name, ds.info(), rc.model, seed=0)
     rows, todo = [], list(marks)
 
-    def draw(n, g):
-        return torch.as_tensor(sampler.to_data(sampler.sample(n, generator=g)))
+    def draw(n, g, **kw):
+        return torch.as_tensor(sampler.to_data(sampler.sample(n, generator=g, **kw)))
 
     def after_step(trainer):
         nonlocal sampler
-        while todo and trainer.step_seconds >= todo[0]:
+        last_step = trainer.step >= trainer.cfg.steps
+        while todo and (trainer.step_seconds >= todo[0] or last_step):
             sampler = trainer.eval_model()
             was = sampler.training
             sampler.eval()
+            sampler.after_training(trainer.train_data)
+            draw.model = sampler  # for a score that measures more than samples
             row = {"budget": todo.pop(0), "steps": trainer.step,
                    "train_seconds": round(trainer.step_seconds, 1), **score(ds, draw)}  # fmt: skip
             sampler.train(was)

@@ -2,7 +2,7 @@
 # Makes every figure and table in docs/ with genzoo itself, on the bundled data, from scratch.
 # About 70 minutes on two CPU cores; runs go to runs/docs/, figures to docs/figures/.
 #   bash docs/figures.sh            # everything
-#   bash docs/figures.sh vae gan    # some: autoencoders vae gan diffusion apps demo colour
+#   bash docs/figures.sh vae gan    # some: autoencoders vae gan diffusion joined apps demo colour
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -11,7 +11,7 @@ F=docs/figures
 T=docs/figures/tables
 mkdir -p "$R" "$F" "$T"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion apps demo colour)
+[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion joined apps demo colour)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*"; }
 # a command's printed output, kept for the guides (progress bars go to stderr)
@@ -67,6 +67,25 @@ if want diffusion; then
   genzoo sample "$R/ddpm" --trajectory --n 6 --out "$F/ddpm-trajectory.png"
   genzoo sample "$R/ddpm" --sampler dpm-solver --steps 20 --n 64 --out "$F/ddpm-samples.png"
   keep ddpm-fid genzoo eval "$R/ddpm" --metrics fid,precision_recall,classes --n 1000
+fi
+
+if want joined; then
+  say "joined families"
+  # an autoencoder's samples from one Gaussian and from the mixture fitted to its codes
+  genzoo train ae --data mnist5k --budget 2m --out "$R/ae-mixture" --set train.final_eval=false
+  genzoo sample "$R/ae-mixture" --prior gaussian --n 32 --out "$F/ae-one-gaussian.png"
+  genzoo sample "$R/ae-mixture" --n 32 --out "$F/ae-mixture.png"
+  genzoo train rae --data mnist5k --budget 2m --out "$R/rae" --set train.final_eval=false
+  genzoo sample "$R/rae" --n 32 --out "$F/rae-samples.png"
+  genzoo train wae --data mnist5k --budget 2m --out "$R/wae" --set train.final_eval=false
+  genzoo sample "$R/wae" --n 32 --out "$F/wae-samples.png"
+  keep wae-fid genzoo eval "$R/wae" --metrics fid --n 1000
+  # latent diffusion on the codes of a VAE
+  genzoo train vae --data mnist5k --budget 2m --out "$R/vae-ldm" --set train.final_eval=false
+  genzoo train ldm --data mnist5k --budget 2m --set model.autoencoder="$R/vae-ldm" \
+    --out "$R/ldm" --set train.final_eval=false
+  genzoo sample "$R/ldm" --n 32 --out "$F/ldm-samples.png"
+  keep ldm-fid genzoo eval "$R/ldm" --metrics fid --n 1000
 fi
 
 if want apps; then

@@ -51,7 +51,14 @@ TINY: dict[str, dict[str, dict]] = {
     "edm": {"any": EDM_TINY},
     "cedm": {"any": EDM_TINY},
     "cyclegan": {"any": {"width": 4, "n_blocks": 1, "d_width": 4, "pool_size": 8}},
+    "rae": {"any": {"hidden": [16], "latent_dim": 2}},
+    "wae": {"any": {"hidden": [16], "latent_dim": 2}},
+    "vae-gan": {"any": {"channels": [4, 8], "latent_dim": 4}},
+    "ldm": {"any": EDM_TINY},
+    "cldm": {"any": EDM_TINY},
 }
+# models trained on another model's folder: the config field that names it
+ON_AUTOENCODER = {"ldm", "cldm"}
 
 # Options that change what a model computes, each run through the contract suite as a case of
 # its own: "model+option" -> (model, extra config).
@@ -96,6 +103,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "ddpm+dpm-solver": ("ddpm", {"sampler": "dpm-solver"}),
     "ddpm+lognormal-min-snr": ("ddpm", {"timesteps": "lognormal", "min_snr_gamma": 5.0}),
     "cddpm+guided-learned": ("cddpm", {"guidance": 3.0, "learn_variance": True}),
+    "ae+gaussian-prior": ("ae", {"prior": "gaussian"}),
+    "rae+gradient": ("rae", {"decoder_reg": "gradient"}),
+    "rae+spectral": ("rae", {"decoder_reg": "spectral"}),
+    "wae+mixture": ("wae", {"prior": "mixture"}),
+    "vae-gan+minimax": ("vae-gan", {"loss": "minimax", "init_std": None}),
+    "vae+two-stage": ("vae", {"second_stage": 0.5, "second_hidden": [8]}),
     "progan+r1-pack": (
         "progan",
         {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0, "pack": 2},
@@ -106,10 +119,36 @@ IMAGE_ONLY = {"cgan+conv", "wgan-gp+conv", "denoising-ae+affine", "cgan+conv-spe
 
 
 def tiny(name: str, kind: str) -> dict:
-    """The tiny config of a model (or of a "model+option" variant) for data of `kind`."""
+    """The tiny config of a model (or of a "model+option" variant) for data of `kind`; a model
+    trained on an autoencoder gets a tiny one's folder (`tiny_autoencoder`)."""
     name, extra = VARIANTS.get(name, (name, {}))
     entry = TINY.get(name, {})
-    return {**entry.get(kind, entry.get("any", {})), **extra}
+    base = {"autoencoder": str(tiny_autoencoder(kind))} if name in ON_AUTOENCODER else {}
+    return {**base, **entry.get(kind, entry.get("any", {})), **extra}
+
+
+_AUTOENCODERS: dict[str, Path] = {}
+TINY_AE_DATA = {"image": ("digits", {}), "points": ("ring8", {"n": 600})}
+
+
+def tiny_autoencoder(kind: str, data: str | None = None) -> Path:
+    """The model folder of a tiny, untrained `ae` for the contract suite's data of `kind`
+    (or for bundled dataset `data`), made once per process in a temporary folder."""
+    import tempfile
+
+    import genzoo
+    from genzoo.train.checkpoint import save_model_folder
+
+    key = data or kind
+    if key not in _AUTOENCODERS:
+        name, kw = (data, {}) if data else TINY_AE_DATA[kind]
+        ds = genzoo.load_dataset(name, **kw)
+        model = genzoo.build_model("ae", ds.info(), tiny("ae", ds.kind), seed=0)
+        model.transform = ds.transform(model.data_range())
+        folder = Path(tempfile.mkdtemp(prefix=f"genzoo-ae-{key}-")) / "model"
+        save_model_folder(folder, model)
+        _AUTOENCODERS[key] = folder
+    return _AUTOENCODERS[key]
 
 
 # Tests must not depend on the number of cores; results within a process are deterministic.
@@ -121,6 +160,10 @@ def _isolated_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     os.environ["GENZOO_CACHE"] = str(cache)
     yield cache
+    import shutil
+
+    for folder in _AUTOENCODERS.values():
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def cli_env() -> dict[str, str]:

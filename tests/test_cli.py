@@ -184,6 +184,11 @@ def test_list_reads_the_registries(capsys):
     listing = capsys.readouterr().out
     for name in ("ae", "linear-ae", "conv-ae", "denoising-ae", "sparse-ae", "contractive-ae"):
         assert re.search(rf"^  {name} +\S", listing, re.M), name
+    # grouped by family, the joined ones under their own heading
+    joined = listing[listing.index("models: joined families") :]
+    for name in ("ldm", "rae", "wae"):
+        assert re.search(rf"^  {name} +\S", joined, re.M), name
+    assert "models: autoencoders" in listing and "models: GANs" in listing
 
 
 def test_print_config_is_a_valid_config_file(tmp_path, capsys):

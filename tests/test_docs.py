@@ -16,7 +16,7 @@ from genzoo.run import build_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-GUIDES = ["autoencoders", "vaes", "gans", "diffusion", "applications", "your-data"]
+GUIDES = ["autoencoders", "vaes", "gans", "diffusion", "joined", "applications", "your-data"]
 
 
 def code_lines(text: str) -> list[str]:

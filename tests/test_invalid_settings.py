@@ -160,13 +160,17 @@ OUT_OF_RANGE = {
     "sigma_min": ["0"], "sigma_max": ["inf", "0.001"], "sigma_rho": ["0"], "churn": ["-1"],
     "ada_target": ["0", "1"], "ada_kimg": ["0"], "ada_interval": ["0"],
     "init_std": ["0", "-0.02"],
+    "prior_components": ["0", "101"], "z_weight": ["-1"], "reg_weight": ["-1"],
+    "mmd_weight": ["-1"], "sigma_z": ["0"], "second_stage": ["1", "-0.1"],
+    "second_hidden": ["[]", "[0]"], "autoencoder": ["", " "], "gamma": ["-0.1", "1.5"],
+    "real_weight": ["0", "1"],
     "ema_halflife_images": ["0"], "ema_rampup": ["0.5"],
 }  # fmt: skip
 # Fields that take every value of their type: seeds, switches, and names the data loader
 # checks against the files (tested in test_data and test_cli).
 ANY_VALUE = {
     "seed", "split_seed", "source", "input", "labels", "label_column", "id_column", "classes",
-    "paired",
+    "paired", "autoencoder_sha256",
 }  # fmt: skip
 
 

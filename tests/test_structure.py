@@ -82,13 +82,13 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..base import register_model
+from ..code_density import CodePriorConfig
 from .ae import CodeAutoencoder
 
 
 @dataclass
-class TinyConfig:
+class TinyConfig(CodePriorConfig):  # the code density every autoencoder samples from
     latent_dim: int | None = None
-    prior_momentum: float = 0.01
 
 
 @register_model("one-file-ae", "a one-layer autoencoder that lives in a file of its own")

@@ -76,6 +76,8 @@ def command(
       genzoo compare --data my_images/ --models vae,ddpm --budget 1h --device cuda
       genzoo compare --models vae,ddpm --set ddpm:model.sampler=dpm-solver \\
           --set ddpm:model.sample_steps=20 --budget 5m
+      genzoo compare --models ae,rae,wae,vae,ldm --set ldm:model.autoencoder=runs/vae \\
+          --budget 2m
     """
     if features is not None and not Path(features).is_file():
         raise GenzooError(f"--features {features}: no such file")

@@ -37,7 +37,12 @@ def command(what: str | None) -> None:
     }
     for kind in [what] if what else KINDS:
         table = tables[kind]
-        click.echo(f"{kind}:")
         width = max(len(e.name) for e in table)
-        for entry in table:
-            click.echo(f"  {entry.name:<{width}}  {entry.description}")
+        groups: dict[str, list] = {}
+        for entry in table:  # models by family, in the order they register
+            family = entry.obj.family if kind == "models" else ""
+            groups.setdefault(family, []).append(entry)
+        for family, entries in groups.items():
+            click.echo(f"{kind}: {family}" if family else f"{kind}:")
+            for entry in entries:
+                click.echo(f"  {entry.name:<{width}}  {entry.description}")

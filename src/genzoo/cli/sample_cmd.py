@@ -70,14 +70,21 @@ from .options import device_option, seed_option
     help="conditional diffusion: classifier-free guidance scale (1: none, 0: unconditional)",
 )
 @click.option(
+    "--prior",
+    type=click.Choice(["mixture", "gaussian", "normal"]),
+    help="autoencoders: the code density to decode draws from: the Gaussian mixture fitted "
+    "to the training codes, one Gaussian with their mean and covariance, or the model's own "
+    "N(0, sigma^2 I) (wae) [default: the model's prior setting]",
+)
+@click.option(
     "--trajectory",
     is_flag=True,
     help="diffusion: the x_T -> x_0 strip, one row per sample, instead of a grid",
 )
 @device_option
 def command(
-    run, n, out, seed, labels, nrow, truncation, mix, sampler, steps, eta, guidance, trajectory,
-    device,
+    run, n, out, seed, labels, nrow, truncation, mix, sampler, steps, eta, guidance, prior,
+    trajectory, device,
 ) -> None:  # fmt: skip
     """Draw new samples from a trained model.
 
@@ -93,6 +100,7 @@ def command(
       genzoo sample runs/ddpm --sampler dpm-solver --steps 20 --out fast.png
       genzoo sample runs/cddpm --labels 7 --guidance 3 --out sevens.png
       genzoo sample runs/ddpm --trajectory --n 8 --out trajectory.png
+      genzoo sample runs/ae --prior gaussian --out one-gaussian.png
     """
     path = check_out(out, (".png", ".npy"))
     model, _ = open_model(run, device)
@@ -111,8 +119,9 @@ def command(
     takes = inspect.signature(model.sample).parameters
     what = {"truncation": "truncation trick", "sampler": "samplers", "steps": "sampler steps"}
     what |= {"eta": "DDIM's eta", "guidance": "classifier-free guidance"}
+    what |= {"prior": "code density to choose"}
     given = {"truncation": truncation, "sampler": sampler, "steps": steps, "eta": eta}
-    given["guidance"] = guidance
+    given |= {"guidance": guidance, "prior": prior}
     extra = {k: v for k, v in given.items() if v is not None}
     for k in extra:
         if k not in takes:

@@ -44,6 +44,15 @@ class Diagnosis:
     warnings: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Fitted:
+    """What a model fitted once training ended (`after_training`): a line for the console and
+    values for the run's log and summary."""
+
+    message: str
+    values: dict[str, float] = field(default_factory=dict)
+
+
 # ---------------------------------------------------------------- a model's own figures
 # Models return what to draw as data; genzoo.viz draws it (`viz.grid.draw_figure`).
 @dataclass
@@ -132,6 +141,7 @@ class GenerativeModel(nn.Module):
     """Base class: a config dataclass, the data it was built for, phases and sampling."""
 
     name: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # set by register_model: the folder it is in (FAMILIES)
     Config: ClassVar[type]
     data_kinds: ClassVar[tuple[str, ...]] = ("image", "points", "table")  # what it can model
     translation: ClassVar[bool] = False  # trains on two domains: an input beside the data
@@ -233,6 +243,21 @@ class GenerativeModel(nn.Module):
 
     def load_training_state(self, state: dict[str, Tensor]) -> None:
         """Restore what `training_state` returned."""
+
+    def before_training(self, data: Batch) -> Fitted | None:
+        """Fit what the model takes from the data before its first step (a latent diffusion's
+        code statistics), from the training split's batch fields `data` (model range, on any
+        device). The trainer calls it once, on a run that starts rather than resumes (a resumed
+        run has it in its checkpoint). None by default: nothing to fit."""
+        return None
+
+    def after_training(self, data: Batch) -> Fitted | None:
+        """Fit what is fitted to the trained networks rather than trained with them (an
+        autoencoder's density on its codes), from the training split's batch fields `data`
+        (model range, on any device). The trainer calls it on the weights it ships, once the
+        last step is taken and before the last evaluation, pictures and checkpoint. None by
+        default: nothing to fit."""
+        return None
 
     def diagnose(self, x: Tensor, y: Tensor | None = None, **fields: Tensor) -> Diagnosis | None:
         """Health checks on held-out examples x (model range), run at each evaluation:
@@ -474,11 +499,25 @@ def capabilities(model: GenerativeModel) -> list[str]:
     return [name for name, proto in CAPABILITIES.items() if isinstance(model, proto)]
 
 
+# the family folders of genzoo.models, as `genzoo list models` heads their models
+FAMILIES = {
+    "autoencoders": "autoencoders",
+    "vae": "variational autoencoders",
+    "gan": "GANs",
+    "diffusion": "diffusion models",
+    "joined": "joined families",
+}
+
+
 def register_model(name: str, description: str):
-    """Class decorator: ``@register_model("ae", "plain autoencoder")``."""
+    """Class decorator: ``@register_model("ae", "plain autoencoder")``. The model's family is
+    the folder its file is in (a model defined elsewhere is in a family of its own name)."""
 
     def deco(cls: type[GenerativeModel]) -> type[GenerativeModel]:
         cls.name = name
+        parts = cls.__module__.split(".")
+        folder = parts[-2] if len(parts) >= 2 else parts[0]
+        cls.family = FAMILIES.get(folder, folder)
         return MODELS.register(name, description)(cls)
 
     return deco

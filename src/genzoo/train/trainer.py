@@ -196,6 +196,22 @@ class Trainer:
             self.console.message(f"step {self.step}: {skipped}; update skipped")
         self.means.add(terms)
 
+    def _fit_model(self, fit: Callable, ema_too: bool = False) -> None:
+        """What the model fits from the training data rather than learns by steps, `fit(model,
+        data)`: before the first step (`GenerativeModel.before_training`, on the trained weights
+        and, `ema_too`, their EMA copy) or after the last (`after_training`, on the weights we
+        ship, before the last evaluation, pictures and checkpoint). Every process fits the same
+        thing from the same data."""
+        models = [self.eval_model()]
+        if ema_too and self.ema is not None:
+            models.append(self.model)
+        for model in models:
+            with evaluating(model):
+                fitted = fit(model, self.train_data)
+        if fitted is not None:
+            self.console.message(fitted.message)
+            self._log({"step": self.step, **fitted.values})
+
     # ---------------------------------------------------------------- evaluation
     def eval_model(self) -> GenerativeModel:
         """The weights we ship and sample from: the EMA copy when EMA is on."""
@@ -267,6 +283,8 @@ class Trainer:
         if start_ckpt is not None:
             self._resume_from(start_ckpt)
         self._open_run(resumed=start_ckpt is not None)
+        if start_ckpt is None:
+            self._fit_model(lambda m, data: m.before_training(data), ema_too=True)
         t0, step0 = time.time(), self.step
         finished = False
         clear_stop()
@@ -281,6 +299,8 @@ class Trainer:
                         self.after_step(self)
                     self.console.advance()
                     done = self._done(step0)
+                    if done:
+                        self._fit_model(lambda m, data: m.after_training(data))
                     try:
                         self._periodic(final=done)
                     except StopRequested:

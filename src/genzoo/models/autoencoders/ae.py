@@ -15,8 +15,10 @@ about the code layer; the linear and convolutional ones are its siblings. The ML
 - output and loss that follow the data ("auto"): sigmoid outputs with binary cross-entropy for
   images (which arrive in [0, 1]), linear outputs with MSE for points and tables.
 
-A plain autoencoder has no prior over z. So that `sample` means something, the model keeps a
-running estimate of the mean and covariance of the training codes and decodes draws from it.
+A plain autoencoder has no prior over z. So that `sample` means something, the model fits a
+density to its codes after training (`models.code_density`: a Gaussian mixture, its number of
+components chosen on held-out codes) and decodes draws from it; during training, before that
+fit, it decodes draws from a Gaussian with the running mean and covariance of the codes.
 """
 
 from __future__ import annotations
@@ -29,17 +31,27 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...config import check
-from ...errors import ConfigError
+from ...errors import ConfigError, GenzooError
 from ...nn import activation
 from ...nn.sizing import mlp_widths
-from ..base import Batch, GenerativeModel, LossOutput, Phase, register_model
+from ..base import (
+    Batch,
+    Fitted,
+    GenerativeModel,
+    LossOutput,
+    Phase,
+    SampleSets,
+    in_batches,
+    register_model,
+)
+from ..code_density import CodeDensity, CodePriorConfig
 from .common import bce_with_logits, mse
 
 Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"]
 
 
 @dataclass
-class AEConfig:
+class AEConfig(CodePriorConfig):
     # size of the code z (none: 32, and at most half the input's size: undercomplete)
     latent_dim: int | None = None
     # encoder widths; the decoder mirrors them (none: (512, 256), narrower for colour images,
@@ -51,7 +63,6 @@ class AEConfig:
     loss: Literal["auto", "mse", "bce"] = "auto"  # auto: bce with sigmoid outputs, else mse
     tied: bool = False  # decoder weights are the encoder's transposes
     greedy_steps: int = 0  # greedy layer-wise stages of this many steps each; 0 = none
-    prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
         check(
@@ -73,13 +84,13 @@ class AEConfig:
             self.loss,
             "'bce' needs sigmoid outputs in [0, 1]; with output_activation='none' use 'mse'",
         )
-        check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
+        self.check_prior()
 
 
 class CodeAutoencoder(GenerativeModel):
     """An encoder to a code z of `config.latent_dim` and a decoder back, trained to
-    reconstruct; a subclass builds the networks. Its config has `latent_dim` and
-    `prior_momentum`, and `output_activation` and `loss` unless it overrides
+    reconstruct; a subclass builds the networks. Its config has `latent_dim`, the fields of
+    `CodePriorConfig`, and `output_activation` and `loss` unless it overrides
     `_resolve_output`."""
 
     LATENT = 32
@@ -100,6 +111,7 @@ class CodeAutoencoder(GenerativeModel):
         k = self.config.latent_dim
         self.register_buffer("z_mean", torch.zeros(k))  # running code moments, for sample()
         self.register_buffer("z_moment2", torch.eye(k))
+        self.density = CodeDensity(k, self.config.prior_components)  # fitted after training
 
     # ---------------------------------------------------------------- construction
     def _resolve_output(self) -> tuple[str, str]:
@@ -194,15 +206,71 @@ class CodeAutoencoder(GenerativeModel):
             self.z_moment2.lerp_(z.T @ z / len(z), m)
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator=None, labels=None) -> Tensor:
-        """Decode z ~ N(mean, cov) of the codes seen in training (a plain AE has no prior)."""
+    def after_training(self, data: Batch) -> Fitted | None:
+        """With `prior=mixture`, fit the code density to the codes of the training examples."""
+        if self.config.prior != "mixture":
+            return None
+        z = in_batches(lambda x: self.encode(x.to(self.device)).float(), data["x"])
+        fit = self.density.fit(z)
+        ll = fit.heldout[fit.components]
+        return Fitted(
+            f"fitted a {fit.components}-component Gaussian mixture to {len(z):,} codes "
+            f"(held-out log-likelihood {ll:.2f} nats per code; tried K = 1..{max(fit.heldout)})"
+            + ("" if fit.converged else "; EM stopped at its iteration limit (100)"),
+            {"prior/components": fit.components, "prior/heldout_ll": ll},
+        )
+
+    def sample_codes(
+        self, n: int, generator: torch.Generator | None = None, prior: str | None = None
+    ) -> Tensor:
+        """n codes from the code density `prior` (default: the config's): the fitted mixture,
+        or the Gaussian of the running code moments (also the mixture's stand-in until it is
+        fitted at the end of training): (n, k)."""
+        prior = prior or self.config.prior
+        if prior not in ("mixture", "gaussian"):
+            raise GenzooError(
+                f"prior {prior!r}: choose mixture or gaussian ({self.name} has no prior of its "
+                "own to draw from)"
+            )
+        if prior == "mixture" and self.density.fitted:
+            return self.density.sample(n, generator)
+        if prior == "mixture" and self.config.prior != "mixture":
+            raise GenzooError(
+                f"prior mixture: this {self.name} was trained with prior=gaussian and has no "
+                "fitted mixture; sample with prior gaussian, or train with model.prior=mixture"
+            )
         k = self.config.latent_dim
         cov = self.z_moment2 - torch.outer(self.z_mean, self.z_mean)
         cov = 0.5 * (cov + cov.T) + 1e-5 * torch.eye(k, device=cov.device)
         evals, evecs = torch.linalg.eigh(cov)  # robust where Cholesky may fail
         root = evecs * evals.clamp_min(0).sqrt()
         eps = torch.randn(n, k, generator=generator, device=self.z_mean.device)
-        return self.decode(self.z_mean + eps @ root.T)
+        return self.z_mean + eps @ root.T
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator=None, labels=None, prior: str | None = None) -> Tensor:
+        """Decode z ~ the code density (`sample_codes`): a plain AE has no prior of its own."""
+        return self.decode(self.sample_codes(n, generator, prior))
+
+    def report_figures(self, data) -> list[SampleSets]:
+        """With a fitted mixture: samples from it beside samples from one Gaussian."""
+        if not self.density.fitted:
+            return []
+        n = 20 if self.info.kind == "image" else 1000
+        sets = []
+        for prior, label in (("mixture", f"{self.density.components}-component mixture"),
+                             ("gaussian", "one Gaussian")):  # fmt: skip
+            g = torch.Generator(device=self.device).manual_seed(0)
+            sets.append((label, self.sample(n, generator=g, prior=prior)))
+        return [
+            SampleSets(
+                "Samples by code density",
+                "decoded draws from the Gaussian mixture fitted to the training codes after "
+                "training (its K chosen on held-out codes), above draws from one Gaussian "
+                "with the codes' mean and covariance",
+                sets,
+            )
+        ]
 
 
 @register_model("ae", "stacked MLP autoencoder; tied weights and greedy layer-wise options")

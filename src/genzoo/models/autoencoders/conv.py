@@ -13,11 +13,12 @@ from ...config import check
 from ...nn import ConvDecoder, ConvEncoder
 from ...nn.sizing import stages_for, widths_for
 from ..base import register_model
+from ..code_density import CodePriorConfig
 from .ae import Activation, CodeAutoencoder
 
 
 @dataclass
-class ConvAEConfig:
+class ConvAEConfig(CodePriorConfig):
     latent_dim: int | None = None  # size of the code z (none: 32, at most half the input's)
     # one stride-2 convolution per entry (none: sized to the image, nn.sizing: (32, 64) at
     # 28x28 and 32x32, (16, 32, 64) at 64x64)
@@ -26,7 +27,6 @@ class ConvAEConfig:
     upsample: Literal["transposed", "nearest", "bilinear"] = "transposed"  # decoder stages
     output_activation: Literal["auto", "sigmoid", "none"] = "auto"  # auto: sigmoid for images
     loss: Literal["auto", "mse", "bce"] = "auto"  # auto: bce with sigmoid outputs, else mse
-    prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
         check(
@@ -42,7 +42,7 @@ class ConvAEConfig:
             self.channels,
             "one or more widths >= 1",
         )
-        check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
+        self.check_prior()
 
 
 @register_model("conv-ae", "convolutional autoencoder: strided convs, transposed or upsampling")

@@ -15,13 +15,13 @@ from torch import Tensor, nn
 
 from ...config import check
 from ..base import register_model
+from ..code_density import CodePriorConfig
 from .ae import CodeAutoencoder
 
 
 @dataclass
-class LinearAEConfig:
+class LinearAEConfig(CodePriorConfig):
     latent_dim: int | None = None  # number of components k (none: 32, at most half the input's)
-    prior_momentum: float = 0.01  # momentum of the running code mean/covariance (sample())
 
     def __post_init__(self) -> None:
         check(
@@ -30,7 +30,7 @@ class LinearAEConfig:
             self.latent_dim,
             "an integer >= 1",
         )
-        check(0 < self.prior_momentum <= 1, "prior_momentum", self.prior_momentum, "0 < m <= 1")
+        self.check_prior()
 
 
 @register_model("linear-ae", "linear encoder and decoder with MSE: finds PCA's subspace")

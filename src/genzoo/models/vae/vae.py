@@ -40,6 +40,7 @@ from .common import (
     log_standard_normal,
     reparameterize,
 )
+from .two_stage import SecondStage, stage_split
 
 
 @dataclass
@@ -57,6 +58,10 @@ class VAEConfig:
     variance: Literal["fixed", "learned"] = "fixed"  # gaussian p(x|z): sigma fixed or predicted
     sigma: float = 0.1  # gaussian, fixed: decoder std in model units (data standardized)
     min_sigma: float = 1e-3  # gaussian, learned: floor of the predicted std
+    # two-stage VAE (Dai & Wipf 2019): the last share of the run trains a second VAE on the
+    # codes, which then replaces N(0, I) as the prior samples are drawn from (0: one stage)
+    second_stage: float = 0.0
+    second_hidden: tuple[int, ...] = (256, 256)  # its encoder widths; the decoder mirrors them
 
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
@@ -75,6 +80,13 @@ class VAEConfig:
         )
         check(self.sigma > 0, "sigma", self.sigma, "a standard deviation > 0")
         check(self.min_sigma > 0, "min_sigma", self.min_sigma, "a standard deviation > 0")
+        check(0 <= self.second_stage < 1, "second_stage", self.second_stage, "a share in [0, 1)")
+        check(
+            len(self.second_hidden) >= 1 and all(h >= 1 for h in self.second_hidden),
+            "second_hidden",
+            self.second_hidden,
+            "one or more widths >= 1",
+        )
         check(
             not self.binarize or self.likelihood != "gaussian",
             "binarize",
@@ -149,6 +161,11 @@ class VAE(GenerativeModel):
             self.decoder = ConvDecoder(
                 (m * ch, h, w), k + c, cfg.channels, cfg.activation, cfg.upsample
             )
+        self.stage2 = SecondStage(k, cfg.second_hidden, cfg.activation) if self.two_stage else None
+
+    @property
+    def two_stage(self) -> bool:
+        return self.config.second_stage > 0
 
     def data_range(self):
         return "unit" if self.likelihood == "bernoulli" else "standard"
@@ -218,8 +235,12 @@ class VAE(GenerativeModel):
         return self.decode(self.encode(x, y), y)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """n draws from the prior p(z) = N(0, I), (n, k)."""
-        return torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+        """n draws from the prior p(z) = N(0, I), (n, k); a two-stage VAE whose second stage
+        has trained draws z = G_2(u), u ~ N(0, I), from it instead."""
+        k = self.config.latent_dim
+        if self.stage2 is not None and self.stage2.trained:
+            return self.stage2.sample(n, k, generator)
+        return torch.randn(n, k, generator=generator, device=self.device)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator=None, labels=None) -> Tensor:
@@ -239,8 +260,24 @@ class VAE(GenerativeModel):
             terms["beta"] = torch.tensor(float(beta))
         return LossOutput(recon + beta * kl, terms)
 
+    def second_stage_loss(self, batch: Batch) -> LossOutput:
+        """The two-stage VAE's second stage: a VAE on codes z ~ q(z|x) of the frozen first."""
+        with torch.no_grad():
+            x, y = self.binarize(batch["x"]), batch.get("y")
+            z = reparameterize(*self.posterior(x, y))
+        terms = self.stage2.terms(z)
+        return LossOutput(terms.pop("loss"), terms)
+
     def phases(self) -> list[Phase]:
-        return [Phase("vae", list(self.parameters()), self.loss)]
+        if self.stage2 is None:
+            return [Phase("vae", list(self.parameters()), self.loss)]
+        second = list(self.stage2.parameters())
+        first = [p for p in self.parameters() if all(p is not q for q in second)]
+        split = stage_split(self.total_steps, self.config.second_stage)
+        return [
+            Phase("vae", first, self.loss, stop=split or None),
+            Phase("stage2", second, self.second_stage_loss, start=split),
+        ]
 
     def log_weights(
         self, x: Tensor, y: Tensor | None, k: int, generator: torch.Generator | None = None
