@@ -118,12 +118,14 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 IMAGE_ONLY = {"cgan+conv", "wgan-gp+conv", "denoising-ae+affine", "cgan+conv-spectral-projection"}
 
 
-def tiny(name: str, kind: str) -> dict:
+def tiny(name: str, kind: str, autoencoder: bool = True) -> dict:
     """The tiny config of a model (or of a "model+option" variant) for data of `kind`; a model
-    trained on an autoencoder gets a tiny one's folder (`tiny_autoencoder`)."""
+    trained on an autoencoder gets a tiny one's folder (`tiny_autoencoder`) unless told not
+    to (`autoencoder=False`: the caller trains one on its own data)."""
     name, extra = VARIANTS.get(name, (name, {}))
     entry = TINY.get(name, {})
-    base = {"autoencoder": str(tiny_autoencoder(kind))} if name in ON_AUTOENCODER else {}
+    wanted = autoencoder and name in ON_AUTOENCODER
+    base = {"autoencoder": str(tiny_autoencoder(kind))} if wanted else {}
     return {**base, **entry.get(kind, entry.get("any", {})), **extra}
 
 

@@ -220,7 +220,7 @@ def small(model: str, kind: str) -> dict:
     if model in ("edm", "cedm"):  # the tiny U-Net's attention at level 1 is 32x32 at 64x64
         return {"sample_steps": 2}
     # a latent model's autoencoder is trained on the user's data (autoencoder_for)
-    return {k: v for k, v in tiny(model, kind).items() if k != "autoencoder"}
+    return tiny(model, kind, autoencoder=False)
 
 
 def codes_are_vectors(model) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import registry
+from ..models.base import FAMILIES
 
 KINDS = ("models", "datasets", "metrics", "schedules", "formats", "tasks")
 
@@ -42,7 +43,9 @@ def command(what: str | None) -> None:
         for entry in table:  # models by family, in the order they register
             family = entry.obj.family if kind == "models" else ""
             groups.setdefault(family, []).append(entry)
-        for family, entries in groups.items():
+        order = list(FAMILIES.values())  # the families in the order the guides take them
+        rank = {f: order.index(f) if f in order else len(order) for f in groups}
+        for family, entries in sorted(groups.items(), key=lambda g: rank[g[0]]):
             click.echo(f"{kind}: {family}" if family else f"{kind}:")
             for entry in entries:
                 click.echo(f"  {entry.name:<{width}}  {entry.description}")

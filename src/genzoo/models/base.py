@@ -499,7 +499,8 @@ def capabilities(model: GenerativeModel) -> list[str]:
     return [name for name, proto in CAPABILITIES.items() if isinstance(model, proto)]
 
 
-# the family folders of genzoo.models, as `genzoo list models` heads their models
+# the family folders of genzoo.models, as `genzoo list models` heads their models, in the
+# order the guides take them
 FAMILIES = {
     "autoencoders": "autoencoders",
     "vae": "variational autoencoders",
