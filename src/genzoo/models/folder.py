@@ -44,7 +44,7 @@ def model_meta(model) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -57,7 +57,7 @@ def checksum_lines(folder: Path) -> str:
     names = sorted(
         p.name for p in folder.iterdir() if p.is_file() and p.name not in ("COMPLETE", "CHECKSUMS")
     )
-    return "".join(f"{_sha256(folder / n)}  {n}\n" for n in names)
+    return "".join(f"{file_sha256(folder / n)}  {n}\n" for n in names)
 
 
 def verify_folder(folder: Path) -> None:
@@ -74,7 +74,7 @@ def verify_folder(folder: Path) -> None:
             file = folder / name
             if "/" in name or not file.is_file():
                 raise CheckpointError(f"{file}: missing (listed in {listing.name})")
-            if _sha256(file) != digest:
+            if file_sha256(file) != digest:
                 raise CheckpointError(
                     f"{file}: damaged: its contents differ from what was written "
                     f"(SHA-256 in {listing.name}); it was truncated, altered or replaced"

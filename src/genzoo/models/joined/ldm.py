@@ -24,7 +24,6 @@ folder is gone or its weights have changed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,7 +49,7 @@ from ..base import (
     register_model,
 )
 from ..diffusion.edm import EDM, ConditionalEDM, EDMConfig
-from ..folder import load_model_folder
+from ..folder import file_sha256, load_model_folder
 
 
 @dataclass
@@ -85,11 +84,7 @@ def autoencoder_folder(path: str) -> Path:
 
 
 def weights_sha256(folder: Path) -> str:
-    h = hashlib.sha256()
-    with (folder / "model.safetensors").open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(folder / "model.safetensors")
 
 
 def load_autoencoder(config: LDMConfig) -> GenerativeModel:
