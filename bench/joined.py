@@ -14,6 +14,11 @@ results go to bench/results/joined.json.
   of the diffusion model's steps; the total is both trainings' seconds. Beside it, pixel-space
   `ddpm` and `edm` as bench/results/time_to_quality.json has them (same machine, same FID), and
   each one's seconds per 1,000 samples.
+- diffae: `diffae`, `ae` and `vae` with 16-number codes, each trained for SECONDS of steps;
+  the PSNR of their reconstructions of RECON_N test digits (diffae's from (z_sem, x_T) after
+  inversion in 20, 50 and 100 steps, and from z_sem alone with fresh x_T), the test accuracy
+  of a logistic regression on the codes of the 5,000 training digits (standardized), and the
+  FID of 1,000 samples (the ae's from its mixture).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ TTQ = Path(__file__).parent / "results" / "time_to_quality.json"
 SECONDS = 300
 AE_SECONDS = 120
 LDM_MARKS = (30, 60, 120, 300)
+RECON_N = 200
+INVERT_STEPS = (20, 50, 100)
 
 # code densities: label -> the options of `sample` that draw from it
 FIT = {"gaussian": {"prior": "gaussian"}, "mixture": {"prior": "mixture"}}
@@ -53,14 +60,28 @@ DENSITIES = {
 }
 
 
-def reconstruction_psnr(ds, model) -> float:
-    """PSNR (dB, images in [0, 1]) of the model's reconstructions of the 1,000 test digits."""
-    x = model.to_model(ds.x_test)
+def reconstruction_psnr(ds, model, n: int | None = None, rebuild=None) -> float:
+    """PSNR (dB, images in [0, 1]) of the model's reconstructions of the first n (default:
+    all 1,000) test digits, by `rebuild(x)` (default: model.reconstruct)."""
+    raw_x = ds.x_test[:n]
+    x = model.to_model(raw_x)
+    rebuild = rebuild or model.reconstruct
     with torch.no_grad():
-        x_hat = torch.cat([model.reconstruct(x[i : i + 500]) for i in range(0, len(x), 500)])
+        x_hat = torch.cat([rebuild(x[i : i + 100]) for i in range(0, len(x), 100)])
     raw = torch.as_tensor(model.to_data(x_hat)).float() / 255
-    mse = (raw - torch.as_tensor(ds.x_test).float() / 255).pow(2).mean()
+    mse = (raw - torch.as_tensor(raw_x).float() / 255).pow(2).mean()
     return round(float(10 * torch.log10(1 / mse)), 2)
+
+
+def probe_accuracy(ds, model) -> float:
+    """Test accuracy of a logistic regression on the model's codes of the training digits."""
+    from genzoo.models.base import in_batches
+    from genzoo.models.latent import linear_probe
+
+    with torch.no_grad():
+        z_train = in_batches(model.encode, model.to_model(ds.x_train))
+        z_test = in_batches(model.encode, model.to_model(ds.x_test))
+    return round(linear_probe(z_train, ds.y_train, z_test, ds.y_test), 4)
 
 
 def results() -> dict:
@@ -129,7 +150,47 @@ def ldm(ds, only: list[str] | None) -> None:
     print_table("ldm against pixel-space diffusion", results().get("ldm", []))
 
 
-SECTIONS = {"densities": densities, "ldm": ldm}
+# label -> (model, options, the code density its samples come from)
+DIFFAE = {
+    "diffae": ("diffae", {"latent_dim": 16}, {}),
+    "ae": ("ae", {"latent_dim": 16}, {"prior": "mixture"}),
+    "vae": ("vae", {"latent_dim": 16}, {}),
+}
+
+
+def diffae(ds, only: list[str] | None) -> None:
+    for entry, (model, options, sample_kw) in DIFFAE.items():
+        if only and entry not in only:
+            continue
+        print(f"diffae: {entry}", flush=True)
+
+        def score(ds, draw, sample_kw=sample_kw, model=model):
+            m = draw.model
+            out = {"probe_accuracy": probe_accuracy(ds, m)}
+            if model == "diffae":
+                for steps in INVERT_STEPS:
+                    out[f"psnr_{steps}_steps"] = reconstruction_psnr(
+                        ds, m, RECON_N, lambda x, s=steps: m.reconstruct(x, steps=s)
+                    )
+                out["psnr_z_sem_alone"] = reconstruction_psnr(
+                    ds, m, RECON_N, lambda x: m.decode(m.encode(x), torch.randn_like(x))
+                )
+            else:
+                out["psnr"] = reconstruction_psnr(ds, m, RECON_N)
+            t0 = time.time()
+            g = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                x = torch.cat([draw(100, g, **sample_kw) for _ in range(N_FID // 100)])
+            out["sample_seconds_per_1000"] = round((time.time() - t0) * 1000 / N_FID, 1)
+            out["fid"] = fid(ds, x)
+            return out
+
+        (row,) = ours(ds, model, options, {}, [SECONDS], score)
+        keep("diffae", {"entry": entry, "model": model, "options": options, **row})
+    print_table("diffae against same-size ae and vae codes", results().get("diffae", []))
+
+
+SECTIONS = {"densities": densities, "ldm": ldm, "diffae": diffae}
 
 
 def main() -> None:

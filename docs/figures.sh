@@ -2,7 +2,8 @@
 # Makes every figure and table in docs/ with genzoo itself, on the bundled data, from scratch.
 # About 70 minutes on two CPU cores; runs go to runs/docs/, figures to docs/figures/.
 #   bash docs/figures.sh            # everything
-#   bash docs/figures.sh vae gan    # some: autoencoders vae gan diffusion joined apps demo colour
+#   bash docs/figures.sh vae gan    # some: autoencoders vae gan diffusion joined diffae apps demo
+#                                     colour
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -11,7 +12,7 @@ F=docs/figures
 T=docs/figures/tables
 mkdir -p "$R" "$F" "$T"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion joined apps demo colour)
+[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion joined diffae apps demo colour)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*"; }
 # a command's printed output, kept for the guides (progress bars go to stderr)
@@ -86,6 +87,23 @@ if want joined; then
     --out "$R/ldm" --set train.final_eval=false
   genzoo sample "$R/ldm" --n 32 --out "$F/ldm-samples.png"
   keep ldm-fid genzoo eval "$R/ldm" --metrics fid --n 1000
+fi
+
+if want diffae; then
+  say "diffusion autoencoder"
+  genzoo train diffae --data mnist5k --budget 5m --out "$R/diffae" --set train.final_eval=false
+  genzoo reconstruct "$R/diffae" --n 10 --out "$F/diffae-reconstructions.png"
+  python -c "import genzoo, torch; from genzoo.viz.grid import picture
+m = genzoo.load('$R/diffae'); d = genzoo.load_dataset('mnist5k'); x = m.to_model(d.x_test[:10])
+g = torch.Generator().manual_seed(1); z = m.encode(x)
+rows = [('data', x)] + [(f'x_T draw {i + 1}', m.decode(z, torch.randn(x.shape, generator=g)))
+                        for i in range(3)]
+picture(m, rows, 10).save('$F/diffae-z-sem-alone.png')"
+  genzoo interpolate "$R/diffae" --a 3 --b 250 --mode linear --out "$F/diffae-interpolation.png"
+  keep diffae-ink genzoo manipulate "$R/diffae" --attribute ink --n 4 --out "$F/diffae-ink.png"
+  keep diffae-seven genzoo manipulate "$R/diffae" --attribute class:7 --n 4 \
+    --out "$F/diffae-seven.png"
+  genzoo sample "$R/diffae" --n 32 --out "$F/diffae-samples.png"
 fi
 
 if want apps; then

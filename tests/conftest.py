@@ -56,6 +56,19 @@ TINY: dict[str, dict[str, dict]] = {
     "vae-gan": {"any": {"channels": [4, 8], "latent_dim": 4}},
     "ldm": {"any": EDM_TINY},
     "cldm": {"any": EDM_TINY},
+    "diffae": {
+        "any": {
+            **EDM_TINY,
+            "latent_dim": 3,
+            "encoder_channels": [4],
+            "encoder_hidden": [8],
+            "latent_width": 8,
+            "latent_blocks": 1,
+            "sample_steps": 3,
+            "invert_steps": 3,
+            "latent_steps": 2,
+        }
+    },
 }
 # models trained on another model's folder: the config field that names it
 ON_AUTOENCODER = {"ldm", "cldm"}
@@ -109,6 +122,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "wae+mixture": ("wae", {"prior": "mixture"}),
     "vae-gan+minimax": ("vae-gan", {"loss": "minimax", "init_std": None}),
     "vae+two-stage": ("vae", {"second_stage": 0.5, "second_hidden": [8]}),
+    "diffae+heun": ("diffae", {"solver": "heun"}),
     "progan+r1-pack": (
         "progan",
         {"loss": "non-saturating", "gp_weight": 0.0, "drift": 0.0, "r1_weight": 1.0, "pack": 2},

@@ -164,6 +164,9 @@ OUT_OF_RANGE = {
     "mmd_weight": ["-1"], "sigma_z": ["0"], "second_stage": ["1", "-0.1"],
     "second_hidden": ["[]", "[0]"], "autoencoder": ["", " "], "gamma": ["-0.1", "1.5"],
     "real_weight": ["0", "1"],
+    "encoder_channels": ["[]", "[0]"], "encoder_hidden": ["[]", "[-1]"],
+    "latent_width": ["0"], "latent_blocks": ["0"], "latent_steps": ["0"], "invert_steps": ["0"],
+    "code_momentum": ["0", "1.5"],
     "ema_halflife_images": ["0"], "ema_rampup": ["0.5"],
 }  # fmt: skip
 # Fields that take every value of their type: seeds, switches, and names the data loader
@@ -427,6 +430,14 @@ OPTIONS = [
     ("traverse", "ae", ["--steps", "1"], "--steps"),
     ("arithmetic", "ae", ["--n", "33"], "--n"),
     ("arithmetic", "gan", [], "gan"),
+    ("manipulate", "ae", [], "--attribute"),
+    ("manipulate", "ae", ["--attribute", "heavy"], "--attribute heavy"),
+    ("manipulate", "ae", ["--attribute", "class:nonesuch"], "nonesuch"),
+    ("manipulate", "ae", ["--attribute", "ink", "--span", "0"], "--span"),
+    ("manipulate", "ae", ["--attribute", "ink", "--steps", "1"], "--steps"),
+    ("manipulate", "ae", ["--attribute", "ink", "--input", "100000"], "--input"),
+    ("manipulate", "gan", ["--attribute", "ink"], "gan"),
+    ("manipulate", "ae", ["--attribute", "ink", "--input", "class:1"], "class mean"),
     ("components", "ae", [], "linear"),
     ("denoise", "ae", ["--input", "none.npy"], "none.npy"),
     ("denoise", "ae", ["--input", "x.npy", "--add-noise", "-1"], "--add-noise"),
@@ -445,7 +456,7 @@ OPTIONS = [
 NEEDS_OUT = {"sample": "made.png", "reconstruct": "made.png", "interpolate": "made.png",
              "augment": "made.npz", "translate": "made.png", "traverse": "made.png",
              "arithmetic": "made.png", "embed": "made.png", "encode": "made.npy",
-             "denoise": "made.npy"}  # fmt: skip
+             "denoise": "made.npy", "manipulate": "made.png"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from genzoo.models.code_density import (
     mixture_log_prob,
     mixture_sample,
 )
+from genzoo.models.diffusion import karras as K
 from genzoo.models.joined.vae_gan import feature_nll
 from genzoo.models.vae.two_stage import gaussian_gamma_nll, stage_split
 from genzoo.train import TrainConfig, Trainer
@@ -343,3 +344,146 @@ def test_ldm_on_points_uses_vector_codes():
     model = build_model("ldm", ring.info(), ldm_config("points"), seed=0)
     assert model.codes.kind == "points" and model.codes.shape == (1,)
     assert str(tiny_autoencoder("points")) == model.config.autoencoder
+
+
+# ---------------------------------------------------------------- diffusion autoencoder
+def gaussian_denoiser(sd: float):
+    """The exact D(x; sigma) of data ~ N(0, sd^2 I): x sd^2 / (sd^2 + sigma^2)."""
+    return lambda x, sigma: x * sd**2 / (sd**2 + K._col(sigma, x) ** 2)
+
+
+@pytest.mark.parametrize("heun", [False, True])
+def test_the_probability_flow_carries_gaussian_data_along_its_closed_form(heun):
+    # for N(0, sd^2) data the ODE's solution is x(sigma) = x(s0) sqrt(sd^2 + sigma^2) /
+    # sqrt(sd^2 + s0^2); Euler (DDIM) is a first-order method, its error 10x smaller for 10x
+    # the steps, and Heun a second-order one, about 100x
+    sd, g = 0.5, torch.Generator().manual_seed(0)
+    x0 = torch.randn(64, 3, generator=g, dtype=torch.float64)
+    errors = []
+    for steps in (100, 1000):
+        up = K.inversion_sigmas(steps)
+        x_T = K.probability_flow(gaussian_denoiser(sd), up, x0, heun)
+        exact = x0 * math.sqrt(sd**2 + float(up[-1]) ** 2) / math.sqrt(sd**2 + float(up[0]) ** 2)
+        errors.append(float((x_T - exact).abs().max() / exact.abs().max()))
+    order = math.log10(errors[0] / errors[1])
+    assert (1.7 < order < 2.3) if heun else (0.8 < order < 1.2), errors
+    assert errors[1] < 1e-2
+
+
+def test_ddim_is_euler_on_the_ode_one_step_by_hand():
+    sd, x = 0.5, torch.tensor([[1.0, -2.0]], dtype=torch.float64)
+    D = gaussian_denoiser(sd)
+    sigmas = torch.tensor([2.0, 1.0], dtype=torch.float64)
+    step = K.probability_flow(D, sigmas, x)
+    d = (x - D(x, sigmas[:1])) / 2.0  # (x - D) / sigma
+    assert torch.allclose(step, x + (1.0 - 2.0) * d)
+
+
+def diffae_model(ds, **kw):
+    return build_model("diffae", ds.info(), {**tiny("diffae", "image"), **kw}, seed=0)
+
+
+def roughen(model, seed=0):
+    """Random weights in the layers that start at zero, so that the untrained denoiser is
+    not the identity."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.net.parameters():
+            if not p.abs().sum():
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def test_diffae_round_trip_through_both_codes_is_exact_as_the_ddim_steps_grow():
+    ds = genzoo.load_dataset("digits")
+    model = diffae_model(ds).eval()
+    roughen(model)
+    x = torch.as_tensor(ds.transform(model.data_range()).forward(ds.x_test[:16]))
+    z = model.encode(x)
+    errors = {}
+    for steps in (5, 50, 400):
+        x_hat = model.decode(z, model.invert(x, z, steps), steps)
+        errors[steps] = float((x_hat - x).pow(2).mean())
+    assert errors[400] < errors[50] < errors[5]
+    # Euler both ways: the round trip's error (its RMSE) falls as 1 / steps
+    order = math.log(math.sqrt(errors[50] / errors[400])) / math.log(400 / 50)
+    assert 0.8 < order < 1.2, errors
+    assert 10 * math.log10(4 / errors[400]) > 40, errors  # PSNR, images in [-1, 1]
+    # the code is used: with another z_sem the same x_T decodes elsewhere (were z_sem
+    # ignored, it would decode to the same round trip, with the same error)
+    other = model.decode(z.flip(0), model.invert(x, z, 400), 400)
+    assert float((other - x).pow(2).mean()) > 2 * errors[400]
+
+
+def test_diffae_decodes_z_sem_alone_with_one_fixed_noise():
+    ds = genzoo.load_dataset("digits")
+    model = diffae_model(ds).eval()
+    roughen(model)
+    z = torch.randn(3, 3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model.decode(z), model.decode(z))
+    same = model.decode(z[:1].expand(3, 3))
+    assert torch.allclose(same[0], same[2])  # every row gets the same x_T
+
+
+def test_diffae_trains_its_latent_model_on_standardized_codes_with_the_gradient_stopped():
+    ds = genzoo.load_dataset("digits")
+    model = diffae_model(ds, code_momentum=1.0)  # the statistics of the last batch
+    latent = model.phases()[1]
+    assert {id(p) for p in latent.params} == {id(p) for p in model.latent.parameters()}
+    x = torch.as_tensor(ds.transform(model.data_range()).forward(ds.x_train[:64]))
+    out = latent.loss({"x": x})
+    out.loss.backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.latent.parameters())
+    with torch.no_grad():
+        z = model.encode(x)
+    assert torch.allclose(model.code_mean, z.mean(0), atol=1e-5)
+    assert torch.allclose(model.code_std, z.std(0), atol=1e-5)
+    # and samples are unstandardized: the latent model's draws times std plus mean
+    train(model, ds, steps=3)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    codes = model.eval().sample_codes(5, g())
+    u = K.heun_sample(
+        model.latent_denoise,
+        K.karras_sigmas(model.config.latent_steps),
+        torch.randn(5, 3, generator=g()),
+    )
+    assert torch.allclose(codes, u * model.code_std + model.code_mean, atol=1e-5)
+
+
+def test_interpolation_with_noise_ends_on_both_reconstructions():
+    from genzoo.models.latent import interpolate
+
+    ds = genzoo.load_dataset("digits")
+    model = diffae_model(ds).eval()
+    roughen(model)
+    x = torch.as_tensor(ds.transform(model.data_range()).forward(ds.x_test[:2]))
+    z = model.encode(x)
+    x_T = model.invert(x, z)
+    path = interpolate(model, z[0], z[1], 5, "linear", noise=(x_T[0], x_T[1]))
+    assert path.shape == (5, 1, 8, 8)
+    assert torch.allclose(path[0], model.decode(z[:1], x_T[:1])[0], atol=1e-5)
+    assert torch.allclose(path[-1], model.decode(z[1:], x_T[1:])[0], atol=1e-5)
+
+
+def test_the_attribute_direction_finds_the_planted_axis_and_the_probe_reads_labels():
+    from genzoo.models.latent import attribute_direction, linear_probe, manipulate
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(600, 6, generator=g) * torch.tensor([1.0, 1, 1, 4, 1, 1])
+    target = z[:, 3] > 0
+    w, accuracy = attribute_direction(z, target)
+    assert accuracy > 0.97
+    assert float(w[3]) / float(w.norm()) > 0.97  # the axis, scaled by its std of 4
+    assert math.isclose(float(w[3]), 4.0, rel_tol=0.1)
+    assert linear_probe(z[:400], target[:400], z[400:], target[400:]) > 0.95
+    noise = torch.rand(600, generator=g) > 0.5  # labels the codes do not hold
+    assert linear_probe(z[:400], noise[:400], z[400:], noise[400:]) < 0.65
+    # a move of 0 decodes the code as it is
+    ds = genzoo.load_dataset("digits")
+    model = build_model("ae", ds.info(), tiny("ae", "image"), seed=0).eval()
+    codes = torch.randn(2, 4, generator=g)
+    grid = manipulate(model, codes, torch.ones(4), torch.tensor([-1.0, 0.0, 1.0]))
+    assert grid.shape == (2, 3, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(grid[:, 1], model.decode(codes))
+        assert torch.allclose(grid[:, 2], model.decode(codes + 1))

@@ -175,6 +175,8 @@ def commands(model, run: Path, source: str, data: str, tmp: Path) -> list[tuple]
     conditional = getattr(model, "conditional", False)
     vector = enc and codes_are_vectors(model)  # a diffusion model's codes are images
     r = str(run)
+    # a class of the run's data where it has labels, else the images' ink
+    attribute = f"class:{model.info.classes[0]}" if labelled and model.info.classes else "ink"
 
     def out(name: str) -> tuple[list[str], Path]:
         return ["--out", str(tmp / name)], tmp / name
@@ -190,6 +192,11 @@ def commands(model, run: Path, source: str, data: str, tmp: Path) -> list[tuple]
         (["interpolate", r], "i.png", dec and not translation),
         (["traverse", r], "t.png", enc and dec and vector),
         (["arithmetic", r], "a.png", enc and dec and labelled),
+        (
+            ["manipulate", r, "--attribute", attribute, "--n", "2", "--steps", "3"],
+            "m.png",
+            enc and dec and vector and not conditional and (labelled or image),
+        ),
         (["embed", r], "e.png", enc),
         (["score", r], "sc.csv", scores),
         (["score", r, "--data", source, "--json"], None, scores),
@@ -219,6 +226,9 @@ def small(model: str, kind: str) -> dict:
         return {"T": 8, "sample_steps": 2}
     if model in ("edm", "cedm"):  # the tiny U-Net's attention at level 1 is 32x32 at 64x64
         return {"sample_steps": 2}
+    if model == "diffae":
+        return {"sample_steps": 2, "invert_steps": 2, "latent_steps": 2, "latent_width": 8,
+                "latent_blocks": 1}  # fmt: skip
     # a latent model's autoencoder is trained on the user's data (autoencoder_for)
     return tiny(model, kind, autoencoder=False)
 

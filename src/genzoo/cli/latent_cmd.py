@@ -1,4 +1,5 @@
-"""genzoo interpolate | traverse | arithmetic: pictures of a model's latent space."""
+"""genzoo interpolate | traverse | arithmetic | manipulate: pictures of a model's latent
+space."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import torch
 
 from ..apps.augment import out_format, synthesize, write
 from ..errors import GenzooError
-from ..models.base import Decoder, Encoder, LatentPrior, in_batches
-from ..models.latent import active_order, class_means, class_transfer, traversal
+from ..models.base import Decoder, Encoder, LatentPrior, StochasticCode, in_batches
+from ..models.latent import (
+    active_order,
+    attribute_direction,
+    class_means,
+    class_transfer,
+    traversal,
+)
 from ..models.latent import interpolate as walk
+from ..models.latent import manipulate as move
 from .common import check_out, done, open_model, picture, read_examples, run_dataset
 from .options import device_option, seed_option
 
@@ -58,23 +66,36 @@ class _Codes:
             self._means = class_means(self.model, self.x, self.y, self.model.info.num_classes)
         return self._means
 
-    def code(self, spec: str, option: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The code (k,) and label (or None) named by `spec`."""
+    def example(self, spec: str, option: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The example (1, *shape) and its label (1,) (or None) named by an index or a file."""
         model = self.model
         if spec.startswith("class:"):
-            c = _class_index(spec[6:], model.info.classes, f"{option} {spec}")
-            return self.means()[c], torch.tensor(c, device=model.device)
+            raise GenzooError(
+                f"{option} {spec}: a class mean is a code, not an example; name a test "
+                "example's index or a file"
+            )
         if spec.isdigit():
             i = int(spec)
             if i >= len(self.x):
                 raise GenzooError(f"{option} {spec}: the test split has {len(self.x)} examples")
-            x, y = self.x[i : i + 1], None if self.y is None else self.y[i : i + 1]
-        else:
-            raw, labels = read_examples(spec, model, self.run_config)
-            x = model.to_model(raw[:1])
-            y = None if labels is None else torch.as_tensor(labels[:1], device=model.device)
-        z = in_batches(model.encode, x, model.labels_for(y, "encode"))[0]
-        return z, None if y is None else y[0]
+            return self.x[i : i + 1], None if self.y is None else self.y[i : i + 1]
+        raw, labels = read_examples(spec, model, self.run_config)
+        y = None if labels is None else torch.as_tensor(labels[:1], device=model.device)
+        return model.to_model(raw[:1]), y
+
+    def code(
+        self, spec: str, option: str
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The code (k,), label (or None) and, for a model with a stochastic code, that code
+        (x_T, or None for a class mean, which has none) named by `spec`."""
+        model = self.model
+        if spec.startswith("class:"):
+            c = _class_index(spec[6:], model.info.classes, f"{option} {spec}")
+            return self.means()[c], torch.tensor(c, device=model.device), None
+        x, y = self.example(spec, option)
+        z = in_batches(model.encode, x, model.labels_for(y, "encode"))
+        noise = model.invert(x, z)[0] if isinstance(model, StochasticCode) else None
+        return z[0], None if y is None else y[0], noise
 
 
 @click.command("interpolate")
@@ -108,7 +129,9 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
     The ends are test examples, class-mean codes, examples from a file, or draws from the
     model's prior (the only ends of a GAN, which has no encoder). An autoencoder has no prior:
     its default ends are the first and the middle test examples. A conditional model decodes
-    the whole path with one label: --label, else that of --a, else the first class.
+    the whole path with one label: --label, else that of --a, else the first class. A
+    diffusion autoencoder (diffae) moves z_sem as --mode says and each example's inverted
+    noise x_T along a great circle, so that the ends come back as they are.
 
     \b
     Examples:
@@ -117,6 +140,7 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
       genzoo interpolate runs/vae --out prior.png --seed 2
       genzoo interpolate runs/cgan --label 4 --out fours.png
       genzoo interpolate runs/ddpm --a 3 --b 250 --mode spherical --out path.png
+      genzoo interpolate runs/diffae --a 3 --b 250 --mode linear --out path.png
     """
     path = check_out(out, (".png", ".npy"))
     model, run_config = _latent_model(run, device, "interpolate", encodes=False)
@@ -131,7 +155,7 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
         a, b = a or "0", b or str(middle)  # no prior to draw from: two test examples
     codes = _Codes(model, run_config) if a is not None or b is not None else None
     g = torch.Generator(device=model.device).manual_seed(seed)
-    ends = []
+    ends, noises = [], []
     conditional = model.conditional
     if label is not None:
         if not conditional:
@@ -143,14 +167,19 @@ def interpolate(run, a, b, steps, mode, out, seed, label, device) -> None:
             if not isinstance(model, LatentPrior):
                 raise GenzooError(f"{option}: model {model.name} has no prior to draw from")
             ends.append(model.sample_latent(1, generator=g)[0])
+            noises.append(None)
             continue
-        z, y = codes.code(spec, option)
+        z, y, noise = codes.code(spec, option)
         ends.append(z)
+        noises.append(noise)
         label = y if label is None else label
     if conditional and label is None:
         label = torch.tensor(0, device=model.device)
     modes = ["linear", "spherical"] if mode == "both" else [mode]
-    rows = [walk(model, ends[0], ends[1], steps, m, label) for m in modes]
+    # a stochastic code (diffae's x_T) goes along a great circle; a class mean has none: the
+    # path then decodes with the model's fixed noise throughout
+    noise = None if None in noises else (noises[0], noises[1])
+    rows = [walk(model, ends[0], ends[1], steps, m, label, noise) for m in modes]
     if path.suffix == ".npy":
         np.save(path, np.stack([model.to_data(r) for r in rows]))
     else:
@@ -202,7 +231,7 @@ def traverse(run, spec, dims, span, steps, out, device) -> None:
     else:
         chosen = active_order(z_all)[:10]
     if spec is not None:
-        z0, label = codes.code(spec, "--input")
+        z0, label, _ = codes.code(spec, "--input")
     else:
         z0, label = torch.zeros(k, device=model.device), None
         if not isinstance(model, LatentPrior):  # no unit prior: centre on the codes
@@ -243,6 +272,106 @@ def arithmetic(run, n, out, device) -> None:
         model, [(f"example {int(i)}", row) for i, row in zip(idx, grid, strict=True)], grid.shape[1]
     ).save(path)
     done(path, f"{n} examples rewritten as each of {len(means)} classes")
+
+
+ATTRIBUTE_HELP = (
+    "class:NAME (that class against the others, from the labels) or ink (images: the mean "
+    "intensity, above its median against below: stroke thickness on digits)"
+)
+# codes the direction is fitted on: the training split's, at most this many
+DIRECTION_EXAMPLES = 10_000
+
+
+def _attribute(model, spec: str, x_raw: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    """Whether each example (raw units) has the attribute `spec` names: (N,) booleans."""
+    if spec.startswith("class:"):
+        if y is None:
+            raise GenzooError(f"--attribute {spec}: this run's data has no labels; try ink")
+        return np.asarray(y) == _class_index(spec[6:], model.info.classes, f"--attribute {spec}")
+    if spec == "ink":
+        if model.info.kind != "image":
+            raise GenzooError(
+                f"--attribute ink: needs images; this run's data is {model.info.kind}: "
+                "use class:NAME"
+            )
+        ink = x_raw.reshape(len(x_raw), -1).astype(np.float64).mean(1)
+        return ink > np.median(ink)
+    raise GenzooError(f"--attribute {spec}: choose {ATTRIBUTE_HELP}")
+
+
+@click.command("manipulate")
+@click.argument("run", metavar="RUN")
+@click.option("--attribute", required=True, help=ATTRIBUTE_HELP)
+@click.option(
+    "--input",
+    "spec",
+    help="one example to edit: a test example's index (e.g. 12) or a file whose first example "
+    "is used [default: --n test examples]",
+)
+@click.option("--n", "n", type=click.IntRange(1, 32), default=6, show_default=True)
+@click.option(
+    "--span",
+    type=click.FloatRange(0, min_open=True),
+    default=3.0,
+    show_default=True,
+    help="the farthest move, in standard deviations of the codes along the direction",
+)
+@click.option("--steps", type=click.IntRange(2, 32), default=7, show_default=True)
+@click.option("--out", required=True, help="a .png grid")
+@device_option
+def manipulate(run, attribute, spec, n, span, steps, out, device) -> None:
+    """Change one attribute of examples: move their codes along a linear classifier's normal.
+
+    A logistic regression tells the attribute from the codes of the training split; each row
+    is an example, then its code moved from -span to +span along the classifier's normal (the
+    middle column: the code as it is). A diffusion autoencoder (diffae) decodes each row with
+    the example's own inverted noise x_T, which keeps what the attribute does not touch.
+
+    \b
+    Examples:
+      genzoo manipulate runs/diffae --attribute ink --out thickness.png
+      genzoo manipulate runs/diffae --attribute class:7 --input 12 --span 4 --out to-7.png
+      genzoo manipulate runs/vae --attribute class:1 --out ones.png
+    """
+    path = check_out(out, (".png",))
+    model, run_config = _latent_model(run, device, "manipulate")
+    if model.conditional:
+        raise GenzooError(
+            f"manipulate: model {model.name} is conditional, its label is the attribute: "
+            "use genzoo arithmetic"
+        )
+    ds = run_dataset(model, run_config)
+    x_raw = ds.x_train[:DIRECTION_EXAMPLES]
+    y_raw = None if ds.y_train is None else ds.y_train[:DIRECTION_EXAMPLES]
+    target = _attribute(model, attribute, x_raw, y_raw)
+    if target.all() or not target.any():
+        raise GenzooError(
+            f"--attribute {attribute}: every training example is on one side of it; "
+            "a classifier needs both"
+        )
+    z_train = in_batches(model.encode, model.to_model(x_raw), progress="encoding")
+    if z_train.dim() != 2:
+        raise GenzooError(
+            f"manipulate moves vector codes; {model.name}'s codes have the shape "
+            f"{tuple(z_train.shape[1:])} of the data (inverted noise)"
+        )
+    direction, accuracy = attribute_direction(z_train, target)
+    codes = _Codes(model, run_config)
+    if spec is not None:
+        x = codes.example(spec, "--input")[0]
+    else:
+        x = codes.x[torch.linspace(0, len(codes.x) - 1, n).long().to(codes.x.device)]
+    z = in_batches(model.encode, x)
+    noise = model.invert(x, z) if isinstance(model, StochasticCode) else None
+    scales = torch.linspace(-span, span, steps)
+    grid = move(model, z, direction, scales, noise)  # (n, steps, *shape)
+    rows = [(f"example {i}", torch.cat([x[i : i + 1], grid[i]])) for i in range(len(x))]
+    picture(model, rows, steps + 1).save(path)
+    done(
+        path,
+        f"{len(x)} examples moved along {attribute} (the classifier tells it from the codes "
+        f"with {accuracy:.0%} accuracy on the training split)",
+    )
 
 
 @click.command("augment")

@@ -71,6 +71,7 @@ for app in (
     latent_cmd.interpolate,
     latent_cmd.traverse,
     latent_cmd.arithmetic,
+    latent_cmd.manipulate,
     latent_cmd.augment,
 ):
     cli.add_command(app)

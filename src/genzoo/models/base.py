@@ -458,6 +458,14 @@ class LatentPrior(Protocol):
 
 
 @runtime_checkable
+class StochasticCode(Protocol):
+    """A second code beside `encode`'s: the noise x_T from which the decoder maps (z, x_T)
+    back to x (a diffusion autoencoder's DDIM inversion); `decode(z, x_T)` takes it."""
+
+    def invert(self, x: Tensor, z: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
 class Trajectory(Protocol):
     """The states a sampler passes through, noise to sample: [(title, (n, *shape))]."""
 
@@ -488,6 +496,7 @@ CAPABILITIES = {
     "translate_back": BackTranslator,
     "cycle_errors": CycleConsistent,
     "sample_latent": LatentPrior,
+    "invert": StochasticCode,
     "trajectory": Trajectory,
     "mixing_grid": StyleMixing,
     "principal_directions": PrincipalDirections,

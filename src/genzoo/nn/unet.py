@@ -13,6 +13,9 @@ model learns its variances too).
   `attention`, and Res-Attention-Res in the middle. The last convolution of every residual
   branch and the output start at zero, so at initialization each block is the identity.
 - `MLPDenoiser`: residual blocks of (LayerNorm, SiLU, Linear) with the embedding added to each.
+
+Either may also see a code vector (a diffusion autoencoder's semantic code): an affine map of
+it joins the time and class embedding, and so scales and shifts every block as they do.
 """
 
 from __future__ import annotations
@@ -35,22 +38,30 @@ def timestep_embedding(t: Tensor, dim: int, max_period: float = 10_000.0) -> Ten
 
 
 class Conditioning(nn.Module):
-    """(t, y) -> one embedding (B, emb_dim): the sinusoidal t through an MLP, plus a learned
-    class vector when the model is conditional. Class index `num_classes` is the null label
-    that classifier-free guidance trains with."""
+    """(t, y, code) -> one embedding (B, emb_dim): the sinusoidal t through an MLP, plus a
+    learned class vector when the model is conditional, plus an affine map of a code vector
+    (B, code_dim) when it is given one. Class index `num_classes` is the null label that
+    classifier-free guidance trains with."""
 
-    def __init__(self, base: int, emb_dim: int, num_classes: int | None):
+    def __init__(
+        self, base: int, emb_dim: int, num_classes: int | None, code_dim: int | None = None
+    ):
         super().__init__()
         self.base = base
         self.mlp = nn.Sequential(nn.Linear(base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.classes = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
+        self.code = nn.Linear(code_dim, emb_dim) if code_dim else None
 
-    def forward(self, t: Tensor, y: Tensor | None = None) -> Tensor:
+    def forward(self, t: Tensor, y: Tensor | None = None, code: Tensor | None = None) -> Tensor:
         emb = self.mlp(timestep_embedding(t, self.base))
         if self.classes is not None:
             if y is None:
                 raise ValueError("a conditional denoiser needs labels y (the null label too)")
             emb = emb + self.classes(y)
+        if self.code is not None:
+            if code is None:
+                raise ValueError("this denoiser is conditioned on a code: give it one")
+            emb = emb + self.code(code)
         return emb
 
 
@@ -102,7 +113,7 @@ class AttentionBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """(x_t (B, C, H, W), t (B,), y (B,)?) -> (B, out_channels, H, W).
+    """(x_t (B, C, H, W), t (B,), y (B,)?, code (B, code_dim)?) -> (B, out_channels, H, W).
 
     `patch` p > 1 first folds each p x p block of pixels into channels (pixel unshuffle:
     (C, H, W) -> (C p^2, H/p, W/p)) and unfolds the output at the end, as vision
@@ -120,11 +131,12 @@ class UNet(nn.Module):
         dropout: float = 0.1,
         num_classes: int | None = None,
         patch: int = 1,
+        code_dim: int | None = None,
     ):
         super().__init__()
         self.patch = patch
         emb_dim = 4 * channels[0]
-        self.cond = Conditioning(channels[0], emb_dim, num_classes)
+        self.cond = Conditioning(channels[0], emb_dim, num_classes, code_dim)
         self.input = nn.Conv2d(in_channels * patch**2, channels[0], 3, padding=1)
         self.down, skips = nn.ModuleList(), [channels[0]]
         c = channels[0]
@@ -164,8 +176,10 @@ class UNet(nn.Module):
             zero(nn.Conv2d(c, out_channels * patch**2, 3, padding=1)),
         )
 
-    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
-        emb = self.cond(t, y)
+    def forward(
+        self, x: Tensor, t: Tensor, y: Tensor | None = None, code: Tensor | None = None
+    ) -> Tensor:
+        emb = self.cond(t, y, code)
         if self.patch > 1:
             x = F.pixel_unshuffle(x, self.patch)
         h = self.input(x)
@@ -202,8 +216,9 @@ def _fit(h: Tensor, skip: Tensor) -> Tensor:
 
 
 class MLPDenoiser(nn.Module):
-    """(x_t (B, D), t (B,), y (B,)?) -> (B, out_features): an input layer, `blocks` residual
-    blocks h + Linear(SiLU(LN(h) + emb)), and an output layer that starts at zero."""
+    """(x_t (B, D), t (B,), y (B,)?, code (B, code_dim)?) -> (B, out_features): an input
+    layer, `blocks` residual blocks h + Linear(SiLU(LN(h) + emb)), and an output layer that
+    starts at zero."""
 
     def __init__(
         self,
@@ -212,9 +227,10 @@ class MLPDenoiser(nn.Module):
         width: int = 256,
         blocks: int = 3,
         num_classes: int | None = None,
+        code_dim: int | None = None,
     ):
         super().__init__()
-        self.cond = Conditioning(width, width, num_classes)
+        self.cond = Conditioning(width, width, num_classes, code_dim)
         self.input = nn.Linear(in_features, width)
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(blocks))
         self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(blocks))
@@ -222,8 +238,10 @@ class MLPDenoiser(nn.Module):
             nn.LayerNorm(width), nn.SiLU(), zero(nn.Linear(width, out_features))
         )
 
-    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
-        emb = self.cond(t, y)
+    def forward(
+        self, x: Tensor, t: Tensor, y: Tensor | None = None, code: Tensor | None = None
+    ) -> Tensor:
+        emb = self.cond(t, y, code)
         h = self.input(x)
         for norm, layer in zip(self.norms, self.layers, strict=True):
             h = h + layer(F.silu(norm(h) + emb))

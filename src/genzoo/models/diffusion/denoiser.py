@@ -104,24 +104,39 @@ def sized_network(config, info: DataInfo):
     return replace(config, channels=tuple(channels), attention=tuple(attention))
 
 
-def build_network(config: DenoiserConfig, info: DataInfo, out_mul: int, classes: int | None):
-    """The U-Net (images) or the MLP (points, tables), `out_mul` outputs per input value."""
+def build_network(
+    config: DenoiserConfig,
+    info: DataInfo,
+    out_mul: int,
+    classes: int | None,
+    code_dim: int | None = None,
+):
+    """The U-Net (images) or the MLP (points, tables), `out_mul` outputs per input value;
+    conditioned on classes and on a code vector of `code_dim` numbers when those are given."""
     cfg = config
     if info.kind == "image":
         c = info.shape[0]
         return UNet(
             c, out_mul * c, cfg.channels, cfg.res_blocks, cfg.attention, cfg.heads,
-            cfg.norm_groups, cfg.dropout, classes, cfg.patch,
+            cfg.norm_groups, cfg.dropout, classes, cfg.patch, code_dim,
         )  # fmt: skip
     d = math.prod(info.shape)
-    return MLPDenoiser(d, out_mul * d, cfg.width, cfg.blocks, classes)
+    return MLPDenoiser(d, out_mul * d, cfg.width, cfg.blocks, classes, code_dim)
 
 
-def run_network(net: nn.Module, info: DataInfo, x: Tensor, t: Tensor, y: Tensor | None = None):
-    """The network's output at (x, t[, y]); flat data goes through the MLP flat, (B, D)."""
+def run_network(
+    net: nn.Module,
+    info: DataInfo,
+    x: Tensor,
+    t: Tensor,
+    y: Tensor | None = None,
+    code: Tensor | None = None,
+):
+    """The network's output at (x, t[, y][, code]); flat data goes through the MLP flat,
+    (B, D)."""
     if info.kind == "image":
-        return net(x, t, y)
-    return net(x.flatten(1), t, y)
+        return net(x, t, y, code)
+    return net(x.flatten(1), t, y, code)
 
 
 def sampling_trajectory(

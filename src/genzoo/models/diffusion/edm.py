@@ -151,13 +151,9 @@ class EDM(GenerativeModel):
     def loss(self, batch: Batch) -> LossOutput:
         y0 = batch["x"]
         labels = self._labels(batch.get("y"), len(y0))
-        cfg, sd = self.config, self.sigma_data
-        sigma = K.training_sigmas(len(y0), cfg.p_mean, cfg.p_std, device=y0.device)  # 1.
-        noisy = y0 + K._col(sigma, y0) * torch.randn_like(y0)  # 2. x = y + sigma n
-        s = K._col(sigma, y0)
-        out = self._network(labels)(K.c_in(s, sd) * noisy, K.c_noise(sigma))
-        target = K.training_target(y0, noisy, sigma, sd)  # 3. F's target, unit weight (eq. 8)
-        loss = (out.float() - target).pow(2).mean()
+        cfg = self.config
+        net = self._network(labels)
+        loss = K.denoising_loss(net, y0, self.sigma_data, cfg.p_mean, cfg.p_std)
         return LossOutput(loss, {"denoise": loss})
 
     def phases(self) -> list[Phase]:

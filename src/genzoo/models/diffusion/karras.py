@@ -21,6 +21,11 @@ to data.
   (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho, then sigma_N = 0, rho = 7; Heun's 2nd-order
   method on the ODE (algorithm 1; 2N - 1 network evaluations), with the optional churn of
   algorithm 2 (fresh noise that raises sigma_i by a factor 1 + gamma before each step).
+- DDIM (Song, Meng & Ermon 2021) with eta = 0 is Euler's method on this same ODE (Karras et
+  al. table 1; x here is DDIM's x_t / sqrt(alpha_bar_t), sigma = sqrt(1 / alpha_bar_t - 1)):
+      x_{i+1} = x_i + (sigma_{i+1} - sigma_i) (x_i - D(x_i; sigma_i)) / sigma_i,
+  and DDIM inversion is the same step taken toward higher sigma (`probability_flow` runs
+  either way).
 """
 
 from __future__ import annotations
@@ -87,6 +92,24 @@ def training_target(y: Tensor, noisy: Tensor, sigma: Tensor, sigma_data: float) 
     return (y - c_skip(s, sigma_data) * noisy) / c_out(s, sigma_data)
 
 
+def denoising_loss(
+    net: Callable[[Tensor, Tensor], Tensor],
+    y: Tensor,
+    sigma_data: float,
+    p_mean: float = P_MEAN,
+    p_std: float = P_STD,
+) -> Tensor:
+    """The training loss of eq. 2 with the weighting of eq. 8, as the mean of ||F - F_target||^2
+    over a batch of clean data y, F = net(input, c_noise):
+    1. ln sigma ~ N(p_mean, p_std^2) per example, 2. x = y + sigma n, 3. F at (c_in x, c_noise),
+    regressed on F_target (which weighs every noise level the same)."""
+    sigma = training_sigmas(len(y), p_mean, p_std, device=y.device)  # 1.
+    s = _col(sigma, y)
+    noisy = y + s * torch.randn_like(y)  # 2. x = y + sigma n
+    out = net(c_in(s, sigma_data) * noisy, c_noise(sigma))  # 3.
+    return (out.float() - training_target(y, noisy, sigma, sigma_data)).pow(2).mean()
+
+
 def training_sigmas(
     n: int,
     p_mean: float = P_MEAN,
@@ -109,6 +132,42 @@ def karras_sigmas(
     lo, hi = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
     sigmas = (hi + i / (steps - 1) * (lo - hi)) ** rho
     return torch.cat([sigmas, sigmas.new_zeros(1)])
+
+
+def inversion_sigmas(
+    steps: int, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX, rho: float = RHO
+) -> Tensor:
+    """(steps,) float64, ascending: the sampler's noise levels from sigma_min up to sigma_max,
+    where the ODE that `karras_sigmas` descends is climbed back (the data taken as the state at
+    sigma_min, whose noise is 0.002 of the data's scale). Sampling then needs `steps` steps
+    down, the last one to 0: those of `karras_sigmas(steps)`."""
+    return karras_sigmas(steps, sigma_min, sigma_max, rho)[:-1].flip(0)
+
+
+@torch.no_grad()
+def probability_flow(
+    denoise: Denoiser, sigmas: Tensor, x: Tensor, heun: bool = False, on_step: OnStep = None
+) -> Tensor:
+    """The probability-flow ODE dx/dsigma = (x - D(x; sigma)) / sigma solved from the state x
+    at sigmas[0] through each of `sigmas` in turn (descending: toward the data, a sampler;
+    ascending: toward the noise, an inversion), by Euler's method (DDIM with eta = 0) or, with
+    `heun`, Heun's 2nd-order method wherever the step does not end at 0. Deterministic: no
+    churn. Returns the state at sigmas[-1]; `on_step(i, x, x0)` sees each new state."""
+    sig = sigmas.to(device=x.device, dtype=torch.float64).tolist()
+    for i in range(len(sig) - 1):
+        tick()
+        s_cur, s_next = sig[i], sig[i + 1]
+        batch = torch.full((len(x),), s_cur, device=x.device, dtype=x.dtype)
+        x0 = denoise(x, batch)
+        d = (x - x0) / s_cur  # dx/dsigma at sigma_i
+        x_next = x + (s_next - s_cur) * d  # Euler: DDIM's step
+        if heun and s_next > 0:  # the slope at the far end too, averaged
+            x0 = denoise(x_next, torch.full_like(batch, s_next))
+            x_next = x + (s_next - s_cur) * (d + (x_next - x0) / s_next) / 2
+        x = x_next
+        if on_step is not None:
+            on_step(i, x, x0)
+    return x
 
 
 def network_evaluations(steps: int) -> int:
