@@ -1,7 +1,7 @@
 """The joined families and the autoencoders that generate, on mnist5k and the two CPU cores;
 results go to bench/results/joined.json.
 
-    python bench/joined.py [densities] [ldm]
+    python bench/joined.py [densities] [ldm] [diffae] [two-stage]
 
 - densities: each autoencoder trained for SECONDS of steps (as bench/time_to_quality.py
   times them: the steps alone), then FID of 1,000 samples (shipped mnist5k feature network,
@@ -19,6 +19,9 @@ results go to bench/results/joined.json.
   inversion in 20, 50 and 100 steps, and from z_sem alone with fresh x_T), the test accuracy
   of a logistic regression on the codes of the 5,000 training digits (standardized), and the
   FID of 1,000 samples (the ae's from its mixture).
+- two-stage: `vae` with `second_stage=0.5` for TWO_STAGE_STEPS steps, with its second stage's
+  KL warm-up (`second_warmup`) off and on: FID of samples through the second stage and from
+  N(0, I).
 """
 
 from __future__ import annotations
@@ -190,7 +193,46 @@ def diffae(ds, only: list[str] | None) -> None:
     print_table("diffae against same-size ae and vae codes", results().get("diffae", []))
 
 
-SECTIONS = {"densities": densities, "ldm": ldm, "diffae": diffae}
+TWO_STAGE_STEPS = 6000  # steps, not seconds: the second stage is the last share of the plan
+TWO_STAGE_WARMUPS = (0.0, 0.5)  # second_warmup: none, and the default
+
+
+def two_stage(ds, only: list[str] | None) -> None:
+    """The two-stage VAE with and without its KL warm-up, trained for TWO_STAGE_STEPS steps
+    with the second stage on the last half: FID of 1,000 samples from the second stage and
+    from the first stage's N(0, I)."""
+    for warmup in TWO_STAGE_WARMUPS:
+        entry = f"vae, second_stage=0.5, second_warmup={warmup}"
+        if only and entry not in only:
+            continue
+        print(f"two-stage: {entry}", flush=True)
+        options = {"second_stage": 0.5, "second_warmup": warmup}
+        model = genzoo.build_model("vae", ds.info(), options, seed=0)
+        quiet = {"log_every": 0, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0}
+        cfg = genzoo.TrainConfig(
+            steps=TWO_STAGE_STEPS, tensorboard=False, final_eval=False, **quiet
+        )
+        trainer = genzoo.Trainer(model, ds, cfg, console=False)
+        trainer.fit()
+        model.eval()
+        row = {"entry": entry, "options": options, "steps": trainer.step,
+               "train_seconds": round(trainer.step_seconds, 1)}  # fmt: skip
+        for label, stage2 in (("fid_two_stage", model.stage2), ("fid_normal", None)):
+            kept, model.stage2 = model.stage2, stage2
+            g = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                x = torch.cat(
+                    [torch.as_tensor(model.to_data(model.sample(100, generator=g)))
+                     for _ in range(N_FID // 100)]
+                )  # fmt: skip
+            model.stage2 = kept
+            row[label] = fid(ds, x)
+        print(f"  {row}", flush=True)
+        keep("two_stage", row)
+    print_table("the two-stage VAE's second stage", results().get("two_stage", []))
+
+
+SECTIONS = {"densities": densities, "ldm": ldm, "diffae": diffae, "two-stage": two_stage}
 
 
 def main() -> None:

@@ -162,6 +162,7 @@ OUT_OF_RANGE = {
     "init_std": ["0", "-0.02"],
     "prior_components": ["0", "101"], "z_weight": ["-1"], "reg_weight": ["-1"],
     "mmd_weight": ["-1"], "sigma_z": ["0"], "second_stage": ["1", "-0.1"],
+    "second_warmup": ["-0.1", "1.5"],
     "second_hidden": ["[]", "[0]"], "autoencoder": ["", " "], "gamma": ["-0.1", "1.5"],
     "real_weight": ["0", "1"],
     "encoder_channels": ["[]", "[0]"], "encoder_hidden": ["[]", "[-1]"],

@@ -28,7 +28,7 @@ from genzoo.models.code_density import (
 )
 from genzoo.models.diffusion import karras as K
 from genzoo.models.joined.vae_gan import feature_nll
-from genzoo.models.vae.two_stage import gaussian_gamma_nll, stage_split
+from genzoo.models.vae.two_stage import gaussian_gamma_nll, stage_split, warmup_weight
 from genzoo.train import TrainConfig, Trainer
 from genzoo.train.checkpoint import load, save_model_folder
 
@@ -256,6 +256,32 @@ def test_the_second_stage_trains_last_and_then_draws_the_codes():
     assert any(not torch.equal(first[n], after[n]) for n in first)
     with torch.no_grad():
         assert torch.equal(model.sample_latent(3, g()), model.stage2.sample(3, 2, g()))
+    assert "trained for 4 steps" in model.after_training({}).message
+    # a run that ended before the second stage began says so, and samples from N(0, I)
+    early = build_model("vae", ds.info(), cfg, seed=0)
+    early.total_steps = 10
+    early.phases()
+    assert "before its second stage" in early.after_training({}).message
+    assert torch.equal(early.sample_latent(3, g()), torch.randn(3, 2, generator=g()))
+
+
+def test_the_second_stages_kl_weight_warms_up_over_its_share_of_the_stage():
+    # a stage from step 60 to 100 with half of it warming up: 0 at 60, 1/2 at 70, 1 from 80
+    assert [warmup_weight(s, 60, 100, 0.5) for s in (60, 70, 80, 95)] == [0.0, 0.5, 1.0, 1.0]
+    assert warmup_weight(60, 60, 100, 0.0) == 1.0 and warmup_weight(5, 0, None, 0.5) == 1.0
+    ds = genzoo.load_dataset("digits")
+    cfg = {**tiny("vae", "image"), "second_stage": 0.5, "second_hidden": [16]}
+    model = build_model("vae", ds.info(), cfg, seed=0)
+    model.total_steps = 20
+    stage2 = {p.name: p for p in model.phases()}["stage2"]
+    model.total_steps = None  # as the trainer leaves it: the phase keeps its own plan
+    x = torch.as_tensor(ds.transform(model.data_range()).forward(ds.x_train[:32]))
+    model.step = 12  # 2 of the stage's 10 steps, 5 of them warming up
+    out = stage2.loss({"x": x})
+    assert math.isclose(float(out.terms["beta"]), 0.4, rel_tol=1e-6)  # a float32 tensor
+    assert torch.allclose(out.loss, out.terms["recon"] + 0.4 * out.terms["kl"])
+    model.eval()  # evaluation reports the full bound
+    assert float(stage2.loss({"x": x}).terms["beta"]) == 1.0
 
 
 # ---------------------------------------------------------------- VAE-GAN

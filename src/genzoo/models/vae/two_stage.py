@@ -47,20 +47,34 @@ class SecondStage(nn.Module):
     def trained(self) -> bool:
         return bool(self.updates > 0)
 
-    def terms(self, z: Tensor) -> dict[str, Tensor]:
-        """The negative ELBO of codes z (B, k), in nats per code, and its terms."""
+    def terms(self, z: Tensor, beta: float = 1.0) -> dict[str, Tensor]:
+        """The negative ELBO of codes z (B, k), in nats per code, and its terms; the loss
+        weighs the KL by `beta` (a warm-up's, below 1 early on)."""
         mu, logvar = self.encoder(z).chunk(2, dim=1)  # 1. q(u|z)
         u = reparameterize(mu, logvar)  # 2. u = mu + sigma * eps
         recon = gaussian_gamma_nll(z, self.decoder(u), self.log_gamma).mean()  # 3. -log p(z|u)
         kl = kl_standard_normal(mu, logvar).sum(1).mean()  # 4. KL(q(u|z) || N(0, I))
         if self.training:
             self.updates += 1
-        return {"loss": recon + kl, "recon": recon, "kl": kl, "gamma": self.log_gamma.exp()}
+        terms = {"recon": recon, "kl": kl, "gamma": self.log_gamma.exp()}
+        return {"loss": recon + beta * kl, **terms, "beta": torch.tensor(float(beta))}
 
     def sample(self, n: int, k: int, generator: torch.Generator | None = None) -> Tensor:
         """z = G_2(u), u ~ N(0, I): (n, k)."""
         u = torch.randn(n, k, generator=generator, device=self.log_gamma.device)
         return self.decoder(u)
+
+
+def warmup_weight(step: int, start: int, total_steps: int | None, share: float) -> float:
+    """The KL weight at `step` of a second stage that runs from `start` to `total_steps`,
+    rising linearly from 0 to 1 over its first `share` (Bowman et al. 2016's annealing, which
+    keeps a VAE from settling where its decoder ignores the code: with the KL weighed fully
+    from the first update, the second stage stays at q(u|z) = N(0, I), gamma at the codes'
+    variance and p(z|u) at their mean)."""
+    if share <= 0 or total_steps is None:
+        return 1.0
+    length = max(1.0, share * (total_steps - start))
+    return min(1.0, max(0.0, (step - start) / length))
 
 
 def stage_split(total_steps: int | None, share: float) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import torch
@@ -30,7 +31,15 @@ from ...errors import ConfigError
 from ...nn import ConvDecoder, ConvEncoder, mlp
 from ...nn.sizing import mlp_widths, stages_for, widths_for
 from ..autoencoders.ae import Activation
-from ..base import Batch, Diagnosis, GenerativeModel, LossOutput, Phase, register_model
+from ..base import (
+    Batch,
+    Diagnosis,
+    Fitted,
+    GenerativeModel,
+    LossOutput,
+    Phase,
+    register_model,
+)
 from .common import (
     active_units,
     bernoulli_log_prob,
@@ -40,7 +49,7 @@ from .common import (
     log_standard_normal,
     reparameterize,
 )
-from .two_stage import SecondStage, stage_split
+from .two_stage import SecondStage, stage_split, warmup_weight
 
 
 @dataclass
@@ -62,6 +71,8 @@ class VAEConfig:
     # codes, which then replaces N(0, I) as the prior samples are drawn from (0: one stage)
     second_stage: float = 0.0
     second_hidden: tuple[int, ...] = (256, 256)  # its encoder widths; the decoder mirrors them
+    # the share of the second stage over which its KL weight rises from 0 to 1 (0: none)
+    second_warmup: float = 0.5
 
     def __post_init__(self) -> None:
         check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "an integer >= 1")
@@ -81,6 +92,9 @@ class VAEConfig:
         check(self.sigma > 0, "sigma", self.sigma, "a standard deviation > 0")
         check(self.min_sigma > 0, "min_sigma", self.min_sigma, "a standard deviation > 0")
         check(0 <= self.second_stage < 1, "second_stage", self.second_stage, "a share in [0, 1)")
+        check(
+            0 <= self.second_warmup <= 1, "second_warmup", self.second_warmup, "a share in [0, 1]"
+        )
         check(
             len(self.second_hidden) >= 1 and all(h >= 1 for h in self.second_hidden),
             "second_hidden",
@@ -234,6 +248,26 @@ class VAE(GenerativeModel):
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.decode(self.encode(x, y), y)
 
+    def after_training(self, data: Batch) -> Fitted | None:
+        """A two-stage VAE says how long its second stage trained, or that it never did (a
+        run stopped by its time before the stage's first step): then samples come from
+        N(0, I)."""
+        if self.stage2 is None:
+            return None
+        updates = int(self.stage2.updates)
+        if updates == 0:
+            return Fitted(
+                "two-stage VAE: the run ended before its second stage's first step, so "
+                "samples come from N(0, I); train longer, or give the second stage a larger "
+                "share (model.second_stage)",
+                {"stage2/updates": 0.0},
+            )
+        return Fitted(
+            f"two-stage VAE: the second stage trained for {updates:,} steps; samples come "
+            "through it",
+            {"stage2/updates": float(updates)},
+        )
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n draws from the prior p(z) = N(0, I), (n, k); a two-stage VAE whose second stage
         has trained draws z = G_2(u), u ~ N(0, I), from it instead."""
@@ -260,12 +294,16 @@ class VAE(GenerativeModel):
             terms["beta"] = torch.tensor(float(beta))
         return LossOutput(recon + beta * kl, terms)
 
-    def second_stage_loss(self, batch: Batch) -> LossOutput:
-        """The two-stage VAE's second stage: a VAE on codes z ~ q(z|x) of the frozen first."""
+    def second_stage_loss(
+        self, batch: Batch, start: int = 0, total_steps: int | None = None
+    ) -> LossOutput:
+        """The two-stage VAE's second stage: a VAE on codes z ~ q(z|x) of the frozen first,
+        its KL weight warming up from step `start` of a run of `total_steps`."""
         with torch.no_grad():
             x, y = self.binarize(batch["x"]), batch.get("y")
             z = reparameterize(*self.posterior(x, y))
-        terms = self.stage2.terms(z)
+        beta = warmup_weight(self.step, start, total_steps, self.config.second_warmup)
+        terms = self.stage2.terms(z, beta if self.training else 1.0)
         return LossOutput(terms.pop("loss"), terms)
 
     def phases(self) -> list[Phase]:
@@ -276,7 +314,12 @@ class VAE(GenerativeModel):
         split = stage_split(self.total_steps, self.config.second_stage)
         return [
             Phase("vae", first, self.loss, stop=split or None),
-            Phase("stage2", second, self.second_stage_loss, start=split),
+            Phase(
+                "stage2",
+                second,
+                partial(self.second_stage_loss, start=split, total_steps=self.total_steps),
+                start=split,
+            ),
         ]
 
     def log_weights(
