@@ -182,7 +182,7 @@ LAYERS = [
     {"train"},
     {"viz"},
     {"run"},
-    {"apps"},
+    {"apps", "theory"},
     {"cli"},
 ]
 

@@ -27,6 +27,7 @@ from . import (
     reconstruct_cmd,
     report_cmd,
     sample_cmd,
+    theory_cmd,
     train_cmd,
     translate_cmd,
 )
@@ -60,6 +61,7 @@ for module in (
     compare_cmd,
     report_cmd,
     translate_cmd,
+    theory_cmd,
 ):
     cli.add_command(module.command)
 for app in (
