@@ -53,7 +53,8 @@ def command(name, out, as_json, seed) -> None:
     path = check_out(out or f"theory-{name}.png", (".png",))
     click.echo(f"theory {name}: running ...", err=True)
     finding = run_experiment(name, seed=seed)
-    draw(finding.panels, path, title=finding.title)
+    columns = 2 if len(finding.panels) == 4 else None  # 2 x 2 rather than 3 + 1
+    draw(finding.panels, path, title=finding.title, columns=columns)
     if as_json:
         click.echo(json.dumps({**finding.to_dict(), "figure": str(path)}, indent=1))
     else:

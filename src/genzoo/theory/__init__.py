@@ -16,14 +16,19 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
 
 from ..registry import EXPERIMENTS, import_package
 from ..viz.charts import Panel, Series
 
-__all__ = ["TOPICS", "Check", "Finding", "Panel", "Series", "experiment", "run_experiment"]
+__all__ = [
+    "TOPICS", "Check", "Finding", "Panel", "Series", "experiment", "one_thread", "run_experiment",
+]  # fmt: skip
 
 
 # the modules of this package, in the order the guide takes them, with their headings
@@ -50,6 +55,10 @@ class Check:
     tol: float
     relative: bool = False
 
+    def __post_init__(self) -> None:  # numpy or torch scalars in, plain floats out (JSON)
+        self.measured, self.expected = float(self.measured), float(self.expected)
+        self.tol, self.relative = float(self.tol), bool(self.relative)
+
     @property
     def error(self) -> float:
         return abs(self.measured - self.expected)
@@ -57,11 +66,11 @@ class Check:
     @property
     def ok(self) -> bool:
         bound = self.tol * abs(self.expected) if self.relative else self.tol
-        return math.isfinite(self.measured) and self.error <= bound
+        return bool(math.isfinite(self.measured) and self.error <= bound)
 
     def line(self) -> str:
         mark = "ok  " if self.ok else "FAIL"
-        within = f"{self.tol:.0%}" if self.relative else f"{self.tol:.3g}"
+        within = f"{self.tol:.3g} relative" if self.relative else f"{self.tol:.3g}"
         return (
             f"{mark} {self.claim}: {self.measured:.6g} (expected {self.expected:.6g}, "
             f"within {within})"
@@ -94,6 +103,19 @@ class Finding:
 Experiment = Callable[[int], Finding]
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread, then restore the count (also a decorator). The
+    experiments loop over small tensors; splitting each operation over threads costs more than
+    it saves, and on cores other work shares it can cost ten times the work itself."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def experiment(name: str, description: str) -> Callable[[Experiment], Experiment]:
     """Register `fn(seed) -> Finding` as theory experiment `name`."""
     return EXPERIMENTS.register(name, description)
@@ -102,7 +124,8 @@ def experiment(name: str, description: str) -> Callable[[Experiment], Experiment
 def run_experiment(name: str, seed: int = 0) -> Finding:
     """Run experiment `name` (an unknown name is a GenzooError listing the choices)."""
     fn = EXPERIMENTS.get(name)
-    finding = fn(seed)
+    with one_thread():
+        finding = fn(seed)
     finding.name = name
     return finding
 
