@@ -3,7 +3,7 @@
 # About 70 minutes on two CPU cores; runs go to runs/docs/, figures to docs/figures/.
 #   bash docs/figures.sh            # everything
 #   bash docs/figures.sh vae gan    # some: autoencoders vae gan diffusion joined diffae apps demo
-#                                     colour
+#                                     colour theory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -12,7 +12,7 @@ F=docs/figures
 T=docs/figures/tables
 mkdir -p "$R" "$F" "$T"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion joined diffae apps demo colour)
+[ ${#sections[@]} -eq 0 ] && sections=(autoencoders vae gan diffusion joined diffae apps demo colour theory)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*"; }
 # a command's printed output, kept for the guides (progress bars go to stderr)
@@ -128,5 +128,12 @@ fi
 if want colour; then
   say "your own data: each family, then each image-to-image task, on mnist5k-color (~25 min)"
   python bench/colour.py  # also writes bench/results/colour.json
+fi
+
+if want theory; then
+  say "theory"
+  for name in $(genzoo theory list | awk '/^  / {print $1}'); do
+    genzoo theory "$name" --out "$F/theory-$name.png"
+  done
 fi
 say "done: figures in $F, printed tables in $T"

@@ -4,6 +4,7 @@ README's first commands run as written; every link and picture of the guides res
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -16,7 +17,9 @@ from genzoo.run import build_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-GUIDES = ["autoencoders", "vaes", "gans", "diffusion", "joined", "applications", "your-data"]
+GUIDES = [
+    "autoencoders", "vaes", "gans", "diffusion", "joined", "applications", "your-data", "theory",
+]  # fmt: skip
 
 
 def code_lines(text: str) -> list[str]:
@@ -127,6 +130,39 @@ def test_the_readme_first_commands_run_as_written(tmp_path, monkeypatch):
         args = [a for a in args if a != "runs/other"]  # report: the one run there is
         assert main(args) == 0, line
     assert (tmp_path / "samples.png").is_file() and (tmp_path / "compare.html").is_file()
+
+
+def theory_lines() -> list:
+    text = (ROOT / "docs" / "theory.md").read_text()
+    lines = [x for x in code_lines(text) if (genzoo_args(x) or [""])[0] == "theory"]
+    return [pytest.param(x, id=x[:70]) for x in lines]
+
+
+@pytest.mark.parametrize("line", theory_lines())
+def test_the_theory_guide_commands_run_and_their_checks_pass(line, tmp_path, monkeypatch, capsys):
+    """Each experiment of docs/theory.md runs as written: exit code 0 means every check against
+    its closed form passed; its figure or numbers are written."""
+    monkeypatch.chdir(tmp_path)
+    args = genzoo_args(line)
+    assert main(args) == 0, line
+    out = capsys.readouterr().out
+    if "--out" in args:
+        assert (tmp_path / args[args.index("--out") + 1]).stat().st_size > 10_000
+    if "--json" in args:
+        assert json.loads(out)["ok"] is True
+    if args[1:] == ["list"]:  # every experiment the guide shows is listed
+        for name in {genzoo_args(p.values[0])[1] for p in theory_lines()} - {"list"}:
+            assert f"  {name} " in out, name
+
+
+def test_the_theory_guide_shows_every_experiment():
+    from genzoo.registry import EXPERIMENTS
+
+    shown = {genzoo_args(p.values[0])[1] for p in theory_lines()}
+    assert set(EXPERIMENTS.names()) <= shown
+    text = (ROOT / "docs" / "theory.md").read_text()
+    for name in EXPERIMENTS.names():
+        assert f"figures/theory-{name}.png" in text, name
 
 
 def links(page: Path) -> list[str]:
