@@ -31,6 +31,7 @@ import gzip
 import math
 import os
 import struct
+import tokenize
 import warnings
 import zipfile
 import zlib
@@ -229,7 +230,8 @@ def _npy_header(f, what: str) -> tuple[tuple[int, ...], np.dtype]:
         # 3.0 differs from 2.0 by allowing UTF-8 in field names only
         read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
         shape, _, dtype = read(f)
-    except (ValueError, SyntaxError, TypeError, *DECODE_ERRORS) as e:
+    # a broken header can fail in numpy's literal parser or in the tokenizer it falls back on
+    except (ValueError, SyntaxError, TypeError, tokenize.TokenError, *DECODE_ERRORS) as e:
         raise DataError(f"{what}: not a valid .npy array ({e})") from None
     if dtype.hasobject:
         raise DataError(
