@@ -32,6 +32,12 @@ def test_a_check_holds_within_its_tolerance_and_fails_outside_it():
     assert Check("x", 10.4, 10.0, 0.05, relative=True).ok
     assert not Check("x", 10.6, 10.0, 0.05, relative=True).ok
     assert not Check("x", math.nan, 0.0, 1.0).ok
+    # numpy and torch scalars are stored as floats, so --json can write any check
+    import numpy as np
+    import torch
+
+    check = Check("x", np.float64(1.0), torch.tensor(1.0), np.float32(0.1))
+    assert json.loads(json.dumps(check.to_dict()))["ok"] is True
 
 
 def test_theory_list_shows_every_experiment_under_its_topic(capsys):
@@ -60,11 +66,11 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(args, message, capsys, tmp_
 
 def test_an_experiment_writes_its_figure_and_its_numbers(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["theory", "forward-marginal", "--json"]) == 0
+    assert main(["theory", "game-value", "--json", "--seed", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["checks"] and all(c["ok"] for c in report["checks"])
-    assert report["numbers"]["T"] == 1000
-    assert (tmp_path / "theory-forward-marginal.png").stat().st_size > 10_000
+    assert report["experiment"] == "game-value" and report["numbers"]
+    assert (tmp_path / "theory-game-value.png").stat().st_size > 10_000
 
 
 def test_broken_maths_fails_the_check_and_the_command(tmp_path, monkeypatch, capsys):

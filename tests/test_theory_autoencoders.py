@@ -22,7 +22,7 @@ F64 = torch.float64
 
 
 def failed(finding) -> set[str]:
-    return {c.claim for c in finding.checks if not c.ok}
+    return {c.claim for c in finding.failed}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_gradient_descent_finds_the_subspace_on_a_small_gaussian():
 
 
 def test_the_linear_ae_experiment(linear):
-    assert linear.ok, [c.line() for c in linear.checks if not c.ok]
+    assert linear.ok, [c.line() for c in linear.failed]
     n = linear.numbers
     assert math.isclose(n["floor_sum_discarded"], n["trace"] - sum(n["eigenvalues_top"][:6]),
                         rel_tol=1e-12)  # fmt: skip
@@ -212,7 +212,7 @@ def test_the_course_example_by_scatter_and_by_matrix():
 
 
 def test_the_transposed_conv_experiment(transposed):
-    assert transposed.ok, [c.line() for c in transposed.checks if not c.ok]
+    assert transposed.ok, [c.line() for c in transposed.failed]
     n = transposed.numbers
     assert n["course_output_torch"] == ae.COURSE_OUTPUT
     assert [c["matrix_shape"] for c in n["cases"]] == [[4, 9], [75, 50], [4, 25], [27, 72]]
@@ -291,7 +291,7 @@ def test_the_bank_share_of_the_weights_does_not_depend_on_the_kernel_size():
 
 
 def test_the_checkerboard_experiment(checker):
-    assert checker.ok, [c.line() for c in checker.checks if not c.ok]
+    assert checker.ok, [c.line() for c in checker.failed]
     n = checker.numbers
     assert n["all_ones_counts_cell"] == [[1.0, 2.0], [2.0, 4.0]]
     assert math.isclose(n["all_ones_nyquist_share"], 0.19, rel_tol=1e-12)

@@ -23,7 +23,7 @@ LOG4 = math.log(4)
 
 
 def failed(finding) -> set[str]:
-    return {c.claim for c in finding.checks if not c.ok}
+    return {c.claim for c in finding.failed}
 
 
 def quad(fn, lo, hi, points=None) -> float:
@@ -197,7 +197,7 @@ def test_the_generator_gradients_at_d_star_by_quadrature(theta):
 
 # ---------------------------------------------------------------- the experiments
 def test_every_check_of_the_optimal_discriminator_holds(discriminator):
-    assert discriminator.ok, [c.line() for c in discriminator.checks if not c.ok]
+    assert discriminator.ok, [c.line() for c in discriminator.failed]
     assert 2 <= len(discriminator.panels) <= 4
     n = discriminator.numbers
     # (7): the value at D* is 2 JS - log 4, -V is genzoo's loss at the optimum
@@ -240,7 +240,7 @@ def test_the_optimal_discriminator_fails_when_d_star_is_written_upside_down(monk
 
 
 def test_every_check_of_the_game_value_holds(value):
-    assert value.ok, [c.line() for c in value.checks if not c.ok]
+    assert value.ok, [c.line() for c in value.failed]
     n = value.numbers
     assert n["value_at_data"] == pytest.approx(-LOG4, abs=1e-12)
     for m, v in n["value_at"].items():
@@ -263,7 +263,7 @@ def test_the_game_value_fails_with_the_wrong_optimal_discriminator(monkeypatch):
 
 
 def test_every_check_of_the_generator_saturation_holds(saturation):
-    assert saturation.ok, [c.line() for c in saturation.checks if not c.ok]
+    assert saturation.ok, [c.line() for c in saturation.failed]
     n = saturation.numbers
     for d, r in n["slope_ratio_minimax_over_ns_at_d"].items():
         assert r == pytest.approx(float(d) / (1 - float(d)), rel=1e-12)

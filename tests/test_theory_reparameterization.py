@@ -21,7 +21,7 @@ Z = 5.0
 
 
 def failed(finding) -> set[str]:
-    return {c.claim for c in finding.checks if not c.ok}
+    return {c.claim for c in finding.failed}
 
 
 def quad(fn, lo, hi) -> float:

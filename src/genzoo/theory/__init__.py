@@ -92,8 +92,13 @@ class Finding:
     panels: list[Panel] = field(default_factory=list)
 
     @property
+    def failed(self) -> list[Check]:
+        """The checks that do not hold."""
+        return [c for c in self.checks if not c.ok]
+
+    @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return not self.failed
 
     def to_dict(self) -> dict[str, Any]:
         return {"experiment": self.name, "title": self.title, "ok": self.ok,
